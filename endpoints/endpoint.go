@@ -1,0 +1,115 @@
+// Package endpoints describes the things policy is enforced on — pods,
+// OpenStack-style VMs and host interfaces — and (in subpackages) the sources
+// that discover them. The model here is pure data: the translator reads it,
+// the sources produce it.
+package endpoints
+
+import (
+	"fmt"
+	"net"
+	"net/netip"
+)
+
+// Kind says what sort of workload an endpoint is. It decides which policies
+// may select it and what happens when none does.
+type Kind uint8
+
+const (
+	// Pod is a Kubernetes pod. Kubernetes NetworkPolicy selects only pods,
+	// and a pod that no policy selects is allowed everything.
+	Pod Kind = iota + 1
+	// Workload is a non-Kubernetes workload endpoint (an OpenStack VM, a
+	// bare container): default-deny even with no policy.
+	Workload
+	// Host is a host endpoint (an interface of the host itself):
+	// default-deny, with failsafe ports so an operator is never locked out.
+	Host
+)
+
+// String returns the kind's name as users write it.
+func (k Kind) String() string {
+	switch k {
+	case Pod:
+		return "Pod"
+	case Workload:
+		return "WorkloadEndpoint"
+	case Host:
+		return "HostEndpoint"
+	}
+	return fmt.Sprintf("Kind(%d)", uint8(k))
+}
+
+// NamedPort is a port an endpoint publishes under a name, so that rules can
+// say "http" and mean 80 on one endpoint and 8080 on another.
+type NamedPort struct {
+	// Name is the port's name (an IANA_SVC_NAME for pods).
+	Name string
+	// Protocol is the IP protocol number (6 TCP, 17 UDP, 132 SCTP).
+	Protocol uint8
+	// Port is the port number, 1–65535.
+	Port uint16
+}
+
+// Endpoint is one pod, VM or host interface: who it is (labels, namespace,
+// service account), where it is (addresses, node, interface) and what it
+// offers (named ports).
+type Endpoint struct {
+	// Kind decides default behaviour and which policies may select it.
+	Kind Kind
+	// Namespace is empty for host endpoints, which are global.
+	Namespace string
+	// Name is unique within the namespace (and kind).
+	Name string
+	// Labels are the user's labels; derived labels (namespace,
+	// orchestrator, service account) are added by the translator.
+	Labels map[string]string
+	// IPs are the endpoint's addresses. An endpoint without addresses can
+	// still have policy applied at its port, but no rule can match it as
+	// a peer.
+	IPs []netip.Addr
+	// Ports are the endpoint's named ports.
+	Ports []NamedPort
+	// ServiceAccount is the Kubernetes service account name, if any.
+	ServiceAccount string
+	// Orchestrator is "k8s" for pods and e.g. "openstack" for VMs; it
+	// becomes the projectcalico.org/orchestrator label.
+	Orchestrator string
+	// Node is the host the endpoint runs on, as its source reports it.
+	Node string
+	// InterfaceName binds the endpoint to a local interface by name
+	// (Calico WorkloadEndpoint/HostEndpoint interfaceName).
+	InterfaceName string
+	// MAC is the endpoint's MAC address when known.
+	MAC net.HardwareAddr
+	// Profiles are Calico profile names the endpoint references.
+	Profiles []string
+}
+
+// ID is the endpoint's name as tools print it: "namespace/name" for
+// namespaced endpoints, "name" for host endpoints.
+func (e *Endpoint) ID() string {
+	if e.Namespace == "" {
+		return e.Name
+	}
+	return e.Namespace + "/" + e.Name
+}
+
+// IsPod reports whether Kubernetes NetworkPolicy may select the endpoint
+// and whether it is default-allow when unselected: true for pods and for
+// workload endpoints whose orchestrator is Kubernetes.
+func (e *Endpoint) IsPod() bool {
+	return e.Kind == Pod || (e.Kind == Workload && e.Orchestrator == OrchestratorKubernetes)
+}
+
+// HasAddr reports whether a is one of the endpoint's addresses.
+func (e *Endpoint) HasAddr(a netip.Addr) bool {
+	for _, ip := range e.IPs {
+		if ip == a {
+			return true
+		}
+	}
+	return false
+}
+
+// OrchestratorKubernetes is the orchestrator Calico records for pods.
+const OrchestratorKubernetes = "k8s"

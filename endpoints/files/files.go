@@ -1,0 +1,96 @@
+// Package files is the file source: it reads policy and endpoint YAML from
+// files, directories and standard input and hands the documents to the
+// translator's decoders.
+package files
+
+import (
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/flowgate/flowgate/translator/decode"
+)
+
+// Stdin is the path that means standard input.
+const Stdin = "-"
+
+// IsPolicyFile reports whether a directory entry is read: YAML or JSON by
+// its extension, not hidden (editors' swap and backup files are skipped).
+func IsPolicyFile(name string) bool {
+	if strings.HasPrefix(filepath.Base(name), ".") {
+		return false
+	}
+	switch strings.ToLower(filepath.Ext(name)) {
+	case ".yaml", ".yml", ".json":
+		return true
+	}
+	return false
+}
+
+// Read decodes every path: files as given, directories recursively (YAML
+// and JSON files, in name order), "-" from stdin. It returns all valid
+// objects and every error; one bad file never hides another.
+func Read(paths []string, stdin io.Reader) ([]decode.Object, []error) {
+	var objs []decode.Object
+	var errs []error
+	for _, p := range paths {
+		names, err := expand(p)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		for _, name := range names {
+			o, e := ReadFile(name, stdin)
+			objs = append(objs, o...)
+			errs = append(errs, e...)
+		}
+	}
+	return objs, errs
+}
+
+// ReadFile decodes one file ("-" for stdin).
+func ReadFile(name string, stdin io.Reader) ([]decode.Object, []error) {
+	var data []byte
+	var err error
+	if name == Stdin {
+		data, err = io.ReadAll(stdin)
+	} else {
+		data, err = os.ReadFile(name)
+	}
+	if err != nil {
+		return nil, []error{fmt.Errorf("read %s: %w", name, err)}
+	}
+	return decode.Decode(name, data)
+}
+
+func expand(p string) ([]string, error) {
+	if p == Stdin {
+		return []string{p}, nil
+	}
+	st, err := os.Stat(p)
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", p, err)
+	}
+	if !st.IsDir() {
+		return []string{p}, nil
+	}
+	var names []string
+	err = filepath.WalkDir(p, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if !d.IsDir() && IsPolicyFile(path) {
+			names = append(names, path)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", p, err)
+	}
+	sort.Strings(names)
+	return names, nil
+}

@@ -1,0 +1,70 @@
+package decode
+
+import (
+	"fmt"
+
+	"github.com/flowgate/flowgate/endpoints"
+	"github.com/flowgate/flowgate/translator/policy"
+)
+
+// Build assembles decoded objects into a World. Cross-object problems —
+// two objects with one name, a policy in a tier that does not exist — are
+// reported against the later object, which is left out; everything else
+// is kept.
+func Build(objs []Object) (*policy.World, []error) {
+	w := policy.NewWorld()
+	var errs []error
+	seen := map[string]Origin{}
+	reject := func(o *Object, field string, err error) {
+		errs = append(errs, &Error{File: o.Origin.File, Line: o.Origin.Line, Object: o.Ref(), Field: field, Err: err})
+	}
+	unique := func(o *Object) bool {
+		key := o.Ref()
+		if first, dup := seen[key]; dup {
+			reject(o, "metadata.name", fmt.Errorf("duplicate name: already defined at %s:%d", first.File, first.Line))
+			return false
+		}
+		seen[key] = o.Origin
+		return true
+	}
+	// Tiers first so policies can be checked against them.
+	for i := range objs {
+		o := &objs[i]
+		if t, ok := o.Value.(*policy.Tier); ok && unique(o) {
+			w.Tiers[t.Name] = t
+		}
+	}
+	for i := range objs {
+		o := &objs[i]
+		switch v := o.Value.(type) {
+		case *policy.Tier:
+		case *policy.Policy:
+			if w.Tier(v.Tier) == nil {
+				reject(o, "spec.tier", fmt.Errorf("tier %q does not exist", v.Tier))
+				continue
+			}
+			if unique(o) {
+				w.Policies = append(w.Policies, v)
+			}
+		case *policy.Namespace:
+			if unique(o) {
+				w.Namespaces[v.Name] = v
+			}
+		case *policy.ServiceAccount:
+			if unique(o) {
+				w.ServiceAccounts[v.Namespace+"/"+v.Name] = v
+			}
+		case *policy.NetworkSet:
+			if unique(o) {
+				w.NetworkSets = append(w.NetworkSets, v)
+			}
+		case *endpoints.Endpoint:
+			if unique(o) {
+				w.Endpoints = append(w.Endpoints, v)
+			}
+		default:
+			reject(o, "", fmt.Errorf("internal error: unexpected value %T", v))
+		}
+	}
+	return w, errs
+}

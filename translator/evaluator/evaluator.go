@@ -1,0 +1,170 @@
+// Package evaluator is the reference evaluator: given a world and the first
+// packet of a connection, it says whether Calico semantics allow it and which
+// tier, policy and rule (or default) decided. It walks tiers, policies and
+// rules literally, with no precomputation beyond indexes, because it is the
+// oracle the compiled OpenFlow pipeline is tested against.
+package evaluator
+
+import (
+	"net/netip"
+
+	"github.com/flowgate/flowgate/endpoints"
+	"github.com/flowgate/flowgate/translator/policy"
+	"github.com/flowgate/flowgate/translator/selector"
+)
+
+// Options tune defaults that are configuration, not policy.
+type Options struct {
+	// FailsafeInbound are always allowed into host endpoints.
+	FailsafeInbound []policy.Failsafe
+	// FailsafeOutbound are always allowed out of host endpoints.
+	FailsafeOutbound []policy.Failsafe
+}
+
+// DefaultOptions returns Calico's defaults.
+func DefaultOptions() Options {
+	return Options{FailsafeInbound: policy.DefaultFailsafeInbound(), FailsafeOutbound: policy.DefaultFailsafeOutbound()}
+}
+
+// Evaluator answers policy questions about one world. It is read-only after
+// New and safe for concurrent use.
+type Evaluator struct {
+	world *policy.World
+	opts  Options
+	tiers []*policy.Tier
+	// policies in evaluation order, per tier name.
+	policies map[string][]*policy.Policy
+	// labels of every endpoint, derived labels included.
+	labels map[*endpoints.Endpoint]selector.Set
+	// byAddr lists the endpoints owning each address.
+	byAddr map[netip.Addr][]*endpoints.Endpoint
+	byID   map[string]*endpoints.Endpoint
+	sets   []networkSet
+}
+
+type networkSet struct {
+	set    *policy.NetworkSet
+	labels selector.Set
+}
+
+// New indexes w for evaluation.
+func New(w *policy.World, opts Options) *Evaluator {
+	ev := &Evaluator{
+		world:    w,
+		opts:     opts,
+		tiers:    w.TiersInOrder(),
+		policies: map[string][]*policy.Policy{},
+		labels:   make(map[*endpoints.Endpoint]selector.Set, len(w.Endpoints)),
+		byAddr:   make(map[netip.Addr][]*endpoints.Endpoint, len(w.Endpoints)),
+		byID:     make(map[string]*endpoints.Endpoint, len(w.Endpoints)),
+	}
+	for _, t := range ev.tiers {
+		ev.policies[t.Name] = w.PoliciesInOrder(t.Name)
+	}
+	for _, e := range w.Endpoints {
+		ev.labels[e] = w.EndpointLabels(e)
+		ev.byID[e.ID()] = e
+		for _, a := range e.IPs {
+			ev.byAddr[a] = append(ev.byAddr[a], e)
+		}
+	}
+	for _, s := range w.NetworkSets {
+		ev.sets = append(ev.sets, networkSet{set: s, labels: w.NetworkSetLabels(s)})
+	}
+	return ev
+}
+
+// Endpoint finds an endpoint by ID ("namespace/name" or "name").
+func (ev *Evaluator) Endpoint(id string) *endpoints.Endpoint { return ev.byID[id] }
+
+// EndpointAt returns an endpoint owning address a, or nil.
+func (ev *Evaluator) EndpointAt(a netip.Addr) *endpoints.Endpoint {
+	if es := ev.byAddr[a]; len(es) > 0 {
+		return es[0]
+	}
+	return nil
+}
+
+// Evaluate decides a new connection from src to dst (either may be nil for
+// an address that is no endpoint): the source's egress policy and the
+// destination's ingress policy must both allow it.
+func (ev *Evaluator) Evaluate(src, dst *endpoints.Endpoint, p Packet) Verdict {
+	v := Verdict{Allowed: true}
+	if src != nil {
+		d := ev.Decide(src, policy.Egress, p)
+		v.Egress = &d
+		v.Allowed = v.Allowed && d.Allowed
+	}
+	if dst != nil {
+		d := ev.Decide(dst, policy.Ingress, p)
+		v.Ingress = &d
+		v.Allowed = v.Allowed && d.Allowed
+	}
+	return v
+}
+
+// Decide walks e's policy for one direction: failsafes for host endpoints,
+// then tiers in order, policies in order, rules in order; a tier with
+// policies for e ends in its default action; when no tier decides, the
+// endpoint's default (allow for pods, deny for VMs and hosts) applies.
+func (ev *Evaluator) Decide(e *endpoints.Endpoint, dir policy.Direction, p Packet) Decision {
+	d := Decision{Endpoint: e.ID(), Direction: dir}
+	if e.Kind == endpoints.Host {
+		list := ev.opts.FailsafeInbound
+		if dir == policy.Egress {
+			list = ev.opts.FailsafeOutbound
+		}
+		for _, f := range list {
+			if f.Protocol == p.Protocol && f.Port == p.DstPort {
+				d.Allowed, d.Reason = true, "failsafe "+f.String()
+				return d
+			}
+		}
+	}
+	labels := ev.labels[e]
+	for _, tier := range ev.tiers {
+		applied, passed := false, false
+		for _, pol := range ev.policies[tier.Name] {
+			if pol.Types&dir == 0 || !pol.AppliesTo.Matches(labels) {
+				continue
+			}
+			applied = true
+			for i := range pol.Rules(dir) {
+				r := &pol.Rules(dir)[i]
+				if !ev.ruleMatches(r, p) {
+					continue
+				}
+				ref := RuleRef{Tier: tier.Name, Policy: pol.ID(), Direction: dir, Index: r.Index, Action: r.Action}
+				switch r.Action {
+				case policy.Log:
+					d.Logged = append(d.Logged, ref)
+					continue
+				case policy.Pass:
+					passed = true
+				case policy.Allow, policy.Deny:
+					d.Allowed, d.Rule, d.Reason = r.Action == policy.Allow, &ref, ref.String()
+					return d
+				}
+				break
+			}
+			if passed {
+				break
+			}
+		}
+		if !applied || passed {
+			continue
+		}
+		if tier.DefaultAction == policy.Pass {
+			continue
+		}
+		d.Allowed, d.Reason = false, "tier "+tier.Name+": no policy decided (end of tier)"
+		return d
+	}
+	d.Allowed = ev.world.DefaultAllow(e)
+	if d.Allowed {
+		d.Reason = "default allow (no policy decided)"
+	} else {
+		d.Reason = "default deny (no policy decided)"
+	}
+	return d
+}

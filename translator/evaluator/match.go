@@ -1,0 +1,105 @@
+package evaluator
+
+import (
+	"net/netip"
+
+	"github.com/flowgate/flowgate/translator/policy"
+	"github.com/flowgate/flowgate/translator/selector"
+)
+
+// ruleMatches reports whether every constraint of r holds for p.
+func (ev *Evaluator) ruleMatches(r *policy.Rule, p Packet) bool {
+	if r.IPVersion != 0 && r.IPVersion != p.ipVersion() {
+		return false
+	}
+	if r.Protocol != 0 && r.Protocol != p.Protocol {
+		return false
+	}
+	if r.NotProtocol != 0 && r.NotProtocol == p.Protocol {
+		return false
+	}
+	if r.ICMP != nil && !(p.Protocol.IsICMP() && r.ICMP.Matches(p.ICMPType, p.ICMPCode)) {
+		return false
+	}
+	if r.NotICMP != nil && p.Protocol.IsICMP() && r.NotICMP.Matches(p.ICMPType, p.ICMPCode) {
+		return false
+	}
+	return ev.peerMatches(&r.Source, p.Src, p.Protocol, p.SrcPort) &&
+		ev.peerMatches(&r.Destination, p.Dst, p.Protocol, p.DstPort)
+}
+
+// peerMatches checks one side of a rule against that side's address and port.
+func (ev *Evaluator) peerMatches(peer *policy.Peer, addr netip.Addr, proto policy.Protocol, port uint16) bool {
+	if len(peer.Nets) > 0 && !inAny(peer.Nets, addr) {
+		return false
+	}
+	if inAny(peer.NotNets, addr) {
+		return false
+	}
+	if peer.Selector != nil && !ev.selects(*peer.Selector, addr) {
+		return false
+	}
+	if peer.NotSelector != nil && ev.selects(*peer.NotSelector, addr) {
+		return false
+	}
+	if len(peer.Ports) > 0 && !ev.portMatches(peer.Ports, peer.Selector, addr, proto, port) {
+		return false
+	}
+	if len(peer.NotPorts) > 0 && ev.portMatches(peer.NotPorts, peer.Selector, addr, proto, port) {
+		return false
+	}
+	return true
+}
+
+func inAny(nets []netip.Prefix, a netip.Addr) bool {
+	for _, n := range nets {
+		if n.Contains(a) {
+			return true
+		}
+	}
+	return false
+}
+
+// selects reports whether sel selects an entity that owns addr: an
+// endpoint with that address, or a network set containing it.
+func (ev *Evaluator) selects(sel selector.Selector, addr netip.Addr) bool {
+	for _, e := range ev.byAddr[addr] {
+		if sel.Matches(ev.labels[e]) {
+			return true
+		}
+	}
+	for _, s := range ev.sets {
+		if inAny(s.set.Nets, addr) && sel.Matches(s.labels) {
+			return true
+		}
+	}
+	return false
+}
+
+// portMatches reports whether port matches one of ms: numerically, or as
+// a named port that an endpoint owning addr (and selected by sel, when
+// set) publishes for this protocol.
+func (ev *Evaluator) portMatches(ms []policy.PortMatch, sel *selector.Selector, addr netip.Addr, proto policy.Protocol, port uint16) bool {
+	if !proto.HasPorts() {
+		return false
+	}
+	for _, m := range ms {
+		if m.Name == "" {
+			if m.Contains(port) {
+				return true
+			}
+			continue
+		}
+		for _, e := range ev.byAddr[addr] {
+			if sel != nil && !sel.Matches(ev.labels[e]) {
+				continue
+			}
+			for _, np := range e.Ports {
+				if np.Name == m.Name && policy.Protocol(np.Protocol) == proto && np.Port == port {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}
