@@ -200,7 +200,7 @@ func parsePorts(probs *problems, field string, in []numOrString, proto policy.Pr
 		return nil
 	}
 	if !proto.HasPorts() {
-		probs.add(field, "ports need protocol TCP, UDP, SCTP or UDPLite")
+		probs.add(field, "ports need protocol TCP, UDP or SCTP")
 		return nil
 	}
 	out := make([]policy.PortMatch, 0, len(in))

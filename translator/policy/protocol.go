@@ -42,7 +42,7 @@ func ParseProtocol(s string) (Protocol, error) {
 // HasPorts reports whether packets of this protocol carry ports, which is
 // when a rule may match on them.
 func (p Protocol) HasPorts() bool {
-	return p == TCP || p == UDP || p == SCTP || p == UDPLite
+	return p == TCP || p == UDP || p == SCTP
 }
 
 // IsICMP reports whether the protocol is ICMP or ICMPv6, the ones with

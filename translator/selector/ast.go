@@ -109,6 +109,8 @@ func (n *node) match(l Labels) bool {
 	case opAll:
 		return true
 	case opGlobal:
+		// Non-namespaced entities are exactly those without the derived
+		// namespace label; see the package documentation.
 		_, namespaced := l.Get(NamespaceLabel)
 		return !namespaced
 	case opHas:

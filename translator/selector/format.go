@@ -6,12 +6,11 @@ import "strings"
 // makes selectors comparable: equal text means the same selector, and
 // parsing the text rebuilds the same tree.
 //
-// It uses single spaces around binary operators, "!" directly before its
-// operand, parentheses only where precedence needs them (an || inside an &&
-// or under a !), sorted and de-duplicated "in" sets, and the spellings
-// "starts with", "ends with" and "not in". Unlike Calico's String, which
-// parenthesises every && and || group, the minimal form is the one people
-// write, and it re-parses identically.
+// Beyond what Selector.String documents, it writes "!" directly before its
+// operand and spells the word operators "starts with", "ends with" and
+// "not in". Parentheses appear only around an || inside an && or under a !,
+// and around an && under a !. The minimal form is the one people write, and
+// it re-parses identically.
 func format(n *node) string {
 	var b strings.Builder
 	n.format(&b)

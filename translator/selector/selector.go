@@ -67,10 +67,14 @@ func (s Selector) Matches(l Labels) bool {
 	return s.t.root.match(l)
 }
 
-// String returns the canonical form: deterministic, so it can serve as an
-// identity, and re-parseable, so Parse(s.String()) == s. See format for the
-// exact layout. Selectors built by the constructors can only ever exceed the
-// parser's size limits if they are far larger than any real policy.
+// String returns the canonical form, which is deterministic, so it can serve
+// as an identity, and re-parseable: Parse(s.String()) returns s. It puts
+// single spaces around binary operators, parentheses only where precedence
+// needs them, double quotes unless the value contains one, and "in" sets
+// sorted and without duplicates, e.g. `a == "b" && (c != "d" || has(e))`.
+// (Calico's own String parenthesises every && and || group instead.)
+// Selectors built with And, Not and ReplaceAll could in principle exceed the
+// parser's nesting or size limits, but only if far larger than real policy.
 func (s Selector) String() string {
 	if s.t == nil {
 		return "all()"
