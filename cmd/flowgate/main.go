@@ -40,6 +40,7 @@ Start with:
 		Before: setupLogging,
 		Commands: []*cli.Command{
 			checkCommand(),
+			compileCommand(),
 			verdictCommand(),
 			matrixCommand(),
 			versionCommand(),

@@ -178,4 +178,3 @@ func evaluatorOptions(c *cli.Context) (evaluator.Options, error) {
 	}
 	return evaluator.Options{FailsafeInbound: in, FailsafeOutbound: out}, nil
 }
-

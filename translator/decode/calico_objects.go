@@ -134,7 +134,11 @@ func endpointPorts(probs *problems, in []calicoEndpointPort) []endpoints.NamedPo
 	var out []endpoints.NamedPort
 	for i, p := range in {
 		f := fmt.Sprintf("spec.ports[%d]", i)
-		if np, ok := namedPort(probs, f, p.Name, p.Protocol.Text, p.Port); ok {
+		if err := p.Protocol.check(); err != nil {
+			probs.addErr(f+".protocol", err)
+			continue
+		}
+		if np, ok := namedPort(probs, f, "port", p.Name, p.Protocol.Text, p.Port); ok {
 			out = append(out, np)
 		}
 	}

@@ -46,6 +46,10 @@ func decodeRule(probs *problems, field string, in *calicoRule, ns string, index 
 }
 
 func parseProtocol(probs *problems, field string, v numOrString) policy.Protocol {
+	if err := v.check(); err != nil {
+		probs.addErr(field, err)
+		return 0
+	}
 	p, err := policy.ParseProtocol(v.Text)
 	if err != nil {
 		probs.addErr(field, err)
@@ -207,12 +211,14 @@ func parsePorts(probs *problems, field string, in []numOrString, proto policy.Pr
 	for i, v := range in {
 		f := fmt.Sprintf("%s[%d]", field, i)
 		var m policy.PortMatch
-		var err error
-		if v.IsNumber {
+		err := v.check()
+		switch {
+		case err != nil:
+		case v.IsNumber:
 			var n uint16
 			n, err = policy.PortNumber(v.Number)
 			m = policy.PortMatch{Min: n, Max: n}
-		} else {
+		default:
 			m, err = policy.ParsePort(v.Text)
 		}
 		if err != nil {

@@ -3,6 +3,7 @@ package decode
 import (
 	"encoding/json"
 	"fmt"
+	"math"
 	"strconv"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -140,9 +141,16 @@ type numOrString struct {
 	Text     string
 	IsNumber bool
 	Number   int
+	// Invalid holds the JSON of a value that is neither a whole number
+	// nor a string. Decoding records it rather than failing, so that the
+	// validator can report it under its full field path (a decoding error
+	// from UnmarshalJSON carries no path) along with the object's other
+	// problems.
+	Invalid string
 }
 
-// UnmarshalJSON accepts 80, "80", "TCP" and "1000:2000".
+// UnmarshalJSON accepts 80, "80", "TCP" and "1000:2000", and records
+// anything else in Invalid.
 func (n *numOrString) UnmarshalJSON(b []byte) error {
 	if len(b) > 0 && b[0] == '"' {
 		var s string
@@ -153,19 +161,30 @@ func (n *numOrString) UnmarshalJSON(b []byte) error {
 		return nil
 	}
 	var f float64
-	if err := json.Unmarshal(b, &f); err != nil {
-		return fmt.Errorf("want a number or a string, got %s", b)
+	if err := json.Unmarshal(b, &f); err != nil || f != math.Trunc(f) {
+		*n = numOrString{Invalid: string(b)}
+		return nil
 	}
-	if f != float64(int(f)) {
-		return fmt.Errorf("want a whole number, got %s", b)
+	// Clamp huge numbers into int32 so that range checks still reject them.
+	v := int(max(min(f, math.MaxInt32), math.MinInt32))
+	*n = numOrString{Text: strconv.Itoa(v), IsNumber: true, Number: v}
+	return nil
+}
+
+// check reports a value that is neither a whole number nor a string.
+func (n numOrString) check() error {
+	if n.Invalid != "" {
+		return fmt.Errorf("want a whole number or a string, got %s", n.Invalid)
 	}
-	*n = numOrString{Text: strconv.Itoa(int(f)), IsNumber: true, Number: int(f)}
 	return nil
 }
 
 // MarshalJSON writes the value back as it was given.
 func (n numOrString) MarshalJSON() ([]byte, error) {
-	if n.IsNumber {
+	switch {
+	case n.Invalid != "":
+		return []byte(n.Invalid), nil
+	case n.IsNumber:
 		return []byte(strconv.Itoa(n.Number)), nil
 	}
 	return json.Marshal(n.Text)

@@ -80,7 +80,7 @@ func decodePod(js []byte, ns string) (any, bool, problems) {
 				continue
 			}
 			f := fmt.Sprintf("spec.containers[%d].ports[%d]", i, j)
-			np, ok := namedPort(&probs, f, p.Name, string(p.Protocol), int(p.ContainerPort))
+			np, ok := namedPort(&probs, f, "containerPort", p.Name, string(p.Protocol), int(p.ContainerPort))
 			if ok {
 				e.Ports = append(e.Ports, np)
 			}
@@ -113,8 +113,9 @@ func podIPs(probs *problems, st *corev1.PodStatus) []netip.Addr {
 	return ips
 }
 
-// namedPort validates a named port; an empty protocol means TCP.
-func namedPort(probs *problems, field, name, proto string, port int) (endpoints.NamedPort, bool) {
+// namedPort validates a named port; an empty protocol means TCP. portKey
+// is what the object calls the number ("port", "containerPort").
+func namedPort(probs *problems, field, portKey, name, proto string, port int) (endpoints.NamedPort, bool) {
 	ok := true
 	if err := policy.ValidPortName(name); err != nil {
 		probs.addErr(field+".name", err)
@@ -130,7 +131,7 @@ func namedPort(probs *problems, field, name, proto string, port int) (endpoints.
 	}
 	n, err := policy.PortNumber(port)
 	if err != nil {
-		probs.addErr(field+".port", err)
+		probs.addErr(field+"."+portKey, err)
 		ok = false
 	}
 	return endpoints.NamedPort{Name: name, Protocol: uint8(p), Port: n}, ok

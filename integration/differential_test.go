@@ -1,0 +1,224 @@
+package integration
+
+import (
+	"flag"
+	"fmt"
+	"math/rand"
+	"net/netip"
+	"os"
+	"strconv"
+	"testing"
+
+	"github.com/flowgate/flowgate/endpoints"
+	"github.com/flowgate/flowgate/ovs/sandbox"
+	"github.com/flowgate/flowgate/ovs/sandbox/sandboxtest"
+	"github.com/flowgate/flowgate/translator/compiler"
+	"github.com/flowgate/flowgate/translator/decode"
+	"github.com/flowgate/flowgate/translator/evaluator"
+	"github.com/flowgate/flowgate/translator/policy"
+)
+
+var long = flag.Bool("long", false, "run the long differential test (or set FLOWGATE_LONG=1)")
+
+// uplinkPort is the port that stands for everything beyond the host: the
+// uplink or a tunnel, no endpoint.
+const uplinkPort = 100
+
+// maxLocalPorts is how many endpoint ports the test bridge has.
+const maxLocalPorts = 12
+
+// TestDifferentialTrace compiles random worlds, loads them into a real
+// ovs-vswitchd and checks that ofproto/trace decides every probed packet
+// of a new connection as the reference evaluator does, enforcing the
+// egress policy of local sources and the ingress policy of local
+// destinations.
+func TestDifferentialTrace(t *testing.T) {
+	worlds, probes := 50, 45
+	if *long || os.Getenv("FLOWGATE_LONG") != "" {
+		worlds, probes = 400, 100
+	}
+	o := sandboxtest.New(t)
+	setupBridge(t, o)
+	total := 0
+	for seed := 1; seed <= worlds; seed++ {
+		total += checkWorld(t, o, int64(seed), probes)
+		if t.Failed() {
+			return
+		}
+	}
+	t.Logf("%d worlds, %d probes agreed", worlds, total)
+	if total < 2000 && !testing.Short() {
+		t.Fatalf("only %d probes ran; the differential test needs at least 2000", total)
+	}
+}
+
+func setupBridge(t *testing.T, o *sandbox.OVS) {
+	t.Helper()
+	if err := o.AddBridge("br-int"); err != nil {
+		t.Fatal(err)
+	}
+	args := []string{}
+	for i := 1; i <= maxLocalPorts; i++ {
+		name := "p" + strconv.Itoa(i)
+		args = append(args, "--", "add-port", "br-int", name, "--", "set", "interface", name, "type=internal", "ofport_request="+strconv.Itoa(i))
+	}
+	args = append(args, "--", "add-port", "br-int", "uplink", "--", "set", "interface", "uplink", "type=internal", "ofport_request="+strconv.Itoa(uplinkPort))
+	if out, err := o.Vsctl(args[1:]...); err != nil {
+		t.Fatalf("add ports: %v: %s", err, out)
+	}
+}
+
+// participant is a probe's source or destination.
+type participant struct {
+	name     string
+	endpoint *endpoints.Endpoint
+	addrs    []netip.Addr
+	binding  *compiler.Binding
+}
+
+func checkWorld(t *testing.T, o *sandbox.OVS, seed int64, probes int) int {
+	t.Helper()
+	g := &randWorld{r: rand.New(rand.NewSource(seed))}
+	yaml := g.generate()
+	objs, errs := decode.Decode(fmt.Sprintf("world-%d.yaml", seed), []byte(yaml))
+	if len(errs) > 0 {
+		t.Fatalf("seed %d: generated world does not decode: %v\n%s", seed, errs, yaml)
+	}
+	w, errs := decode.Build(objs)
+	if len(errs) > 0 {
+		t.Fatalf("seed %d: %v", seed, errs)
+	}
+	locals := compiler.AllLocal(w, "local")
+	// The host endpoint (if any) is bound too; AllLocal counts it as local.
+	if len(locals) > maxLocalPorts {
+		t.Fatalf("seed %d: %d local endpoints, bridge has %d ports", seed, len(locals), maxLocalPorts)
+	}
+	opts := compiler.Options{Locals: locals, FailsafeInbound: policy.DefaultFailsafeInbound(), FailsafeOutbound: policy.DefaultFailsafeOutbound()}
+	c, errs := compiler.New(w, opts)
+	if len(errs) > 0 {
+		t.Fatalf("seed %d: compile: %v\n%s", seed, errs, yaml)
+	}
+	if err := ReplaceFlows(o, "br-int", c.Flows()); err != nil {
+		t.Fatalf("seed %d: %v", seed, err)
+	}
+	ev := evaluator.New(w, evaluator.DefaultOptions())
+
+	var ps []participant
+	for _, e := range w.Endpoints {
+		p := participant{name: e.ID(), endpoint: e, addrs: e.IPs}
+		if b, ok := locals[e.ID()]; ok {
+			p.binding = &b
+		}
+		ps = append(ps, p)
+	}
+	for _, a := range []string{"192.168.7.7", "8.8.8.8", "10.0.1.200", "fd00::99"} {
+		ps = append(ps, participant{name: a, addrs: []netip.Addr{netip.MustParseAddr(a)}})
+	}
+	r := rand.New(rand.NewSource(seed * 7919))
+	ran := 0
+	for i := 0; i < probes*4 && ran < probes; i++ {
+		src, dst := ps[r.Intn(len(ps))], ps[r.Intn(len(ps))]
+		if src.name == dst.name || (src.binding == nil && dst.binding == nil) {
+			continue
+		}
+		pkt, ok := randomPacket(r, src, dst)
+		if !ok {
+			continue
+		}
+		want := true
+		var reasons string
+		v := ev.Evaluate(src.endpoint, dst.endpoint, pkt)
+		if src.binding != nil {
+			want = want && v.Egress.Allowed
+			reasons += "egress: " + v.Egress.Reason + "; "
+		}
+		if dst.binding != nil {
+			want = want && v.Ingress.Allowed
+			reasons += "ingress: " + v.Ingress.Reason
+		}
+		spec := traceSpec(src, dst, pkt)
+		got, trace, err := Trace(o, "br-int", spec)
+		if err != nil {
+			t.Fatalf("seed %d: %v\n%s", seed, err, trace)
+		}
+		ran++
+		if got != want {
+			t.Errorf("seed %d: %s -> %s %s: OVS delivered=%v, evaluator allowed=%v (%s)\ntrace spec: %s\nworld:\n%s\ntrace:\n%s",
+				seed, src.name, dst.name, pkt, got, want, reasons, spec, yaml, trace)
+			return ran
+		}
+	}
+	return ran
+}
+
+// randomPacket picks addresses of one family and a random service.
+func randomPacket(r *rand.Rand, src, dst participant) (evaluator.Packet, bool) {
+	var pairs [][2]netip.Addr
+	for _, s := range src.addrs {
+		for _, d := range dst.addrs {
+			if s.Is4() == d.Is4() {
+				pairs = append(pairs, [2]netip.Addr{s, d})
+			}
+		}
+	}
+	if len(pairs) == 0 {
+		return evaluator.Packet{}, false
+	}
+	pair := pairs[r.Intn(len(pairs))]
+	pkt := evaluator.Packet{Src: pair[0], Dst: pair[1], SrcPort: 40000 + uint16(r.Intn(20))}
+	switch r.Intn(8) {
+	case 0, 1, 2:
+		pkt.Protocol = policy.TCP
+	case 3, 4:
+		pkt.Protocol = policy.UDP
+	case 5:
+		pkt.Protocol = policy.SCTP
+	default:
+		pkt.Protocol = policy.ICMP
+		if pair[0].Is6() {
+			pkt.Protocol = policy.ICMPv6
+		}
+		pkt.SrcPort = 0
+		pkt.ICMPType = []uint8{8, 0, 3}[r.Intn(3)]
+		if pkt.Protocol == policy.ICMPv6 {
+			pkt.ICMPType = 128
+		}
+	}
+	if pkt.Protocol.HasPorts() {
+		pkt.DstPort = []uint16{80, 81, 85, 90, 53, 22, 443, 6443}[r.Intn(8)]
+	}
+	return pkt, true
+}
+
+// traceSpec writes the packet as ofproto/trace's flow syntax, entering at
+// the source's port (the uplink for non-local sources) with the MACs the
+// bridge would see.
+func traceSpec(src, dst participant, p evaluator.Packet) string {
+	inPort, dlSrc, dlDst := uplinkPort, "02:aa:00:00:00:01", "02:bb:00:00:00:01"
+	if src.binding != nil {
+		inPort, dlSrc = int(src.binding.OFPort), src.binding.MAC.String()
+	}
+	if dst.binding != nil {
+		dlDst = dst.binding.MAC.String()
+	}
+	v6 := p.Src.Is6()
+	proto := map[policy.Protocol]string{policy.TCP: "tcp", policy.UDP: "udp", policy.SCTP: "sctp", policy.ICMP: "icmp", policy.ICMPv6: "icmp6"}[p.Protocol]
+	if v6 && p.Protocol != policy.ICMPv6 {
+		proto += "6"
+	}
+	addr := fmt.Sprintf("nw_src=%s,nw_dst=%s", p.Src, p.Dst)
+	if v6 {
+		addr = fmt.Sprintf("ipv6_src=%s,ipv6_dst=%s", p.Src, p.Dst)
+	}
+	// ofproto/trace wants the protocol's own port field names.
+	pf := map[policy.Protocol]string{policy.TCP: "tcp", policy.UDP: "udp", policy.SCTP: "sctp"}[p.Protocol]
+	l4 := fmt.Sprintf("%s_src=%d,%s_dst=%d", pf, p.SrcPort, pf, p.DstPort)
+	if p.Protocol.IsICMP() {
+		l4 = fmt.Sprintf("icmp_type=%d,icmp_code=%d", p.ICMPType, p.ICMPCode)
+		if v6 {
+			l4 = fmt.Sprintf("icmpv6_type=%d,icmpv6_code=%d", p.ICMPType, p.ICMPCode)
+		}
+	}
+	return fmt.Sprintf("in_port=%d,%s,dl_src=%s,dl_dst=%s,%s,%s", inPort, proto, dlSrc, dlDst, addr, l4)
+}
+

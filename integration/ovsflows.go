@@ -1,0 +1,77 @@
+package integration
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/flowgate/flowgate/ovs/sandbox"
+	"github.com/flowgate/flowgate/translator/compiler"
+)
+
+// OpenFlow is the protocol version flows are written with: conjunctions,
+// ct() and goto_table need 1.3 or later, bundles 1.4.
+const OpenFlow = "OpenFlow15"
+
+// ReplaceFlows installs exactly flows on bridge, atomically (one bundle
+// that deletes everything and adds the new set).
+func ReplaceFlows(o *sandbox.OVS, bridge string, flows []compiler.Flow) error {
+	var b strings.Builder
+	b.WriteString("delete\n")
+	for _, f := range flows {
+		b.WriteString("add ")
+		b.WriteString(f.String())
+		b.WriteByte('\n')
+	}
+	if out, err := o.OfctlInput(b.String(), "-O", OpenFlow, "--bundle", "add-flows", bridge, "-"); err != nil {
+		return fmt.Errorf("install %d flows: %w: %s", len(flows), err, out)
+	}
+	return nil
+}
+
+// Trace runs ofproto/trace for one packet of a new connection and reports
+// whether the bridge would deliver it anywhere. The full trace is returned
+// for failure messages.
+func Trace(o *sandbox.OVS, bridge, packet string) (delivered bool, trace string, err error) {
+	out, err := o.Appctl("ofproto/trace", bridge, packet, "--ct-next", "trk,new")
+	if err != nil {
+		return false, out, fmt.Errorf("trace %s: %w", packet, err)
+	}
+	return delivers(out), out, nil
+}
+
+// delivers reads the last "Datapath actions:" line of a trace: the packet
+// is delivered when those actions output it to a port.
+func delivers(trace string) bool {
+	last := ""
+	for _, line := range strings.Split(trace, "\n") {
+		if strings.HasPrefix(line, "Datapath actions:") {
+			last = strings.TrimSpace(strings.TrimPrefix(line, "Datapath actions:"))
+		}
+	}
+	for _, a := range splitActions(last) {
+		if a != "" && a != "drop" && !strings.HasPrefix(a, "ct(") && !strings.HasPrefix(a, "recirc(") && !strings.HasPrefix(a, "userspace(") {
+			return true
+		}
+	}
+	return false
+}
+
+// splitActions splits datapath actions at top-level commas.
+func splitActions(s string) []string {
+	var out []string
+	depth, start := 0, 0
+	for i, r := range s {
+		switch r {
+		case '(':
+			depth++
+		case ')':
+			depth--
+		case ',':
+			if depth == 0 {
+				out = append(out, strings.TrimSpace(s[start:i]))
+				start = i + 1
+			}
+		}
+	}
+	return append(out, strings.TrimSpace(s[start:]))
+}

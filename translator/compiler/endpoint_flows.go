@@ -1,0 +1,185 @@
+package compiler
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/flowgate/flowgate/endpoints"
+	"github.com/flowgate/flowgate/translator/policy"
+)
+
+// endpointFlows compiles what one local endpoint owns: its classify, spoof
+// guard and destination flows, and its dispatch (with failsafes) in each
+// direction.
+func (c *Compiler) endpointFlows(e *endpoints.Endpoint, b Binding) ([]Flow, error) {
+	if b.OFPort == 0 {
+		return nil, fmt.Errorf("no OpenFlow port")
+	}
+	if len(b.MAC) != 6 {
+		return nil, fmt.Errorf("no MAC address: the destination table cannot recognise it")
+	}
+	port := b.OFPort
+	mac := b.MAC.String()
+	zone := b.Zone
+	if zone == 0 {
+		zone = c.opts.DefaultZone
+	}
+	ck := NewCookie(c.opts.Generation, CategoryEndpoint, false, port)
+	f := func(t Table, prio uint16, match, actions string) Flow {
+		return Flow{Table: t.ID, Priority: prio, Match: match, Actions: actions, Cookie: ck}
+	}
+	inPort := fmt.Sprintf("in_port=%d", port)
+	out := []Flow{
+		f(TableClassify, prioEndpoint, inPort, fmt.Sprintf("load:%#x->%s,load:%#x->%s,goto_table:%d", port, regSrc, zone, regZone, TableSpoofGuard.ID)),
+		f(TableDestination, prioEndpoint, "dl_dst="+mac, fmt.Sprintf("load:%#x->%s,goto_table:%d", port, regDst, TableIngressDispatch.ID)),
+	}
+	// Spoof guard: only the endpoint's own MAC and addresses.
+	src := inPort + ",dl_src=" + mac
+	toCT := fmt.Sprintf("goto_table:%d", TableConntrack.ID)
+	hasV6 := false
+	for _, a := range e.IPs {
+		if a.Is4() {
+			out = append(out,
+				f(TableSpoofGuard, prioEndpoint, fmt.Sprintf("%s,ip,nw_src=%s", src, a), toCT),
+				f(TableSpoofGuard, prioEndpoint, fmt.Sprintf("%s,arp,arp_spa=%s,arp_sha=%s", src, a, mac), "NORMAL"))
+			continue
+		}
+		hasV6 = true
+		out = append(out,
+			f(TableSpoofGuard, prioEndpoint, fmt.Sprintf("%s,ipv6,ipv6_src=%s", src, a), toCT),
+			f(TableSpoofGuard, prioSpecific, fmt.Sprintf("%s,icmp6,icmpv6_type=136,nd_target=%s", src, a), "NORMAL"))
+	}
+	if hasV6 {
+		// Link-local traffic and neighbour discovery from the endpoint's
+		// own MAC: solicitations may come from the unspecified address.
+		out = append(out,
+			f(TableSpoofGuard, prioEndpoint, src+",ipv6,ipv6_src=fe80::/10", toCT),
+			f(TableSpoofGuard, prioSpecific, src+",icmp6,icmpv6_type=133", "NORMAL"),
+			f(TableSpoofGuard, prioSpecific, src+",icmp6,icmpv6_type=135,nd_sll=00:00:00:00:00:00", "NORMAL"),
+			f(TableSpoofGuard, prioSpecific, src+",icmp6,icmpv6_type=135,nd_sll="+mac, "NORMAL"),
+			f(TableSpoofGuard, prioSpecific, src+",icmp6,icmpv6_type=136,nd_target=fe80::/10", "NORMAL"))
+		for _, t := range []int{130, 131, 132, 143} {
+			out = append(out, f(TableSpoofGuard, prioSpecific, fmt.Sprintf("%s,icmp6,icmpv6_type=%d", src, t), "NORMAL"))
+		}
+	}
+	// Router advertisements and every other frame from the port are dropped
+	// by the table's default.
+	for _, dir := range []policy.Direction{policy.Egress, policy.Ingress} {
+		out = append(out, c.dispatchFlows(e, port, dir)...)
+	}
+	return out, nil
+}
+
+// dispatchFlows walks, for one endpoint and direction, the tiers and the
+// policies that apply, then the endpoint's default.
+func (c *Compiler) dispatchFlows(e *endpoints.Endpoint, port uint32, dir policy.Direction) []Flow {
+	dispatch, rules, tierEnd, verdict := TableEgressDispatch, TableEgressRules, TableEgressTierEnd, TableEgressVerdict
+	reg := "reg0"
+	failsafes := c.opts.FailsafeOutbound
+	if dir == policy.Ingress {
+		dispatch, rules, tierEnd, verdict = TableIngressDispatch, TableIngressRules, TableIngressTierEnd, TableIngressVerdict
+		reg = "reg1"
+		failsafes = c.opts.FailsafeInbound
+	}
+	ck := NewCookie(c.opts.Generation, CategoryDispatch, dir == policy.Ingress, port)
+	match := fmt.Sprintf("%s=%#x", reg, port)
+	var out []Flow
+	if e.Kind == endpoints.Host {
+		for _, fs := range failsafes {
+			for _, fam := range []uint8{4, 6} {
+				kw := protoKeyword(fs.Protocol, fam)
+				out = append(out, Flow{Table: dispatch.ID, Priority: prioSpecific, Cookie: ck,
+					Match:   fmt.Sprintf("%s,%s,%s=%d", match, kw, portField(fs.Protocol, "dst"), fs.Port),
+					Actions: fmt.Sprintf("load:%#x->%s,goto_table:%d", verdictAllow, regVerdict, verdict.ID)})
+			}
+		}
+	}
+	labels := c.entities[endpointKey(e.ID())].labels
+	// The verdict register still holds the egress verdict when ingress
+	// starts: every walk begins undecided.
+	acts := []string{fmt.Sprintf("load:0->%s", regVerdict)}
+	any := false
+	for _, tp := range c.tiers() {
+		inTier := false
+		for _, p := range tp.policies {
+			if p.Types&dir == 0 || !p.AppliesTo.Matches(labels) {
+				continue
+			}
+			if _, ok := c.owned[ownerPolicy(p.ID())]; !ok {
+				// A policy that failed to compile still selects the
+				// endpoint: its tier must still end in a decision.
+				inTier = true
+				continue
+			}
+			inTier = true
+			acts = append(acts, fmt.Sprintf("load:%#x->%s,load:0->%s,resubmit(,%d)", c.numbers[p.ID()], regPolicy, regGuard, rules.ID))
+		}
+		if !inTier {
+			continue
+		}
+		any = true
+		code := codeTierEndDeny
+		if tp.tier.DefaultAction == policy.Pass {
+			code = codeTierEndPass
+		}
+		acts = append(acts, fmt.Sprintf("load:%#x->%s,resubmit(,%d)", code, regPolicy, tierEnd.ID))
+	}
+	defaultAllow := c.world.DefaultAllow(e)
+	if !any && defaultAllow {
+		return out // the dispatch table's default allows
+	}
+	code := codeProfileDeny
+	if defaultAllow {
+		code = codeProfileAllow
+	}
+	acts = append(acts, fmt.Sprintf("load:%#x->%s,resubmit(,%d)", code, regPolicy, tierEnd.ID))
+	acts = append(acts, fmt.Sprintf("goto_table:%d", verdict.ID))
+	return append(out, Flow{Table: dispatch.ID, Priority: prioEndpoint, Match: match, Actions: strings.Join(acts, ","), Cookie: ck})
+}
+
+// pipelineFlows are the fixed flows every bridge has.
+func (c *Compiler) pipelineFlows() []Flow {
+	ck := NewCookie(c.opts.Generation, CategoryPipeline, false, 0)
+	f := func(t Table, prio uint16, match, actions string) Flow {
+		return Flow{Table: t.ID, Priority: prio, Match: match, Actions: actions, Cookie: ck}
+	}
+	ct := fmt.Sprintf("ct(table=%d,zone=%s)", TableConntrackState.ID, regZone)
+	commit := fmt.Sprintf("ct(commit,zone=%s,exec(load:%#x->NXM_NX_CT_MARK[0],move:%s->%s,move:%s->%s)),NORMAL",
+		regZone, ctMarkCommitted, regEgressRule, ctLabelEgress, regIngressRule, ctLabelIngress)
+	out := []Flow{
+		f(TableClassify, prioMiss, "", fmt.Sprintf("load:%#x->%s,goto_table:%d", c.opts.DefaultZone, regZone, TableConntrack.ID)),
+		f(TableSpoofGuard, prioMiss, "", "drop"),
+		f(TableConntrack, prioDefault, "ip", ct),
+		f(TableConntrack, prioDefault, "ipv6", ct),
+		f(TableConntrack, prioMiss, "", "NORMAL"),
+		f(TableConntrackState, prioHigh, "ct_state=+inv+trk", "drop"),
+		f(TableConntrackState, prioSpecific, "ct_state=+est+trk", "NORMAL"),
+		f(TableConntrackState, prioSpecific, "ct_state=+rel+trk", "NORMAL"),
+		f(TableConntrackState, prioEndpoint, "ct_state=+new+trk", fmt.Sprintf("goto_table:%d", TableEgressDispatch.ID)),
+		f(TableConntrackState, prioMiss, "", "drop"),
+		f(TableEgressDispatch, prioMiss, "", fmt.Sprintf("goto_table:%d", TableDestination.ID)),
+		f(TableEgressVerdict, prioDefault, fmt.Sprintf("reg6=%#x", verdictAllow), fmt.Sprintf("goto_table:%d", TableDestination.ID)),
+		f(TableEgressVerdict, prioMiss, "", "drop"),
+		f(TableDestination, prioMiss, "", fmt.Sprintf("goto_table:%d", TableCommit.ID)),
+		f(TableIngressDispatch, prioMiss, "", fmt.Sprintf("goto_table:%d", TableCommit.ID)),
+		f(TableIngressVerdict, prioDefault, fmt.Sprintf("reg6=%#x", verdictAllow), fmt.Sprintf("goto_table:%d", TableCommit.ID)),
+		f(TableIngressVerdict, prioMiss, "", "drop"),
+		f(TableCommit, prioDefault, "ip", commit),
+		f(TableCommit, prioDefault, "ipv6", commit),
+		f(TableCommit, prioMiss, "", "NORMAL"),
+	}
+	// Neighbour discovery from ports that are no endpoint bypasses conntrack.
+	for _, t := range []int{133, 134, 135, 136} {
+		out = append(out, f(TableConntrack, prioSpecific, fmt.Sprintf("icmp6,icmpv6_type=%d", t), "NORMAL"))
+	}
+	for _, t := range []Table{TableEgressTierEnd, TableIngressTierEnd} {
+		out = append(out,
+			// An explicit Pass ends the tier; the next one decides.
+			f(t, prioHigh, fmt.Sprintf("reg6=%#x", verdictPass), fmt.Sprintf("load:0->%s", regVerdict)),
+			f(t, prioDefault, fmt.Sprintf("reg6=0,reg7=%#x", codeTierEndDeny), fmt.Sprintf("load:%#x->%s", verdictDeny, regVerdict)),
+			f(t, prioDefault, fmt.Sprintf("reg6=0,reg7=%#x", codeProfileAllow), fmt.Sprintf("load:%#x->%s", verdictAllow, regVerdict)),
+			f(t, prioDefault, fmt.Sprintf("reg6=0,reg7=%#x", codeProfileDeny), fmt.Sprintf("load:%#x->%s", verdictDeny, regVerdict)))
+	}
+	return out
+}
+

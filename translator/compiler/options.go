@@ -1,0 +1,37 @@
+package compiler
+
+import (
+	"net"
+
+	"github.com/flowgate/flowgate/translator/policy"
+)
+
+// Binding ties a local endpoint to its port on the bridge.
+type Binding struct {
+	// OFPort is the endpoint's OpenFlow port; it also serves as the
+	// endpoint's number in registers.
+	OFPort uint32
+	// MAC is the endpoint's MAC address: the spoof guard admits only it
+	// and the destination table recognises the endpoint by it.
+	MAC net.HardwareAddr
+	// Zone is the conntrack zone of the endpoint's network (0 uses
+	// Options.DefaultZone).
+	Zone uint16
+}
+
+// Options are what the compiler needs besides the world.
+type Options struct {
+	// Locals binds local endpoints, by endpoint ID; every other endpoint
+	// is remote and matched by address only.
+	Locals map[string]Binding
+	// FailsafeInbound are always allowed into local host endpoints.
+	FailsafeInbound []policy.Failsafe
+	// FailsafeOutbound are always allowed out of local host endpoints.
+	FailsafeOutbound []policy.Failsafe
+	// DefaultZone is the conntrack zone for ports that are no endpoint
+	// and endpoints without one of their own.
+	DefaultZone uint16
+	// Generation goes into every cookie, so that an agent restarting can
+	// tell the flows it installs from those of the previous run.
+	Generation uint8
+}
