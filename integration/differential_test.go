@@ -221,4 +221,3 @@ func traceSpec(src, dst participant, p evaluator.Packet) string {
 	}
 	return fmt.Sprintf("in_port=%d,%s,dl_src=%s,dl_dst=%s,%s,%s", inPort, proto, dlSrc, dlDst, addr, l4)
 }
-

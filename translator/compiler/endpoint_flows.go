@@ -182,4 +182,3 @@ func (c *Compiler) pipelineFlows() []Flow {
 	}
 	return out
 }
-

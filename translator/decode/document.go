@@ -5,6 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
+	"regexp"
+	"strconv"
 	"strings"
 
 	sigsjson "sigs.k8s.io/json"
@@ -112,7 +115,7 @@ type header struct {
 func decodeDocument(file string, doc document) ([]Object, []error) {
 	js, err := yaml.YAMLToJSONStrict(doc.data)
 	if err != nil {
-		return nil, []error{&Error{File: file, Line: doc.line, Object: "document", Err: fmt.Errorf("invalid YAML: %w", err)}}
+		return nil, []error{&Error{File: file, Line: doc.line, Object: guessObject(doc.data), Err: fmt.Errorf("invalid YAML: %s", yamlMessage(err, doc.line))}}
 	}
 	js = bytes.TrimSpace(js)
 	if len(js) == 0 || string(js) == "null" {
@@ -129,7 +132,11 @@ func decodeJSON(origin Origin, js []byte, where string) ([]Object, []error) {
 	}
 	var h header
 	if err := json.Unmarshal(js, &h); err != nil {
-		return nil, fail(where+"document", "", fmt.Errorf("not an object: %w", err))
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) && te.Field != "" {
+			return nil, fail(where+"document", te.Field, cleanJSONError(err))
+		}
+		return nil, fail(where+"document", "", fmt.Errorf("want a mapping with apiVersion, kind and metadata, got %s", jsonValueKind(js)))
 	}
 	if h.Kind == "List" || strings.HasSuffix(h.Kind, "List") && h.APIVersion == "v1" {
 		return decodeList(origin, js, where)
@@ -201,7 +208,7 @@ func strictDecode(js []byte, v any) problems {
 	var probs problems
 	strict, err := sigsjson.UnmarshalStrict(js, v, sigsjson.DisallowDuplicateFields, sigsjson.DisallowUnknownFields)
 	if err != nil {
-		probs.addErr(fieldOfJSONError(err), cleanJSONError(err))
+		probs.addErr(fieldOfJSONError(js, err), cleanJSONError(err))
 		return probs
 	}
 	for _, s := range strict {
@@ -234,19 +241,205 @@ func strictMessage(err error) string {
 }
 
 // fieldOfJSONError finds the field named in a type-mismatch error.
-func fieldOfJSONError(err error) string {
+// sigs.k8s.io/json returns encoding/json's *UnmarshalTypeError (its
+// internal package aliases the type), whose Field is a dotted path without
+// list indices ("spec.ingress.action"); the path is rebuilt with indices
+// ("spec.ingress[1].action") from the error's offset into js; for a map
+// value it also names the key ("metadata.labels.app").
+func fieldOfJSONError(js []byte, err error) string {
 	var te *json.UnmarshalTypeError
-	if errors.As(err, &te) && te.Field != "" {
-		return te.Field
+	if !errors.As(err, &te) || te.Field == "" {
+		return ""
 	}
-	return ""
+	if p := jsonPathAt(js, te.Offset); p != "" {
+		if s := stripIndices(p); s == te.Field || strings.HasPrefix(s, te.Field+".") {
+			return p
+		}
+	}
+	return te.Field
 }
 
+// jsonPathAt returns the path ("spec.ingress[1].action") of the innermost
+// value that ends at or after offset, or "" when js cannot be walked.
+func jsonPathAt(js []byte, offset int64) string {
+	type frame struct {
+		array bool
+		index int    // of the current element, in arrays
+		key   string // of the current member, in objects
+		inKey bool   // the next string is a member name
+	}
+	var stack []frame
+	path := func() string {
+		var b strings.Builder
+		for _, f := range stack {
+			if f.array {
+				fmt.Fprintf(&b, "[%d]", f.index)
+			} else {
+				if b.Len() > 0 {
+					b.WriteByte('.')
+				}
+				b.WriteString(f.key)
+			}
+		}
+		return b.String()
+	}
+	dec := json.NewDecoder(bytes.NewReader(js))
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			return ""
+		}
+		if n := len(stack); n > 0 {
+			top := &stack[n-1]
+			if d, ok := tok.(json.Delim); ok && (d == '}' || d == ']') {
+				stack = stack[:n-1]
+				if len(stack) > 0 {
+					stack[len(stack)-1].inKey = true
+				}
+				continue
+			}
+			if !top.array && top.inKey {
+				top.key, top.inKey = tok.(string), false
+				continue
+			}
+			if top.array {
+				top.index++
+			}
+		}
+		switch tok {
+		case json.Delim('{'):
+			if dec.InputOffset() >= offset {
+				return path()
+			}
+			stack = append(stack, frame{inKey: true})
+		case json.Delim('['):
+			if dec.InputOffset() >= offset {
+				return path()
+			}
+			stack = append(stack, frame{array: true, index: -1})
+		default:
+			if dec.InputOffset() >= offset {
+				return path()
+			}
+			if n := len(stack); n > 0 && !stack[n-1].array {
+				stack[n-1].inKey = true
+			}
+		}
+	}
+}
+
+// stripIndices turns "spec.ingress[1].action" into "spec.ingress.action".
+func stripIndices(p string) string {
+	var b strings.Builder
+	depth := 0
+	for _, c := range p {
+		switch {
+		case c == '[':
+			depth++
+		case c == ']':
+			depth--
+		case depth == 0:
+			b.WriteRune(c)
+		}
+	}
+	return b.String()
+}
+
+// cleanJSONError words a decoding error for users: what the field wants
+// and what it got, without Go type names.
 func cleanJSONError(err error) error {
 	var te *json.UnmarshalTypeError
 	if errors.As(err, &te) {
-		return fmt.Errorf("want %s, got a JSON %s", te.Type, te.Value)
+		msg := fmt.Sprintf("want %s, got %s", goTypeWords(te.Type), jsonValueWords(te.Value))
+		if te.Value == "bool" && te.Type.Kind() == reflect.String {
+			msg += " (YAML reads unquoted y, n, yes, no, on, off, true and false as booleans: quote the value)"
+		}
+		return errors.New(msg)
 	}
 	msg := strings.TrimPrefix(err.Error(), "json: ")
 	return fmt.Errorf("%s", msg)
+}
+
+func goTypeWords(t reflect.Type) string {
+	switch t.Kind() {
+	case reflect.String:
+		return "a string"
+	case reflect.Bool:
+		return "true or false"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return "a whole number"
+	case reflect.Float32, reflect.Float64:
+		return "a number"
+	case reflect.Slice, reflect.Array:
+		return "a list"
+	case reflect.Map, reflect.Struct:
+		return "a mapping"
+	case reflect.Pointer:
+		return goTypeWords(t.Elem())
+	}
+	return t.String()
+}
+
+// jsonValueWords turns encoding/json's "number 1.5", "array", "object"...
+// into "the number 1.5", "a list", "a mapping".
+func jsonValueWords(v string) string {
+	switch {
+	case v == "array":
+		return "a list"
+	case v == "object":
+		return "a mapping"
+	case v == "bool":
+		return "a boolean"
+	case v == "string":
+		return "a string"
+	case v == "number":
+		return "a number"
+	case strings.HasPrefix(v, "number "):
+		return "the " + v
+	}
+	return v
+}
+
+// jsonValueKind names the kind of a JSON document's top-level value.
+func jsonValueKind(js []byte) string {
+	switch js[0] {
+	case '[':
+		return "a list"
+	case '"':
+		return "a string"
+	case 't', 'f':
+		return "a boolean"
+	case '{':
+		return "a mapping"
+	}
+	return "a number"
+}
+
+var yamlLine = regexp.MustCompile(`\bline (\d+)\b`)
+
+// yamlMessage rewrites the YAML parser's document-relative line numbers as
+// file line numbers (the document starts at line first) and puts a
+// multi-line message on one line.
+func yamlMessage(err error, first int) string {
+	msg := yamlLine.ReplaceAllStringFunc(err.Error(), func(m string) string {
+		n, _ := strconv.Atoi(strings.TrimPrefix(m, "line "))
+		return "line " + strconv.Itoa(n+first-1)
+	})
+	return strings.Join(strings.Fields(msg), " ")
+}
+
+// guessObject names the object in a document that strict YAML parsing
+// rejected (a duplicate key, say) when a lenient parse can still read its
+// kind and name; otherwise "document".
+func guessObject(data []byte) string {
+	js, err := yaml.YAMLToJSON(data)
+	if err != nil {
+		return "document"
+	}
+	var h header
+	if json.Unmarshal(js, &h) != nil || h.Kind == "" {
+		return "document"
+	}
+	return objectRef(h.Kind, h.Metadata.Namespace, h.Metadata.Name)
 }
