@@ -33,9 +33,12 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime $(FUZZTIME) ./translator/selector/
 	$(GO) test -run '^$$' -fuzz FuzzDecode -fuzztime $(FUZZTIME) ./translator/decode/
 
+# Each example directory is one world (namespaces, pods and the page's policy).
 demo: build
-	./bin/flowgate check -f examples/
+	@for d in $$(find examples -name world.yaml -exec dirname {} \; | sort); do \
+	  printf '%-70s ' "$$d"; ./bin/flowgate check -f $$d || exit 1; done
 	./bin/flowgate matrix -f examples/seeds/namespace-isolation/
+	./bin/flowgate verdict -f examples/seeds/database-allow-backends/ --from dev/frontend --to prod/database --port 8080
 
 clean:
 	rm -rf bin dist

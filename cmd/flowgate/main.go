@@ -30,7 +30,7 @@ NetworkPolicy — together with the pods, VMs and namespaces it applies to, and
 answers what it allows (check, verdict, matrix).
 
 Start with:
-  flowgate check -f examples/
+  flowgate check -f examples/seeds/database-allow-backends/
   flowgate matrix -f examples/seeds/namespace-isolation/`,
 		Version: version,
 		Flags: []cli.Flag{
