@@ -17,7 +17,7 @@ type Compiler struct {
 	world *policy.World
 
 	entities    map[string]*entity
-	memberCache map[selector.Selector]memberSet
+	memberCache map[selector.Selector]*memberSet
 	numbers     map[string]uint32
 	// selectorUsers maps a selector to the policies whose rules use it.
 	selectorUsers map[selector.Selector]map[string]bool
@@ -54,7 +54,7 @@ func New(w *policy.World, opts Options) (*Compiler, []error) {
 		opts:          opts,
 		world:         w,
 		entities:      map[string]*entity{},
-		memberCache:   map[selector.Selector]memberSet{},
+		memberCache:   map[selector.Selector]*memberSet{},
 		selectorUsers: map[selector.Selector]map[string]bool{},
 		policyDeps:    map[string][]selector.Selector{},
 		policies:      map[string]*policy.Policy{},

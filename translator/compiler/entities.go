@@ -2,6 +2,7 @@ package compiler
 
 import (
 	"net/netip"
+	"slices"
 	"sort"
 
 	"github.com/flowgate/flowgate/endpoints"
@@ -35,41 +36,62 @@ func (c *Compiler) networkSetEntity(s *policy.NetworkSet) *entity {
 	return &entity{key: networkSetKey(s.ID()), labels: c.world.NetworkSetLabels(s), prefixes: normalizePrefixes(s.Nets)}
 }
 
-// memberSet caches which entities one selector selects.
-type memberSet map[string]*entity
+// memberSet caches which entities one selector selects and, computed on
+// first use after every change to the set, those members in key order and
+// their addresses: rules of many policies share one selector.
+type memberSet struct {
+	entities map[string]*entity
+	sorted   []*entity      // nil until computed
+	prefixes []netip.Prefix // nil until computed
+}
 
-// members returns the entities sel selects, in key order, computing and
-// caching the set on first use; later entity changes keep it current.
-func (c *Compiler) members(sel selector.Selector) []*entity {
+// memberSetOf returns sel's member set, computing and caching it on first
+// use; later entity changes keep it current.
+func (c *Compiler) memberSetOf(sel selector.Selector) *memberSet {
 	set, ok := c.memberCache[sel]
 	if !ok {
-		set = memberSet{}
+		set = &memberSet{entities: map[string]*entity{}}
 		for k, e := range c.entities {
 			if sel.Matches(e.labels) {
-				set[k] = e
+				set.entities[k] = e
 			}
 		}
 		c.memberCache[sel] = set
 	}
-	keys := make([]string, 0, len(set))
-	for k := range set {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	out := make([]*entity, len(keys))
-	for i, k := range keys {
-		out[i] = set[k]
-	}
-	return out
+	return set
 }
 
-// memberPrefixes returns the addresses of everything sel selects.
-func (c *Compiler) memberPrefixes(sel selector.Selector) []netip.Prefix {
-	var ps []netip.Prefix
-	for _, e := range c.members(sel) {
-		ps = append(ps, e.prefixes...)
+// members returns the entities sel selects, in key order. The slice is
+// shared: callers must not modify it.
+func (c *Compiler) members(sel selector.Selector) []*entity {
+	set := c.memberSetOf(sel)
+	if set.sorted == nil {
+		keys := make([]string, 0, len(set.entities))
+		for k := range set.entities {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		out := make([]*entity, len(keys))
+		for i, k := range keys {
+			out[i] = set.entities[k]
+		}
+		set.sorted = out
 	}
-	return normalizePrefixes(ps)
+	return set.sorted
+}
+
+// memberPrefixes returns the addresses of everything sel selects. The
+// slice is shared: callers must not modify it.
+func (c *Compiler) memberPrefixes(sel selector.Selector) []netip.Prefix {
+	set := c.memberSetOf(sel)
+	if set.prefixes == nil {
+		var ps []netip.Prefix
+		for _, e := range c.members(sel) {
+			ps = append(ps, e.prefixes...)
+		}
+		set.prefixes = slices.Clip(normalizePrefixes(ps))
+	}
+	return set.prefixes
 }
 
 // setEntity replaces (or, with nil, removes) the entity under key, keeps
@@ -79,14 +101,15 @@ func (c *Compiler) memberPrefixes(sel selector.Selector) []netip.Prefix {
 func (c *Compiler) setEntity(key string, e *entity) []selector.Selector {
 	var touched []selector.Selector
 	for sel, set := range c.memberCache {
-		_, was := set[key]
+		_, was := set.entities[key]
 		is := e != nil && sel.Matches(e.labels)
 		if is {
-			set[key] = e
+			set.entities[key] = e
 		} else {
-			delete(set, key)
+			delete(set.entities, key)
 		}
 		if was || is {
+			set.sorted, set.prefixes = nil, nil
 			touched = append(touched, sel)
 		}
 	}

@@ -1,8 +1,9 @@
 package compiler
 
 import (
+	"cmp"
 	"fmt"
-	"sort"
+	"slices"
 	"strings"
 )
 
@@ -53,19 +54,27 @@ func (f Flow) format(table string) string {
 }
 
 // SortFlows orders flows by table, descending priority, then match: the
-// order a reader of a dump expects, and a deterministic one.
+// order a reader of a dump expects, and a deterministic one. Actions and
+// cookie break ties, so that even a set with a key twice (which cannot be
+// installed) sorts the same way every time.
 func SortFlows(fs []Flow) {
-	sort.Slice(fs, func(i, j int) bool { return flowLess(fs[i], fs[j]) })
+	slices.SortFunc(fs, compareFlows)
 }
 
-func flowLess(a, b Flow) bool {
-	if a.Table != b.Table {
-		return a.Table < b.Table
+func compareFlows(a, b Flow) int {
+	if c := cmp.Compare(a.Table, b.Table); c != 0 {
+		return c
 	}
-	if a.Priority != b.Priority {
-		return a.Priority > b.Priority
+	if c := cmp.Compare(b.Priority, a.Priority); c != 0 {
+		return c
 	}
-	return a.Match < b.Match
+	if c := strings.Compare(a.Match, b.Match); c != 0 {
+		return c
+	}
+	if c := strings.Compare(a.Actions, b.Actions); c != 0 {
+		return c
+	}
+	return cmp.Compare(a.Cookie, b.Cookie)
 }
 
 // Delta is the change between two flow sets.

@@ -3,7 +3,8 @@ package compiler
 import (
 	"fmt"
 	"net/netip"
-	"sort"
+	"slices"
+	"strings"
 
 	"github.com/flowgate/flowgate/translator/policy"
 )
@@ -20,7 +21,7 @@ type fragment struct {
 type fragmentSet []fragment
 
 func (s fragmentSet) sorted() fragmentSet {
-	sort.Slice(s, func(i, j int) bool { return s[i].text < s[j].text })
+	slices.SortFunc(s, func(a, b fragment) int { return strings.Compare(a.text, b.text) })
 	out := s[:0]
 	for i, f := range s {
 		if i == 0 || f.text != s[i-1].text {

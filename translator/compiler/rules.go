@@ -151,10 +151,20 @@ func conjunctionFlows(table uint8, prio uint16, base, guard string, clauses []fr
 	}
 	var out []Flow
 	n := len(clauses)
+	// A fragment in several clauses (an exclusion clause repeating a
+	// positive one) is one flow carrying each clause's conjunction action:
+	// OpenFlow allows one flow per match and priority.
+	at := map[string]int{}
 	for k, cl := range clauses {
 		for _, f := range cl {
-			out = append(out, Flow{Table: table, Priority: prio, Match: join(base, f.text),
-				Actions: fmt.Sprintf("conjunction(%d,%d/%d)", conjID, k+1, n), Cookie: cookie})
+			match := join(base, f.text)
+			act := fmt.Sprintf("conjunction(%d,%d/%d)", conjID, k+1, n)
+			if i, ok := at[match]; ok {
+				out[i].Actions += "," + act
+				continue
+			}
+			at[match] = len(out)
+			out = append(out, Flow{Table: table, Priority: prio, Match: match, Actions: act, Cookie: cookie})
 		}
 	}
 	out = append(out, Flow{Table: table, Priority: prio, Match: join(fmt.Sprintf("conj_id=%d", conjID), guard), Actions: action, Cookie: cookie})
