@@ -243,25 +243,45 @@ func strictMessage(err error) string {
 // fieldOfJSONError finds the field named in a type-mismatch error.
 // sigs.k8s.io/json returns encoding/json's *UnmarshalTypeError (its
 // internal package aliases the type), whose Field is a dotted path without
-// list indices ("spec.ingress.action"); the path is rebuilt with indices
-// ("spec.ingress[1].action") from the error's offset into js; for a map
-// value it also names the key ("metadata.labels.app").
+// list indices ("spec.ingress.action"). The path is rebuilt with indices
+// ("spec.ingress[1].action") and, for a map value, the key
+// ("metadata.labels.app"): from the error's offset into js, or else, when
+// the offset is relative to a value a custom unmarshaller was handed, from
+// the one value in js at that path that has the offending JSON kind.
 func fieldOfJSONError(js []byte, err error) string {
 	var te *json.UnmarshalTypeError
 	if !errors.As(err, &te) || te.Field == "" {
 		return ""
 	}
-	if p := jsonPathAt(js, te.Offset); p != "" {
-		if s := stripIndices(p); s == te.Field || strings.HasPrefix(s, te.Field+".") {
-			return p
+	matches := func(p string) bool {
+		s := stripIndices(p)
+		return s == te.Field || strings.HasPrefix(s, te.Field+".")
+	}
+	var atOffset string
+	var candidates []string
+	kind, _, _ := strings.Cut(te.Value, " ")
+	walkJSON(js, func(p, k string, end int64) {
+		if atOffset == "" && end >= te.Offset {
+			atOffset = p
 		}
+		if k == kind && stripIndices(p) == te.Field {
+			candidates = append(candidates, p)
+		}
+	})
+	switch {
+	case atOffset != "" && matches(atOffset):
+		return atOffset
+	case len(candidates) == 1:
+		return candidates[0]
 	}
 	return te.Field
 }
 
-// jsonPathAt returns the path ("spec.ingress[1].action") of the innermost
-// value that ends at or after offset, or "" when js cannot be walked.
-func jsonPathAt(js []byte, offset int64) string {
+// walkJSON calls visit for every value in js, outermost first, with its
+// path ("spec.ingress[1].action"), its kind as encoding/json names it
+// ("object", "array", "string", "number", "bool", "null") and the offset
+// just after its first token. It stops quietly at malformed input.
+func walkJSON(js []byte, visit func(path, kind string, end int64)) {
 	type frame struct {
 		array bool
 		index int    // of the current element, in arrays
@@ -284,16 +304,17 @@ func jsonPathAt(js []byte, offset int64) string {
 		return b.String()
 	}
 	dec := json.NewDecoder(bytes.NewReader(js))
+	dec.UseNumber()
 	for {
 		tok, err := dec.Token()
 		if err != nil {
-			return ""
+			return
 		}
 		if n := len(stack); n > 0 {
 			top := &stack[n-1]
 			if d, ok := tok.(json.Delim); ok && (d == '}' || d == ']') {
 				stack = stack[:n-1]
-				if len(stack) > 0 {
+				if len(stack) > 0 && !stack[len(stack)-1].array {
 					stack[len(stack)-1].inKey = true
 				}
 				continue
@@ -306,21 +327,29 @@ func jsonPathAt(js []byte, offset int64) string {
 				top.index++
 			}
 		}
-		switch tok {
-		case json.Delim('{'):
-			if dec.InputOffset() >= offset {
-				return path()
+		var kind string
+		switch tok.(type) {
+		case json.Delim:
+			kind = "object"
+			if tok == json.Delim('[') {
+				kind = "array"
 			}
+		case string:
+			kind = "string"
+		case json.Number:
+			kind = "number"
+		case bool:
+			kind = "bool"
+		default:
+			kind = "null"
+		}
+		visit(path(), kind, dec.InputOffset())
+		switch kind {
+		case "object":
 			stack = append(stack, frame{inKey: true})
-		case json.Delim('['):
-			if dec.InputOffset() >= offset {
-				return path()
-			}
+		case "array":
 			stack = append(stack, frame{array: true, index: -1})
 		default:
-			if dec.InputOffset() >= offset {
-				return path()
-			}
 			if n := len(stack); n > 0 && !stack[n-1].array {
 				stack[n-1].inKey = true
 			}

@@ -26,6 +26,7 @@ func decodeKubernetesNetworkPolicy(js []byte, ns string) (any, bool, problems) {
 		return nil, false, probs
 	}
 	checkName(&probs, "metadata.name", in.Name)
+	checkLabels(&probs, "metadata.labels", in.Labels)
 	pods := selector.Equal(policy.LabelOrchestrator, endpoints.OrchestratorKubernetes)
 	podSel := labelSelector(&probs, "spec.podSelector", &in.Spec.PodSelector)
 	p := &policy.Policy{

@@ -6,6 +6,7 @@ import (
 
 	"github.com/flowgate/flowgate/translator/evaluator"
 	"github.com/flowgate/flowgate/translator/evaluator/evaltest"
+	"github.com/flowgate/flowgate/translator/policy"
 )
 
 // TestKubernetesTruthTables runs every upstream-style scenario through the
@@ -76,7 +77,7 @@ func TestTruthTablesDiscriminate(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		got, err := evaltest.Observe(evaluator.New(w, evaluator.DefaultOptions()), evaltest.Service{Protocol: 6, Port: 81})
+		got, err := evaltest.Observe(evaluator.New(w, evaluator.DefaultOptions()), evaltest.Service{Protocol: policy.TCP, Port: 81})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -107,7 +108,7 @@ func checkProbes(t *testing.T, ev *evaluator.Evaluator, probes []probe) {
 		v := evaluate(t, ev, p.from, p.to, p.proto, p.port)
 		name := p.from + " -> " + p.to + " " + p.proto.String()
 		if p.proto.HasPorts() {
-			name += "/" + itoa(int(p.port))
+			name += "/" + strconv.Itoa(int(p.port))
 		}
 		if v.Allowed != p.allowed {
 			t.Errorf("%s: allowed = %v, want %v (%s)", name, v.Allowed, p.allowed, v.Reason())
@@ -119,17 +120,6 @@ func checkProbes(t *testing.T, ev *evaluator.Evaluator, probes []probe) {
 			t.Errorf("%s: ingress decided by %q, want %q", name, got, p.ingress)
 		}
 	}
-}
-
-func itoa(n int) string {
-	if n == 0 {
-		return "0"
-	}
-	var b []byte
-	for ; n > 0; n /= 10 {
-		b = append([]byte{byte('0' + n%10)}, b...)
-	}
-	return string(b)
 }
 
 // seedCases lists every example directory with the statements its page

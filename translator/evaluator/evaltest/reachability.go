@@ -63,8 +63,9 @@ func (r *Reachability) ExpectPeer(from, to Peer, allowed bool) *Reachability {
 	return r
 }
 
-// Expect sets the pairs between from and to, written as parsePeer reads
-// them: Expect("x/b", "x/a", true), Expect("z", "x/a", false).
+// Expect sets the pairs between from and to, each written "x/a" (one pod),
+// "x" (every pod of namespace x), "/b" (pod b of every namespace) or ""
+// (every pod): Expect("x/b", "x/a", true), Expect("z", "x/a", false).
 func (r *Reachability) Expect(from, to string, allowed bool) *Reachability {
 	return r.ExpectPeer(parsePeer(from), parsePeer(to), allowed)
 }
