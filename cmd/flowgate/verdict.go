@@ -157,13 +157,13 @@ func packetFromFlags(c *cli.Context, src, dst netip.Addr) (evaluator.Packet, err
 
 var failsafeInboundFlag = &cli.StringFlag{
 	Name:  "failsafe-inbound",
-	Value: "tcp:22,udp:68,tcp:179,tcp:2379,tcp:2380,tcp:5473,tcp:6443,tcp:6666,tcp:6667",
+	Value: policy.FormatFailsafes(policy.DefaultFailsafeInbound()),
 	Usage: "protocol:port list always allowed into host endpoints (none disables)",
 }
 
 var failsafeOutboundFlag = &cli.StringFlag{
 	Name:  "failsafe-outbound",
-	Value: "udp:53,udp:67,tcp:179,tcp:2379,tcp:2380,tcp:5473,tcp:6443,tcp:6666,tcp:6667",
+	Value: policy.FormatFailsafes(policy.DefaultFailsafeOutbound()),
 	Usage: "protocol:port list always allowed out of host endpoints (none disables)",
 }
 

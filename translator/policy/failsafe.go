@@ -67,3 +67,16 @@ func mustFailsafes(s string) []Failsafe {
 	}
 	return f
 }
+
+// FormatFailsafes writes a list the way ParseFailsafes reads it ("none"
+// for an empty list).
+func FormatFailsafes(list []Failsafe) string {
+	if len(list) == 0 {
+		return "none"
+	}
+	parts := make([]string, len(list))
+	for i, f := range list {
+		parts[i] = f.String()
+	}
+	return strings.Join(parts, ",")
+}
