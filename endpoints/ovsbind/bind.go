@@ -1,0 +1,108 @@
+// Package ovsbind decides which endpoints are local: bound to a port of
+// the integration bridge. It is pure: the agent hands it the endpoints and
+// the bridge's interfaces (read from OVSDB) and gets the compiler's
+// bindings back.
+package ovsbind
+
+import (
+	"net"
+	"sort"
+
+	"github.com/flowgate/flowgate/endpoints"
+	"github.com/flowgate/flowgate/translator/compiler"
+)
+
+// Port is what binding needs to know of one bridge interface.
+type Port struct {
+	// Name is the interface name (matched against interfaceName).
+	Name string
+	// OFPort is the OpenFlow port; ≤ 0 means not (yet) usable.
+	OFPort int
+	// IfaceID is external_ids:iface-id, the OVS integration convention:
+	// "<namespace>/<pod>" for pods, the endpoint name or port UUID for VMs.
+	IfaceID string
+	// AttachedMAC is external_ids:attached-mac, the workload's MAC.
+	AttachedMAC string
+	// MACInUse is the interface's own MAC, used when nothing better is known.
+	MACInUse string
+}
+
+// Options restrict binding.
+type Options struct {
+	// Node, when set, makes only endpoints whose node is Node local.
+	Node string
+}
+
+// Bind returns the bindings of every endpoint that a usable port carries.
+// An endpoint is bound by iface-id — its ID ("namespace/name") or, for
+// namespaced workload endpoints, its bare name — or by interfaceName. The
+// MAC is the endpoint's own, else attached-mac, else the port's (for host
+// endpoints on internal ports, the port's MAC is the host's). Endpoints
+// without a usable port, or on another node when Node is set, are remote.
+func Bind(eps []*endpoints.Endpoint, ports []Port, opts Options) map[string]compiler.Binding {
+	byIfaceID := map[string]*Port{}
+	byName := map[string]*Port{}
+	sorted := append([]Port(nil), ports...)
+	sort.Slice(sorted, func(i, j int) bool { return sorted[i].Name < sorted[j].Name })
+	for i := range sorted {
+		p := &sorted[i]
+		if p.OFPort <= 0 {
+			continue
+		}
+		if p.IfaceID != "" {
+			if _, dup := byIfaceID[p.IfaceID]; !dup {
+				byIfaceID[p.IfaceID] = p
+			}
+		}
+		byName[p.Name] = p
+	}
+	out := map[string]compiler.Binding{}
+	usedPort := map[int]bool{}
+	ids := make([]string, 0, len(eps))
+	byID := map[string]*endpoints.Endpoint{}
+	for _, e := range eps {
+		ids = append(ids, e.ID())
+		byID[e.ID()] = e
+	}
+	sort.Strings(ids)
+	for _, id := range ids {
+		e := byID[id]
+		if opts.Node != "" && e.Node != opts.Node {
+			continue
+		}
+		p := portFor(e, byIfaceID, byName)
+		if p == nil || usedPort[p.OFPort] {
+			continue
+		}
+		mac := e.MAC
+		for _, s := range []string{p.AttachedMAC, p.MACInUse} {
+			if len(mac) == 6 {
+				break
+			}
+			if m, err := net.ParseMAC(s); err == nil && len(m) == 6 {
+				mac = m
+			}
+		}
+		if len(mac) != 6 {
+			continue
+		}
+		usedPort[p.OFPort] = true
+		out[id] = compiler.Binding{OFPort: uint32(p.OFPort), MAC: mac}
+	}
+	return out
+}
+
+func portFor(e *endpoints.Endpoint, byIfaceID, byName map[string]*Port) *Port {
+	if p := byIfaceID[e.ID()]; p != nil {
+		return p
+	}
+	if e.Kind == endpoints.Workload {
+		if p := byIfaceID[e.Name]; p != nil {
+			return p
+		}
+	}
+	if e.InterfaceName != "" {
+		return byName[e.InterfaceName]
+	}
+	return nil
+}
