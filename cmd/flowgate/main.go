@@ -41,6 +41,9 @@ Start with:
 		Commands: []*cli.Command{
 			checkCommand(),
 			compileCommand(),
+			applyCommand(),
+			agentCommand(),
+			statusCommand(),
 			verdictCommand(),
 			matrixCommand(),
 			versionCommand(),

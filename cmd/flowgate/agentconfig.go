@@ -1,0 +1,107 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"time"
+
+	"sigs.k8s.io/yaml"
+
+	"github.com/flowgate/flowgate/translator/policy"
+)
+
+// agentConfig is the agent's YAML configuration (deploy/config/agent.yaml
+// documents every field).
+type agentConfig struct {
+	// Bridge is the integration bridge; created if missing, adopted as is
+	// if it exists.
+	Bridge string `json:"bridge"`
+	// DatapathType is the bridge's datapath_type when flowgate creates it:
+	// "system" (kernel) or "netdev" (userspace).
+	DatapathType string `json:"datapathType"`
+	// OVSDB is the ovsdb-server address.
+	OVSDB string `json:"ovsdb"`
+	// Node, when set, makes only endpoints on this node local.
+	Node string `json:"node"`
+	// PolicyPaths are files and directories of policy and endpoint YAML.
+	PolicyPaths []string `json:"policyPaths"`
+	// PollInterval is how often policy files are checked for changes.
+	PollInterval duration `json:"pollInterval"`
+	// CheckInterval is how often the agent checks that its flows are still
+	// installed (they are lost when ovs-vswitchd restarts).
+	CheckInterval duration `json:"checkInterval"`
+	// FailsafeInbound and FailsafeOutbound are protocol:port lists always
+	// allowed into / out of host endpoints ("none" disables).
+	FailsafeInbound  string `json:"failsafeInbound"`
+	FailsafeOutbound string `json:"failsafeOutbound"`
+	// LogLevel and LogFormat configure logging (text or json).
+	LogLevel  string `json:"logLevel"`
+	LogFormat string `json:"logFormat"`
+	// HealthAddress serves /healthz, /readyz and /metrics ("" disables).
+	HealthAddress string `json:"healthAddress"`
+}
+
+// defaultOVSDB is where a system Open vSwitch listens.
+const defaultOVSDB = "unix:/var/run/openvswitch/db.sock"
+
+func defaultAgentConfig() agentConfig {
+	return agentConfig{
+		Bridge:           "br-int",
+		DatapathType:     "system",
+		OVSDB:            defaultOVSDB,
+		PolicyPaths:      []string{"/etc/flowgate/policy"},
+		PollInterval:     duration(500 * time.Millisecond),
+		CheckInterval:    duration(2 * time.Second),
+		FailsafeInbound:  policy.FormatFailsafes(policy.DefaultFailsafeInbound()),
+		FailsafeOutbound: policy.FormatFailsafes(policy.DefaultFailsafeOutbound()),
+		LogLevel:         "info",
+		LogFormat:        "text",
+		HealthAddress:    "127.0.0.1:9808",
+	}
+}
+
+// loadAgentConfig reads a config file over the defaults; unknown fields are
+// errors, so a misspelt setting is never silently ignored.
+func loadAgentConfig(path string) (agentConfig, error) {
+	cfg := defaultAgentConfig()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return cfg, fmt.Errorf("read config: %w", err)
+	}
+	if err := yaml.UnmarshalStrict(data, &cfg); err != nil {
+		return cfg, fmt.Errorf("config %s: %w", path, err)
+	}
+	if cfg.Bridge == "" {
+		return cfg, fmt.Errorf("config %s: bridge: required", path)
+	}
+	if len(cfg.PolicyPaths) == 0 {
+		return cfg, fmt.Errorf("config %s: policyPaths: at least one path required", path)
+	}
+	if _, err := policy.ParseFailsafes(cfg.FailsafeInbound); err != nil {
+		return cfg, fmt.Errorf("config %s: failsafeInbound: %w", path, err)
+	}
+	if _, err := policy.ParseFailsafes(cfg.FailsafeOutbound); err != nil {
+		return cfg, fmt.Errorf("config %s: failsafeOutbound: %w", path, err)
+	}
+	return cfg, nil
+}
+
+// duration reads "500ms", "2s" in YAML.
+type duration time.Duration
+
+// UnmarshalJSON parses a Go duration string.
+func (d *duration) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := yaml.Unmarshal(b, &s); err != nil {
+		return fmt.Errorf("want a duration such as \"500ms\": %w", err)
+	}
+	v, err := time.ParseDuration(s)
+	if err != nil {
+		return err
+	}
+	if v <= 0 {
+		return fmt.Errorf("duration %s must be positive", s)
+	}
+	*d = duration(v)
+	return nil
+}

@@ -1,0 +1,166 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/sirupsen/logrus"
+
+	"github.com/flowgate/flowgate/endpoints"
+	"github.com/flowgate/flowgate/endpoints/hostif"
+	"github.com/flowgate/flowgate/endpoints/ovsbind"
+	"github.com/flowgate/flowgate/ovs/openflow"
+	"github.com/flowgate/flowgate/ovs/ovsdb"
+	"github.com/flowgate/flowgate/translator/compiler"
+	"github.com/flowgate/flowgate/translator/decode"
+	"github.com/flowgate/flowgate/translator/policy"
+)
+
+// engine keeps one bridge's flows equal to what the current policy and
+// endpoints compile to. It is the agent's and `flowgate apply`'s core: the
+// sources feed it objects, OVSDB tells it which endpoints are local, the
+// compiler turns changes into deltas and the programmer installs them.
+type engine struct {
+	bridge string
+	node   string
+	db     *ovsdb.Client
+	prog   *openflow.Programmer
+	opts   compiler.Options
+
+	comp   *compiler.Compiler
+	world  *policy.World
+	locals map[string]compiler.Binding
+	objs   []decode.Object
+}
+
+// realizeStats says what one realization did.
+type realizeStats struct {
+	changes, flows, problems int
+	full                     bool
+	took                     time.Duration
+}
+
+// realize makes the bridge enforce objs. The first call (and any after a
+// failure) compiles everything and replaces the bridge's flows in one
+// bundle; later calls compile only the changes and apply their composed
+// delta in one bundle.
+func (e *engine) realize(ctx context.Context, objs []decode.Object) (realizeStats, error) {
+	start := time.Now()
+	e.objs = objs
+	w, errs := e.buildWorld(objs)
+	st := realizeStats{problems: len(errs)}
+	locals := e.bindings(w)
+	if e.comp == nil {
+		if _, err := e.fullSync(ctx, w, locals); err != nil {
+			return st, err
+		}
+		st.full, st.flows, st.took = true, len(e.comp.Flows()), time.Since(start)
+		return st, nil
+	}
+	changes := compiler.Changes(e.world, w, e.locals, locals)
+	st.changes = len(changes)
+	if len(changes) == 0 {
+		st.took = time.Since(start)
+		return st, nil
+	}
+	deltas := make([]compiler.Delta, 0, len(changes))
+	for _, ch := range changes {
+		d, errs := e.comp.Update(ch)
+		for _, err := range errs {
+			logrus.WithError(err).WithField("change", ch.String()).Warn("not compiled")
+		}
+		deltas = append(deltas, d)
+	}
+	e.locals = locals
+	d := compiler.Compose(deltas...)
+	st.flows = d.Len()
+	if err := e.prog.Apply(ctx, d); err != nil {
+		// The cache is only updated after a bundle succeeds; recompile and
+		// replace everything so the bridge is certainly right again.
+		logrus.WithError(err).Warn("applying the delta failed; replacing all flows")
+		if _, err := e.fullSync(ctx, w, locals); err != nil {
+			return st, err
+		}
+		st.full = true
+	}
+	st.took = time.Since(start)
+	return st, nil
+}
+
+// buildWorld assembles decoded objects into a world, logging what is left
+// out, and resolves host endpoint addresses.
+func (e *engine) buildWorld(objs []decode.Object) (*policy.World, []error) {
+	w, errs := decode.Build(objs)
+	for _, err := range errs {
+		logrus.WithError(err).Warn("object not enforced")
+	}
+	resolveHostAddresses(w)
+	return w, errs
+}
+
+// bindings finds the endpoints bound to the bridge's ports.
+func (e *engine) bindings(w *policy.World) map[string]compiler.Binding {
+	return ovsbind.Bind(w.Endpoints, e.ports(), ovsbind.Options{Node: e.node})
+}
+
+// fullSync compiles w from scratch and replaces the bridge's flows.
+func (e *engine) fullSync(ctx context.Context, w *policy.World, locals map[string]compiler.Binding) (openflow.SyncStats, error) {
+	opts := e.opts
+	opts.Locals = locals
+	comp, errs := compiler.New(w, opts)
+	for _, err := range errs {
+		logrus.WithError(err).Warn("not compiled")
+	}
+	stats, err := e.prog.Sync(ctx, comp.Flows())
+	if err != nil {
+		e.comp = nil
+		return stats, fmt.Errorf("install flows on %s: %w", e.bridge, err)
+	}
+	logrus.WithFields(logrus.Fields{"bridge": e.bridge, "flows": len(comp.Flows()), "added": stats.Added, "removed": stats.Removed, "changed": stats.Changed}).Info("flows replaced")
+	e.comp, e.world, e.locals = comp, w, copyBindings(locals)
+	return stats, nil
+}
+
+// resync recompiles the last objects from scratch and replaces all flows:
+// after ovs-vswitchd lost them, or on request.
+func (e *engine) resync(ctx context.Context) error {
+	e.comp = nil
+	_, err := e.realize(ctx, e.objs)
+	return err
+}
+
+func (e *engine) ports() []ovsbind.Port {
+	var out []ovsbind.Port
+	for _, i := range e.db.Interfaces(e.bridge) {
+		out = append(out, ovsbind.Port{
+			Name: i.Name, OFPort: i.OFPort, IfaceID: i.ExternalIDs["iface-id"],
+			AttachedMAC: i.ExternalIDs["attached-mac"], MACInUse: i.MACInUse,
+		})
+	}
+	return out
+}
+
+// resolveHostAddresses gives host endpoints that name an interface but no
+// addresses the interface's addresses, on copies: decoded objects are
+// shared with the compiler and must not change under it.
+func resolveHostAddresses(w *policy.World) {
+	for i, ep := range w.Endpoints {
+		if ep.Kind != endpoints.Host || ep.InterfaceName == "" || len(ep.IPs) > 0 {
+			continue
+		}
+		cp := *ep
+		for _, err := range hostif.FillAddresses([]*endpoints.Endpoint{&cp}) {
+			logrus.WithError(err).Warn("host endpoint without addresses")
+		}
+		w.Endpoints[i] = &cp
+	}
+}
+
+func copyBindings(m map[string]compiler.Binding) map[string]compiler.Binding {
+	out := make(map[string]compiler.Binding, len(m))
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
+}

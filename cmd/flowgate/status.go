@@ -1,0 +1,134 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"sort"
+	"strings"
+	"text/tabwriter"
+
+	goovs "github.com/digitalocean/go-openvswitch/ovs"
+	"github.com/urfave/cli/v2"
+
+	"github.com/flowgate/flowgate/endpoints"
+	"github.com/flowgate/flowgate/endpoints/files"
+	"github.com/flowgate/flowgate/translator/compiler"
+	"github.com/flowgate/flowgate/translator/policy"
+)
+
+func statusCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "status",
+		Usage: "show the bridge, its bound endpoints, the policies in force for each, and flow counts per table",
+		Description: `Reads the bridge from OVSDB and its flow tables with ovs-ofctl. With -f (the
+agent's policy paths) it also shows which endpoints are bound to which port
+and which policies apply to each, in evaluation order.
+
+  flowgate status --bridge br-int -f /etc/flowgate/policy/`,
+		Flags: []cli.Flag{bridgeFlag, ovsdbFlag, nodeFlag,
+			&cli.StringSliceFlag{Name: "filename", Aliases: []string{"f"}, Usage: "policy files or directories (optional)"}},
+		Action: func(c *cli.Context) error {
+			bridge := c.String("bridge")
+			db, _, err := openBridge(c.Context, c.String("ovsdb"), bridge, "system")
+			if err != nil {
+				return err
+			}
+			defer db.Close()
+			out := c.App.Writer
+			fmt.Fprintf(out, "bridge %s\n\n", bridge)
+			e := &engine{bridge: bridge, node: c.String("node"), db: db}
+			if paths := c.StringSlice("filename"); len(paths) > 0 {
+				objs, problems := files.Read(paths, os.Stdin)
+				for _, p := range problems {
+					fmt.Fprintln(c.App.ErrWriter, p)
+				}
+				w, _ := e.buildWorld(objs)
+				printBindings(out, w, e.bindings(w))
+			} else {
+				tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
+				fmt.Fprintln(tw, "PORT\tOFPORT\tIFACE-ID\tMAC")
+				for _, p := range e.ports() {
+					fmt.Fprintf(tw, "%s\t%d\t%s\t%s\n", p.Name, p.OFPort, p.IfaceID, p.AttachedMAC)
+				}
+				tw.Flush()
+			}
+			return printTableCounts(out, bridge)
+		},
+	}
+}
+
+func printBindings(out interface{ Write([]byte) (int, error) }, w *policy.World, locals map[string]compiler.Binding) {
+	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "ENDPOINT\tKIND\tOFPORT\tMAC\tINGRESS POLICIES\tEGRESS POLICIES")
+	ids := make([]string, 0, len(locals))
+	for id := range locals {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	for _, id := range ids {
+		var ep = findEndpoint(w, id)
+		if ep == nil {
+			continue
+		}
+		labels := w.EndpointLabels(ep)
+		var in, eg []string
+		for _, t := range w.TiersInOrder() {
+			for _, p := range w.PoliciesInOrder(t.Name) {
+				if !p.AppliesTo.Matches(labels) {
+					continue
+				}
+				if p.Types&policy.Ingress != 0 {
+					in = append(in, t.Name+"/"+p.ID())
+				}
+				if p.Types&policy.Egress != 0 {
+					eg = append(eg, t.Name+"/"+p.ID())
+				}
+			}
+		}
+		def := "default deny"
+		if w.DefaultAllow(ep) {
+			def = "default allow"
+		}
+		b := locals[id]
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%s\n", id, ep.Kind, b.OFPort, b.MAC, listOr(in, def), listOr(eg, def))
+	}
+	tw.Flush()
+	fmt.Fprintf(out, "\n%d endpoints, %d local, %d policies\n\n", len(w.Endpoints), len(locals), len(w.Policies))
+}
+
+func findEndpoint(w *policy.World, id string) *endpoints.Endpoint {
+	for _, e := range w.Endpoints {
+		if e.ID() == id {
+			return e
+		}
+	}
+	return nil
+}
+
+func listOr(xs []string, none string) string {
+	if len(xs) == 0 {
+		return "(" + none + ")"
+	}
+	return strings.Join(xs, ", ")
+}
+
+// printTableCounts shows how many flows each pipeline table holds.
+func printTableCounts(out interface{ Write([]byte) (int, error) }, bridge string) error {
+	client := goovs.New(goovs.Protocols([]string{"OpenFlow15"}))
+	tables, err := client.OpenFlow.DumpTables(bridge)
+	if err != nil {
+		return fmt.Errorf("dump tables of %s: %w", bridge, err)
+	}
+	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "TABLE\tNAME\tFLOWS")
+	total := 0
+	for _, t := range tables {
+		if t.Active == 0 {
+			continue
+		}
+		total += t.Active
+		fmt.Fprintf(tw, "%d\t%s\t%d\n", t.ID, compiler.TableName(uint8(t.ID)), t.Active)
+	}
+	fmt.Fprintf(tw, "\ttotal\t%d\n", total)
+	return tw.Flush()
+}

@@ -1,0 +1,320 @@
+// Package openflow installs the compiler's flows on a bridge and keeps them
+// there, through go-openvswitch (ovs-ofctl).
+//
+// Every change is one OpenFlow 1.4 bundle committed atomically
+// (`ovs-ofctl --bundle`): ovs-vswitchd stages all of a bundle's flow
+// changes in a new version of its classifier and switches lookups to that
+// version in one step, so a packet is always processed either entirely by
+// the flows before the change or entirely by the flows after it. That is
+// what makes a full replacement safe for traffic ("make before break"): a
+// restarting agent replaces every flow of the previous run, whatever it
+// was, in one bundle, and no packet ever meets a half-written or empty
+// table. Established connections are unaffected in any case: conntrack
+// state lives in the datapath, not in the flows.
+//
+// One ovs-ofctl process costs ~12 ms to start, so a change is never one
+// process per flow: a Sync or Apply is one process, whatever its size.
+package openflow
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+
+	"github.com/sirupsen/logrus"
+
+	"github.com/flowgate/flowgate/translator/compiler"
+)
+
+// ErrStale is returned (wrapped) by Apply when the programmer no longer
+// knows what the bridge holds — before the first Sync, after a failed
+// change, or after Lost found the flows gone — and a delta would be
+// applied to the wrong base. Sync repairs it.
+var ErrStale = errors.New("installed flows unknown; Sync first")
+
+// SyncStats says what a Sync changed.
+type SyncStats struct {
+	// Added, Removed and Changed count flows that were new, gone, or kept
+	// their table/priority/match but got other actions or another cookie.
+	// After a full replacement without a trusted cache (Full and the
+	// bridge's previous contents unknown), Added is every desired flow and
+	// Removed every flow that was on the bridge.
+	Added, Removed, Changed int
+	// Full is set when the bridge's tables were replaced wholesale in one
+	// bundle rather than changed flow by flow.
+	Full bool
+}
+
+// Programmer keeps one bridge's flow tables equal to the flow set it is
+// given. It remembers what it installed (the cache), so that incremental
+// changes cost what they change and never a read of the bridge. It is
+// safe for concurrent use; calls are serialised.
+type Programmer struct {
+	of  ofctl
+	log *logrus.Entry
+
+	mu        sync.Mutex
+	installed map[compiler.FlowKey]compiler.Flow
+	valid     bool // installed is what the bridge holds
+	synced    bool // a Sync has succeeded once
+}
+
+// NewProgrammer returns a programmer for bridge. env is the environment
+// ovs-ofctl runs with (OVS_RUNDIR tells it where the bridge's management
+// socket is, which is how a private or non-default OVS is reached); nil
+// means this process's environment. It does not contact the switch.
+func NewProgrammer(bridge string, env []string) *Programmer {
+	return &Programmer{
+		of:  ofctl{bridge: bridge, env: env},
+		log: logrus.WithField("bridge", bridge),
+	}
+}
+
+// fullThreshold: when a diff touches more than this fraction of the
+// desired flows, Sync replaces everything instead. Measured at 100k flows
+// (OVS 3.1): overwriting every flow with a new cookie one by one takes
+// ~1.7 s, emptying the tables and adding everything ~1.3 s.
+const fullThreshold = 0.5
+
+// Sync makes the bridge's flow tables (all of them, 0–253) hold exactly
+// desired, in one atomic bundle, whatever they held before: flows of a
+// previous agent run or another generation, foreign flows, or nothing
+// after ovs-vswitchd restarted. Flows must have unique keys (table,
+// priority, match). After success the cache holds desired; after a
+// failure nothing was committed and the next Sync replaces everything.
+//
+// What it reads: one `ovs-ofctl dump-aggregate` (the bridge's flow count,
+// ~7 ms at 10k flows, ~35 ms at 100k). If the cache is trusted and the
+// count matches it, only the difference is sent (or everything, when more
+// than half the flows change). Otherwise — the first Sync of a process,
+// after a failure, or when somebody added or removed flows behind our back
+// — Sync does not dump and diff the bridge (`replace-flows` costs ~0.8 s at
+// 100k flows even when nothing changed, ~1.8 s when every cookie changed,
+// because it dumps and compares every flow, and our match text is not
+// OVS's print format) but sends one bundle that empties every table and
+// adds all desired flows: ~1.2 s at 100k flows, about the cost of adding
+// them to an empty bridge. Counters of unchanged flows restart from zero
+// then; traffic does not notice (see the package comment).
+func (p *Programmer) Sync(ctx context.Context, desired []compiler.Flow) (SyncStats, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+
+	// Count while indexing: the ovs-ofctl start overlaps the map build.
+	type result struct {
+		n   int
+		err error
+	}
+	counted := make(chan result, 1)
+	go func() {
+		n, err := p.of.flowCount(ctx)
+		counted <- result{n, err}
+	}()
+	want := make(map[compiler.FlowKey]compiler.Flow, len(desired))
+	var dup error
+	for _, f := range desired {
+		if o, ok := want[f.Key()]; ok {
+			dup = fmt.Errorf("sync %s: two flows with one key: %q and %q", p.of.bridge, o.String(), f.String())
+			break
+		}
+		want[f.Key()] = f
+	}
+	res := <-counted
+	if dup != nil {
+		return SyncStats{}, dup
+	}
+	count, err := res.n, res.err
+	if err != nil {
+		p.valid = false
+		return SyncStats{}, fmt.Errorf("sync %s: count installed flows: %w", p.of.bridge, err)
+	}
+	if p.valid && count != len(p.installed) {
+		p.log.WithFields(logrus.Fields{"installed": count, "expected": len(p.installed)}).
+			Warn("bridge flows differ from what flowgate installed (ovs-vswitchd restarted, or someone else changed them); replacing all")
+		p.valid = false
+	}
+	if p.valid {
+		d := diff(p.installed, want)
+		st := SyncStats{Added: len(d.Add), Removed: len(d.Delete), Changed: len(d.Modify)}
+		if d.Empty() {
+			return st, nil
+		}
+		if float64(d.Len()) <= fullThreshold*float64(len(want)) {
+			if err := p.apply(ctx, d); err != nil {
+				return SyncStats{}, fmt.Errorf("sync %s: %w", p.of.bridge, err)
+			}
+			return st, nil
+		}
+		st.Full = true
+		if err := p.replace(ctx, desired, want); err != nil {
+			return SyncStats{}, fmt.Errorf("sync %s: %w", p.of.bridge, err)
+		}
+		return st, nil
+	}
+	if err := p.replace(ctx, desired, want); err != nil {
+		return SyncStats{}, fmt.Errorf("sync %s: %w", p.of.bridge, err)
+	}
+	return SyncStats{Added: len(desired), Removed: count, Full: true}, nil
+}
+
+// replace installs exactly desired in one bundle and makes want the cache.
+func (p *Programmer) replace(ctx context.Context, desired []compiler.Flow, want map[compiler.FlowKey]compiler.Flow) error {
+	p.valid = false
+	if err := p.of.replaceAll(ctx, desired); err != nil {
+		return fmt.Errorf("replace all flows (%d) in one bundle: %w", len(desired), err)
+	}
+	p.installed = want
+	p.valid, p.synced = true, true
+	return nil
+}
+
+// Apply applies a delta computed by the compiler in one atomic bundle,
+// however large (one ovs-ofctl process streaming every change): deleted
+// flows are removed with strict deletes, new and modified flows are added
+// (an add replaces the flow with the same key, actions and cookie at
+// once). Apply does not read the bridge: it trusts that the cache is what
+// is installed, and returns ErrStale if it cannot (call Sync). The cache
+// changes only after the bundle committed; a failed Apply leaves the
+// bridge as it was but makes the programmer stale, so the next Sync
+// replaces everything.
+func (p *Programmer) Apply(ctx context.Context, d compiler.Delta) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if !p.valid {
+		return fmt.Errorf("apply to %s: %w", p.of.bridge, ErrStale)
+	}
+	if d.Empty() {
+		return nil
+	}
+	if err := p.apply(ctx, d); err != nil {
+		return fmt.Errorf("apply to %s: %w", p.of.bridge, err)
+	}
+	return nil
+}
+
+// apply sends d and updates the cache; p.mu is held.
+func (p *Programmer) apply(ctx context.Context, d compiler.Delta) error {
+	p.valid = false
+	if err := p.of.applyDelta(ctx, d); err != nil {
+		return fmt.Errorf("bundle of %d adds, %d modifications, %d deletes: %w", len(d.Add), len(d.Modify), len(d.Delete), err)
+	}
+	for _, f := range d.Delete {
+		delete(p.installed, f.Key())
+	}
+	for _, fs := range [][]compiler.Flow{d.Add, d.Modify} {
+		for _, f := range fs {
+			p.installed[f.Key()] = f
+		}
+	}
+	p.valid = true
+	return nil
+}
+
+// Installed is the number of flows the programmer believes are installed
+// (0 until the first successful Sync).
+func (p *Programmer) Installed() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if !p.valid {
+		return 0
+	}
+	return len(p.installed)
+}
+
+// Lost reports whether the bridge has lost the flows we installed, as it
+// does when ovs-vswitchd restarts (a fail_mode=secure bridge comes back
+// empty) or someone runs del-flows, so that the agent can Sync again.
+//
+// Mechanism: one sentinel flow is looked up with a cookie-filtered
+// dump-flows (`table=T,cookie=C/-1`; ovs-vswitchd indexes flows by cookie,
+// so the cost does not grow with the table, ~10 ms nearly all process
+// start). The sentinel is the pipeline's table-0 priority-0 flow (cookie
+// category 1), the first flow every packet can hit; if the flow set has
+// none, the first flow in SortFlows order. Missing sentinel, or one with
+// another cookie (a previous run's flows restored by someone), means lost.
+// It does not notice other flows edited behind our back; Sync's flow
+// count check catches flows added or removed. With nothing installed
+// there is nothing to lose: false.
+//
+// When Lost reports true the programmer also becomes stale, so a
+// following Apply fails with ErrStale and Sync replaces everything. A
+// stale programmer (an earlier Lost, a failed Sync or Apply) reports true
+// without asking the switch until a Sync succeeds, so that an agent whose
+// resync failed (ovs-vswitchd still starting) tries again on its next
+// check.
+func (p *Programmer) Lost(ctx context.Context) (bool, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if !p.synced {
+		return false, nil
+	}
+	if !p.valid {
+		return true, nil
+	}
+	if len(p.installed) == 0 {
+		return false, nil
+	}
+	s := p.sentinel()
+	lines, err := p.of.dumpFlows(ctx, fmt.Sprintf("table=%d,cookie=%#x/-1", s.Table, uint64(s.Cookie)))
+	if err != nil {
+		return false, fmt.Errorf("check for lost flows on %s: %w", p.of.bridge, err)
+	}
+	prio := fmt.Sprintf("priority=%d", s.Priority)
+	found := slices.ContainsFunc(lines, func(l string) bool {
+		i := strings.Index(l, prio)
+		if i < 0 {
+			return false
+		}
+		rest := l[i+len(prio):]
+		return strings.HasPrefix(rest, " ") || strings.HasPrefix(rest, ",")
+	})
+	if !found {
+		p.log.WithField("sentinel", s.String()).Warn("flowgate's flows are gone from the bridge (ovs-vswitchd restarted?)")
+		p.valid = false
+		return true, nil
+	}
+	return false, nil
+}
+
+// sentinel is the flow Lost looks for; p.mu is held and the cache is not
+// empty.
+func (p *Programmer) sentinel() compiler.Flow {
+	if f, ok := p.installed[compiler.FlowKey{}]; ok {
+		return f // table 0, priority 0, empty match
+	}
+	var best compiler.Flow
+	first := true
+	for _, f := range p.installed {
+		if first || f.Table < best.Table ||
+			f.Table == best.Table && (f.Priority > best.Priority || f.Priority == best.Priority && f.Match < best.Match) {
+			best, first = f, false
+		}
+	}
+	return best
+}
+
+// diff is compiler.Diff between the cache and a desired set, both indexed
+// by key, without building slices of the unchanged majority.
+func diff(have, want map[compiler.FlowKey]compiler.Flow) compiler.Delta {
+	var d compiler.Delta
+	for k, f := range want {
+		o, ok := have[k]
+		switch {
+		case !ok:
+			d.Add = append(d.Add, f)
+		case o.Actions != f.Actions || o.Cookie != f.Cookie:
+			d.Modify = append(d.Modify, f)
+		}
+	}
+	for k, f := range have {
+		if _, ok := want[k]; !ok {
+			d.Delete = append(d.Delete, f)
+		}
+	}
+	compiler.SortFlows(d.Add)
+	compiler.SortFlows(d.Modify)
+	compiler.SortFlows(d.Delete)
+	return d
+}
