@@ -28,7 +28,8 @@ const FailModeSecure = "secure"
 // A missing bridge is created, like `ovs-vsctl add-br`, with its internal
 // port, fail_mode=secure, protocols = Protocols and datapathType ("" is
 // the kernel datapath, "netdev" the userspace one); EnsureBridge returns
-// once ovs-vswitchd has created it, so that ovs-ofctl can talk to it.
+// once ovs-vswitchd has created it, so that ovs-ofctl can talk to it (it
+// waits for ovs-vswitchd, bounded by ctx).
 //
 // An existing bridge is adopted as it is: its ports, interfaces and flows
 // are never touched, so adopting a bridge that carries traffic does not

@@ -173,16 +173,33 @@ func (c *Client) changed(table string) {
 // interface (named like the bridge, OpenFlow port LOCAL = 65534) is
 // included. An unknown bridge has no interfaces. The snapshot may lag the
 // database by the monitor's latency; Watch says when to read again.
+//
+// libovsdb applies an update table by table, and after a reconnection it
+// empties the cache before refilling it, so a reader can catch a Port
+// whose Interface row is not there yet or no Bridge at all. Such a
+// snapshot would look to the agent like endpoints leaving the bridge, so
+// Interfaces reads again (every 10 ms, up to 100 ms) until every row the
+// bridge refers to is present.
 func (c *Client) Interfaces(bridgeName string) []Interface {
+	out, complete := c.interfaces(bridgeName)
+	for try := 0; !complete && try < 10; try++ {
+		time.Sleep(10 * time.Millisecond)
+		out, complete = c.interfaces(bridgeName)
+	}
+	return out
+}
+
+// interfaces takes one snapshot and says whether it is complete.
+func (c *Client) interfaces(bridgeName string) ([]Interface, bool) {
 	ctx := context.Background() // List only reads the cache
 	br, ok := c.bridge(bridgeName)
 	if !ok {
-		return nil
+		return nil, false
 	}
 	var ports []port
 	if err := c.cli.WhereCache(func(p *port) bool { return slices.Contains(br.Ports, p.UUID) }).List(ctx, &ports); err != nil {
 		c.log.WithError(err).Warn("list ports from cache")
-		return nil
+		return nil, false
 	}
 	want := map[string]bool{}
 	for _, p := range ports {
@@ -193,7 +210,7 @@ func (c *Client) Interfaces(bridgeName string) []Interface {
 	var ifaces []iface
 	if err := c.cli.WhereCache(func(i *iface) bool { return want[i.UUID] }).List(ctx, &ifaces); err != nil {
 		c.log.WithError(err).Warn("list interfaces from cache")
-		return nil
+		return nil, false
 	}
 	out := make([]Interface, 0, len(ifaces))
 	for _, i := range ifaces {
@@ -215,7 +232,7 @@ func (c *Client) Interfaces(bridgeName string) []Interface {
 		out = append(out, it)
 	}
 	slices.SortFunc(out, func(a, b Interface) int { return strings.Compare(a.Name, b.Name) })
-	return out
+	return out, len(ports) == len(br.Ports) && len(ifaces) == len(want)
 }
 
 // bridge returns the cached Bridge row called name.

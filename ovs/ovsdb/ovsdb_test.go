@@ -60,6 +60,20 @@ func mac(t *testing.T, s string) net.HardwareAddr {
 	return m
 }
 
+func TestConnectFailsWithoutServer(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	addr := "unix:" + t.TempDir() + "/db.sock"
+	c, err := ovsdb.Connect(ctx, addr)
+	if err == nil {
+		c.Close()
+		t.Fatal("Connect to a missing server succeeded")
+	}
+	if !strings.Contains(err.Error(), addr) {
+		t.Errorf("error %q does not name the address", err)
+	}
+}
+
 func TestEnsureBridgeCreates(t *testing.T) {
 	o, c, ctx := connect(t)
 	if err := c.EnsureBridge(ctx, "br-int", "netdev"); err != nil {
@@ -375,6 +389,35 @@ func TestInterfacesAndWatch(t *testing.T) {
 		case <-timeout:
 			t.Fatal("Close did not close the watch channel")
 		}
+	}
+}
+
+// TestReconnect restarts ovsdb-server under a connected client: the
+// client reconnects by itself, its monitor resumes (changes made after
+// the restart reach Interfaces and Watch), and writes work again.
+func TestReconnect(t *testing.T) {
+	o, c, ctx := connect(t)
+	if err := c.EnsureBridge(ctx, "br-int", "netdev"); err != nil {
+		t.Fatal(err)
+	}
+	w := c.Watch()
+	if err := o.RestartOVSDB(); err != nil {
+		t.Fatal(err)
+	}
+	wl, err := o.AddWorkload("br-int", "late", "prod/late", mac(t, "02:00:00:00:02:01"), netip.MustParsePrefix("10.2.0.1/24"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, w, "the port added after the restart", func() bool {
+		for _, i := range c.Interfaces("br-int") {
+			if i.Name == wl.HostIface && i.OFPort == wl.OFPort {
+				return true
+			}
+		}
+		return false
+	})
+	if err := c.NameTables(ctx, "br-int", tableNames()); err != nil {
+		t.Fatalf("NameTables after reconnect: %v", err)
 	}
 }
 
