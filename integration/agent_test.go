@@ -44,17 +44,15 @@ func (s *syncBuffer) String() string {
 }
 
 // writeAgentConfig writes a config for a private OVS watching policyDir.
-func writeAgentConfig(t *testing.T, o *sandbox.OVS, policyDir string) string {
+func writeAgentConfig(t testing.TB, o *sandbox.OVS, policyDir string) string {
+	return writeAgentConfigPoll(t, o.DBAddr(), policyDir, "100ms")
+}
+
+// writeAgentConfigPoll writes an agent config polling policyDir every poll.
+func writeAgentConfigPoll(t testing.TB, dbAddr, policyDir, poll string) string {
 	t.Helper()
-	cfg := fmt.Sprintf(`bridge: br-int
-datapathType: netdev
-ovsdb: %s
-policyPaths: [%s]
-pollInterval: 100ms
-checkInterval: 300ms
-logLevel: debug
-healthAddress: ""
-`, o.DBAddr(), policyDir)
+	cfg := fmt.Sprintf("bridge: br-int\ndatapathType: netdev\novsdb: %s\npolicyPaths: [%s]\npollInterval: %s\n"+
+		"checkInterval: 300ms\nlogLevel: debug\nhealthAddress: \"\"\n", dbAddr, policyDir, poll)
 	path := filepath.Join(t.TempDir(), "agent.yaml")
 	if err := os.WriteFile(path, []byte(cfg), 0o644); err != nil {
 		t.Fatal(err)
@@ -62,7 +60,7 @@ healthAddress: ""
 	return path
 }
 
-func startAgent(t *testing.T, o *sandbox.OVS, config string) *agentProc {
+func startAgent(t testing.TB, o *sandbox.OVS, config string) *agentProc {
 	t.Helper()
 	a := &agentProc{log: &syncBuffer{}, done: make(chan struct{})}
 	a.cmd = exec.Command(flowgateBin, "agent", "--config", config)
@@ -97,7 +95,7 @@ func (a *agentProc) kill(sig syscall.Signal) {
 }
 
 // waitFor polls cond until it holds or the deadline passes.
-func waitFor(t *testing.T, what string, d time.Duration, cond func() bool) time.Duration {
+func waitFor(t testing.TB, what string, d time.Duration, cond func() bool) time.Duration {
 	t.Helper()
 	start := time.Now()
 	for time.Since(start) < d {
