@@ -154,6 +154,18 @@ func (p *Programmer) Sync(ctx context.Context, desired []compiler.Flow) (SyncSta
 		}
 		return st, nil
 	}
+	if count == len(want) {
+		// Nothing trusted, but the bridge may already hold exactly these
+		// flows (a second `flowgate apply`, an agent restarted with the
+		// same policy): then adopt them and change nothing at all.
+		same, err := p.of.sameFlows(ctx, desired)
+		if err != nil {
+			p.log.WithError(err).Warn("cannot compare installed flows; replacing all")
+		} else if same {
+			p.installed, p.valid, p.synced = want, true, true
+			return SyncStats{}, nil
+		}
+	}
 	if err := p.replace(ctx, desired, want); err != nil {
 		return SyncStats{}, fmt.Errorf("sync %s: %w", p.of.bridge, err)
 	}
