@@ -2,12 +2,12 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"os"
 	"sort"
 	"strings"
 	"text/tabwriter"
 
-	goovs "github.com/digitalocean/go-openvswitch/ovs"
 	"github.com/urfave/cli/v2"
 
 	"github.com/flowgate/flowgate/endpoints"
@@ -29,7 +29,7 @@ and which policies apply to each, in evaluation order.
 			&cli.StringSliceFlag{Name: "filename", Aliases: []string{"f"}, Usage: "policy files or directories (optional)"}},
 		Action: func(c *cli.Context) error {
 			bridge := c.String("bridge")
-			db, _, err := openBridge(c.Context, c.String("ovsdb"), bridge, "system")
+			db, prog, err := openBridge(c.Context, c.String("ovsdb"), bridge, "system")
 			if err != nil {
 				return err
 			}
@@ -52,12 +52,17 @@ and which policies apply to each, in evaluation order.
 				}
 				tw.Flush()
 			}
-			return printTableCounts(out, bridge)
+			counts, err := prog.TableCounts(c.Context)
+			if err != nil {
+				return err
+			}
+			printTableCounts(out, counts)
+			return nil
 		},
 	}
 }
 
-func printBindings(out interface{ Write([]byte) (int, error) }, w *policy.World, locals map[string]compiler.Binding) {
+func printBindings(out io.Writer, w *policy.World, locals map[string]compiler.Binding) {
 	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "ENDPOINT\tKIND\tOFPORT\tMAC\tINGRESS POLICIES\tEGRESS POLICIES")
 	ids := make([]string, 0, len(locals))
@@ -113,22 +118,20 @@ func listOr(xs []string, none string) string {
 }
 
 // printTableCounts shows how many flows each pipeline table holds.
-func printTableCounts(out interface{ Write([]byte) (int, error) }, bridge string) error {
-	client := goovs.New(goovs.Protocols([]string{"OpenFlow15"}))
-	tables, err := client.OpenFlow.DumpTables(bridge)
-	if err != nil {
-		return fmt.Errorf("dump tables of %s: %w", bridge, err)
+func printTableCounts(out io.Writer, counts map[uint8]int) {
+	ids := make([]int, 0, len(counts))
+	for id := range counts {
+		ids = append(ids, int(id))
 	}
+	sort.Ints(ids)
 	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "TABLE\tNAME\tFLOWS")
 	total := 0
-	for _, t := range tables {
-		if t.Active == 0 {
-			continue
-		}
-		total += t.Active
-		fmt.Fprintf(tw, "%d\t%s\t%d\n", t.ID, compiler.TableName(uint8(t.ID)), t.Active)
+	for _, id := range ids {
+		n := counts[uint8(id)]
+		total += n
+		fmt.Fprintf(tw, "%d\t%s\t%d\n", id, compiler.TableName(uint8(id)), n)
 	}
 	fmt.Fprintf(tw, "\ttotal\t%d\n", total)
-	return tw.Flush()
+	tw.Flush()
 }
