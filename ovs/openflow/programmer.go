@@ -1,5 +1,5 @@
 // Package openflow installs the compiler's flows on a bridge and keeps them
-// there, through go-openvswitch (ovs-ofctl).
+// there, by running ovs-ofctl (see ofctl.go for why not go-openvswitch).
 //
 // Every change is one OpenFlow 1.4 bundle committed atomically
 // (`ovs-ofctl --bundle`): ovs-vswitchd stages all of a bundle's flow
