@@ -6,7 +6,6 @@ import (
 	"math/rand"
 	"net/netip"
 	"os"
-	"strconv"
 	"testing"
 
 	"github.com/flowgate/flowgate/endpoints"
@@ -23,9 +22,6 @@ var long = flag.Bool("long", false, "run the long differential test (or set FLOW
 // uplinkPort is the port that stands for everything beyond the host: the
 // uplink or a tunnel, no endpoint.
 const uplinkPort = 100
-
-// maxLocalPorts is how many endpoint ports the test bridge has.
-const maxLocalPorts = 12
 
 // TestDifferentialTrace compiles random worlds, loads them into a real
 // ovs-vswitchd and checks that ofproto/trace decides every probed packet
@@ -49,22 +45,6 @@ func TestDifferentialTrace(t *testing.T) {
 	t.Logf("%d worlds, %d probes agreed", worlds, total)
 	if total < 2000 && !testing.Short() {
 		t.Fatalf("only %d probes ran; the differential test needs at least 2000", total)
-	}
-}
-
-func setupBridge(t *testing.T, o *sandbox.OVS) {
-	t.Helper()
-	if err := o.AddBridge("br-int"); err != nil {
-		t.Fatal(err)
-	}
-	args := []string{}
-	for i := 1; i <= maxLocalPorts; i++ {
-		name := "p" + strconv.Itoa(i)
-		args = append(args, "--", "add-port", "br-int", name, "--", "set", "interface", name, "type=internal", "ofport_request="+strconv.Itoa(i))
-	}
-	args = append(args, "--", "add-port", "br-int", "uplink", "--", "set", "interface", "uplink", "type=internal", "ofport_request="+strconv.Itoa(uplinkPort))
-	if out, err := o.Vsctl(args[1:]...); err != nil {
-		t.Fatalf("add ports: %v: %s", err, out)
 	}
 }
 

@@ -11,32 +11,47 @@ import (
 
 // Compiler holds one host's compiled pipeline and keeps it current as the
 // world changes. Flows are owned by the pipeline, by a local endpoint or by
-// a policy; an update recompiles only the owners it can affect.
+// a rule slot of a policy; an update recompiles only what it can affect,
+// and a member joining or leaving a selector changes only the flows of its
+// addresses in the rules that use the selector.
+//
+// Only policies that apply to at least one local endpoint are compiled:
+// the rules of any other policy are unreachable from this host's dispatch
+// flows. Their compile errors are therefore reported only once they apply
+// here.
 type Compiler struct {
 	opts  Options
 	world *policy.World
 
-	entities    map[string]*entity
-	memberCache map[selector.Selector]*memberSet
-	numbers     map[string]uint32
-	// selectorUsers maps a selector to the policies whose rules use it.
-	selectorUsers map[selector.Selector]map[string]bool
-	policyDeps    map[string][]selector.Selector
+	entities map[string]*entity
+	// labels indexes all entities by label, localLabels the local ones.
+	labels, localLabels *labelIndex
+	// selectors are those compiled slots use, filed in selIdx so that an
+	// entity change finds the ones that may select it.
+	selectors map[selector.Selector]*selEntry
+	selIdx    *selectorIndex
 
+	numbers   map[string]uint32
+	numbering *policyNumbers // over numbers, for incremental changes
 	policies  map[string]*policy.Policy
 	endpoints map[string]*endpoints.Endpoint
-	// ordered caches the policies of each tier in evaluation order; nil
-	// when policies or tiers changed since.
-	ordered []tierPolicies
+
+	// applies files every policy's AppliesTo selector; appliesUsers maps
+	// it to the policies using it; active counts the local endpoints each
+	// policy applies to (absent: none).
+	applies      *selectorIndex
+	appliesUsers map[selector.Selector]map[string]struct{}
+	active       map[string]int
+	// states are the compiled policies: exactly the active ones.
+	states map[string]*policyState
+
+	// tierRank is each existing tier's position in evaluation order, and
+	// localIDs the bound endpoint IDs sorted; nil when stale.
+	tierRank map[string]int
+	localIDs []string
 
 	owned  map[string][]Flow
 	errors map[string]error
-}
-
-// tierPolicies is one tier and its policies in evaluation order.
-type tierPolicies struct {
-	tier     *policy.Tier
-	policies []*policy.Policy
 }
 
 // Owner keys.
@@ -51,45 +66,77 @@ func ownerPolicy(id string) string   { return "policy/" + id }
 // else is compiled.
 func New(w *policy.World, opts Options) (*Compiler, []error) {
 	c := &Compiler{
-		opts:          opts,
-		world:         w,
-		entities:      map[string]*entity{},
-		memberCache:   map[selector.Selector]*memberSet{},
-		selectorUsers: map[selector.Selector]map[string]bool{},
-		policyDeps:    map[string][]selector.Selector{},
-		policies:      map[string]*policy.Policy{},
-		endpoints:     map[string]*endpoints.Endpoint{},
-		owned:         map[string][]Flow{},
-		errors:        map[string]error{},
+		opts:         opts,
+		world:        w,
+		entities:     make(map[string]*entity, len(w.Endpoints)+len(w.NetworkSets)),
+		labels:       newLabelIndex(0),
+		localLabels:  newLabelIndex(1),
+		selectors:    map[selector.Selector]*selEntry{},
+		selIdx:       newSelectorIndex(),
+		policies:     make(map[string]*policy.Policy, len(w.Policies)),
+		endpoints:    make(map[string]*endpoints.Endpoint, len(w.Endpoints)),
+		applies:      newSelectorIndex(),
+		appliesUsers: map[selector.Selector]map[string]struct{}{},
+		active:       map[string]int{},
+		states:       map[string]*policyState{},
+		owned:        map[string][]Flow{},
+		errors:       map[string]error{},
 	}
 	for _, p := range w.Policies {
 		c.policies[p.ID()] = p
 	}
 	for _, e := range w.Endpoints {
 		c.endpoints[e.ID()] = e
-		c.entities[endpointKey(e.ID())] = c.endpointEntity(e)
+		ent := c.endpointEntity(e)
+		c.entities[ent.key] = ent
+		c.fileEntity(ent)
 	}
 	for _, s := range w.NetworkSets {
-		c.entities[networkSetKey(s.ID())] = c.networkSetEntity(s)
+		ent := c.networkSetEntity(s)
+		c.entities[ent.key] = ent
+		c.fileEntity(ent)
 	}
 	c.numbers = numberPolicies(w.Policies)
+	c.numbering = newPolicyNumbers(c.numbers)
 	c.owned[ownerPipeline] = c.pipelineFlows()
-	for _, p := range w.Policies {
-		c.recompilePolicy(p.ID())
+	for _, id := range sortedKeys(c.policies) {
+		c.fileApplies(c.policies[id])
 	}
-	for _, e := range w.Endpoints {
-		if _, ok := opts.Locals[e.ID()]; ok {
-			c.recompileEndpoint(e.ID())
+	for _, id := range c.locals() {
+		if e := c.entities[endpointKey(id)]; e != nil {
+			c.countActive(e, 1, nil)
 		}
+	}
+	for _, id := range sortedKeys(c.active) {
+		c.compile(id, nil)
+	}
+	for _, id := range c.locals() {
+		c.recompileEndpoint(id, nil)
 	}
 	return c, c.Errors()
 }
 
 // Flows returns every flow, sorted.
 func (c *Compiler) Flows() []Flow {
-	var out []Flow
+	n := 0
+	for _, fs := range c.owned {
+		n += len(fs)
+	}
+	for _, ps := range c.states {
+		for _, s := range ps.slots {
+			n += len(s.flows)
+		}
+	}
+	out := make([]Flow, 0, n)
 	for _, fs := range c.owned {
 		out = append(out, fs...)
+	}
+	for _, ps := range c.states {
+		for _, s := range ps.slots {
+			for _, f := range s.flows {
+				out = append(out, f)
+			}
+		}
 	}
 	SortFlows(out)
 	return out
@@ -120,100 +167,80 @@ func (c *Compiler) policy(id string) *policy.Policy { return c.policies[id] }
 
 func (c *Compiler) endpoint(id string) *endpoints.Endpoint { return c.endpoints[id] }
 
-// tiers returns the tiers with their policies in evaluation order.
-func (c *Compiler) tiers() []tierPolicies {
-	if c.ordered != nil {
-		return c.ordered
+// locals returns the bound endpoint IDs, sorted. The slice is shared.
+func (c *Compiler) locals() []string {
+	if c.localIDs == nil {
+		c.localIDs = sortedKeys(c.opts.Locals)
 	}
-	byTier := map[string][]*policy.Policy{}
-	for _, p := range c.policies {
-		byTier[p.Tier] = append(byTier[p.Tier], p)
-	}
-	out := []tierPolicies{}
-	for _, t := range c.world.TiersInOrder() {
-		ps := byTier[t.Name]
-		sort.Slice(ps, func(i, j int) bool { return ps[i].Before(ps[j]) })
-		out = append(out, tierPolicies{tier: t, policies: ps})
-	}
-	c.ordered = out
-	return out
+	return c.localIDs
 }
 
-// recompilePolicy replaces the flows of one policy (removing them when the
-// policy is gone) and records which selectors its rules depend on.
-func (c *Compiler) recompilePolicy(id string) {
-	owner := ownerPolicy(id)
-	for _, sel := range c.policyDeps[id] {
-		delete(c.selectorUsers[sel], id)
+// dropPolicy removes a policy's compiled state and flows, logging them.
+func (c *Compiler) dropPolicy(id string, log *flowLog) {
+	if old := c.states[id]; old != nil {
+		for _, s := range old.slots {
+			c.dropSlot(s, log)
+		}
+		delete(c.states, id)
 	}
-	delete(c.policyDeps, id)
-	delete(c.owned, owner)
-	delete(c.errors, owner)
+	delete(c.errors, ownerPolicy(id))
+}
+
+// compile (re)compiles one policy when it exists and is active, logging
+// the flows it had and has.
+func (c *Compiler) compile(id string, log *flowLog) {
+	c.dropPolicy(id, log)
 	p := c.policy(id)
-	if p == nil {
+	if p == nil || c.active[id] == 0 {
 		return
 	}
-	deps := policySelectors(p)
-	c.policyDeps[id] = deps
-	for _, sel := range deps {
-		if c.selectorUsers[sel] == nil {
-			c.selectorUsers[sel] = map[string]bool{}
-		}
-		c.selectorUsers[sel][id] = true
-	}
-	fs, err := c.policyFlows(p, c.numbers[id])
-	if err != nil {
-		c.errors[owner] = err
+	ps := c.compilePolicy(p, c.numbers[id])
+	c.states[id] = ps
+	if ps.err != nil {
+		c.errors[ownerPolicy(id)] = ps.err
 		return
 	}
-	c.owned[owner] = fs
+	for _, s := range ps.slots {
+		for _, f := range s.flows {
+			log.put(f)
+		}
+	}
 }
 
-// policySelectors lists the selectors whose members a policy's flows are
-// built from; named ports with no selector depend on every endpoint.
-func policySelectors(p *policy.Policy) []selector.Selector {
-	seen := map[selector.Selector]bool{}
-	var out []selector.Selector
-	add := func(s selector.Selector) {
-		if !seen[s] {
-			seen[s] = true
-			out = append(out, s)
-		}
+// dropSlot removes a slot's flows and dependencies.
+func (c *Compiler) dropSlot(s *slotState, log *flowLog) {
+	for _, f := range s.flows {
+		log.del(f)
 	}
-	for _, rules := range [][]policy.Rule{p.Ingress, p.Egress} {
-		for i := range rules {
-			for _, peer := range []*policy.Peer{&rules[i].Source, &rules[i].Destination} {
-				if peer.Selector != nil {
-					add(*peer.Selector)
-				}
-				if peer.NotSelector != nil {
-					add(*peer.NotSelector)
-				}
-				if peer.Selector == nil && hasNamedPort(peer) {
-					add(selector.All())
-				}
-			}
-		}
-	}
-	return out
+	c.unuse(s)
+	s.flows = nil
+	s.dropped = true
 }
 
-func hasNamedPort(p *policy.Peer) bool {
-	for _, ms := range [][]policy.PortMatch{p.Ports, p.NotPorts} {
-		for _, m := range ms {
-			if m.Name != "" {
-				return true
-			}
-		}
-	}
-	return false
+// compiled reports whether a policy compiled without error (so that
+// dispatch can resubmit into its rules).
+func (c *Compiler) compiled(id string) bool {
+	ps := c.states[id]
+	return ps != nil && ps.err == nil
 }
 
 // recompileEndpoint replaces the flows of one local endpoint.
-func (c *Compiler) recompileEndpoint(id string) {
+func (c *Compiler) recompileEndpoint(id string, log *flowLog) {
+	c.removeEndpointFlows(id, log)
+	c.addEndpointFlows(id, log)
+}
+
+func (c *Compiler) removeEndpointFlows(id string, log *flowLog) {
 	owner := ownerEndpoint(id)
+	for _, f := range c.owned[owner] {
+		log.del(f)
+	}
 	delete(c.owned, owner)
 	delete(c.errors, owner)
+}
+
+func (c *Compiler) addEndpointFlows(id string, log *flowLog) {
+	owner := ownerEndpoint(id)
 	e := c.endpoint(id)
 	b, local := c.opts.Locals[id]
 	if e == nil || !local {
@@ -225,4 +252,7 @@ func (c *Compiler) recompileEndpoint(id string) {
 		return
 	}
 	c.owned[owner] = fs
+	for _, f := range fs {
+		log.put(f)
+	}
 }

@@ -19,4 +19,16 @@
 // a flow just above the rule matches the excluded packets, sets the rule's
 // guard bit and looks the rules table up again, where the guarded rule no
 // longer matches and evaluation continues with the next rule.
+//
+// Scale comes from three choices. Only policies that apply to a local
+// endpoint are compiled (active.go): the others' rules could never be
+// reached from this host's dispatch flows. Selector members are found
+// through label indexes (labelindex.go, selterms.go), not by testing every
+// entity against every selector, and an entity change finds the selectors
+// that may select it the same way. And an update touches the least it can
+// (update.go, fastpath.go): an address joining or leaving a selector's
+// members changes only the flows matching that address in the rule slots
+// that read the selector, a change that alters a slot's layout recompiles
+// that slot, and only a change to the policy itself (or one moving its
+// guard bits) recompiles the policy.
 package compiler

@@ -99,23 +99,13 @@ func (c *Compiler) dispatchFlows(e *endpoints.Endpoint, port uint32, dir policy.
 	// starts: every walk begins undecided.
 	acts := []string{fmt.Sprintf("load:0->%s", regVerdict)}
 	any := false
-	for _, tp := range c.tiers() {
-		inTier := false
+	for _, tp := range c.applying(labels, dir) {
 		for _, p := range tp.policies {
-			if p.Types&dir == 0 || !p.AppliesTo.Matches(labels) {
-				continue
+			// A policy that failed to compile still selects the endpoint:
+			// its tier must still end in a decision.
+			if c.compiled(p.ID()) {
+				acts = append(acts, fmt.Sprintf("load:%#x->%s,load:0->%s,resubmit(,%d)", c.numbers[p.ID()], regPolicy, regGuard, rules.ID))
 			}
-			if _, ok := c.owned[ownerPolicy(p.ID())]; !ok {
-				// A policy that failed to compile still selects the
-				// endpoint: its tier must still end in a decision.
-				inTier = true
-				continue
-			}
-			inTier = true
-			acts = append(acts, fmt.Sprintf("load:%#x->%s,load:0->%s,resubmit(,%d)", c.numbers[p.ID()], regPolicy, regGuard, rules.ID))
-		}
-		if !inTier {
-			continue
 		}
 		any = true
 		code := codeTierEndDeny

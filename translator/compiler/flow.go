@@ -38,8 +38,19 @@ type FlowKey struct {
 func (f Flow) String() string { return f.format(fmt.Sprint(f.Table)) }
 
 // Named formats the flow with the table's name, as the golden files and
-// `ovs-ofctl dump-flows --names` show it.
-func (f Flow) Named() string { return f.format(TableName(f.Table)) }
+// `ovs-ofctl dump-flows --names` show it: OVS quotes a table name that is
+// not all letters and digits (table="ingress_rules").
+func (f Flow) Named() string { return f.format(namedTable(f.Table)) }
+
+func namedTable(id uint8) string {
+	name := TableName(id)
+	for _, r := range name {
+		if !('a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' || '0' <= r && r <= '9') {
+			return `"` + name + `"`
+		}
+	}
+	return name
+}
 
 func (f Flow) format(table string) string {
 	var b strings.Builder

@@ -16,6 +16,14 @@ type fragment struct {
 	family uint8 // 4 or 6
 }
 
+// famIndex is 0 for an IPv4 fragment, 1 for IPv6.
+func (f fragment) famIndex() int {
+	if f.family == 4 {
+		return 0
+	}
+	return 1
+}
+
 // fragmentSet is a clause: a packet satisfies it when it matches any
 // fragment. nil means "no constraint"; an empty non-nil set matches nothing.
 type fragmentSet []fragment

@@ -62,3 +62,86 @@ func ruleID(policyNumber uint32, slot int) uint32 {
 func RuleIDParts(id uint32) (policyNumber uint32, slot int) {
 	return id >> ruleSlotBits, int(id & (maxRuleSlots - 1))
 }
+
+// policyNumbers is the numbering kept current as policies come and go:
+// each policy's number, each number's policy, and the policies that did
+// not get their hash (whose probe runs past taken numbers).
+type policyNumbers struct {
+	of        map[string]uint32
+	owner     map[uint32]string
+	displaced map[string]bool
+}
+
+func newPolicyNumbers(of map[string]uint32) *policyNumbers {
+	n := &policyNumbers{of: of, owner: make(map[uint32]string, len(of)), displaced: map[string]bool{}}
+	for id, num := range of {
+		n.owner[num] = id
+		if num != policyHash(id) {
+			n.displaced[id] = true
+		}
+	}
+	return n
+}
+
+func nextNumber(n uint32) uint32 {
+	n = (n + 1) & policyNumberMask
+	if n == 0 {
+		n = 1
+	}
+	return n
+}
+
+// add numbers a new policy without renumbering the others, as
+// numberPolicies would: it succeeds when every number on the new policy's
+// probe is held by a policy sorting before it (a policy sorting after it
+// would lose its number to it). Numbers on any probe are all held, so a
+// free number is on no other policy's probe and taking it moves nobody.
+func (n *policyNumbers) add(id string) bool {
+	num := policyHash(id)
+	for {
+		owner, taken := n.owner[num]
+		if !taken {
+			break
+		}
+		if owner > id {
+			return false
+		}
+		num = nextNumber(num)
+	}
+	n.of[id], n.owner[num] = num, id
+	if num != policyHash(id) {
+		n.displaced[id] = true
+	}
+	return true
+}
+
+// remove drops a policy's number without renumbering the others: it
+// succeeds when no policy sorting after it probed past its number (such
+// a policy would take it, or a number before it, in a fresh numbering).
+func (n *policyNumbers) remove(id string) bool {
+	num, ok := n.of[id]
+	if !ok {
+		return true
+	}
+	for other := range n.displaced {
+		if other > id && n.probes(other, num) {
+			return false
+		}
+	}
+	delete(n.of, id)
+	delete(n.owner, num)
+	delete(n.displaced, id)
+	return true
+}
+
+// probes reports whether the probe of policy id went through number num
+// before reaching its own.
+func (n *policyNumbers) probes(id string, num uint32) bool {
+	own := n.of[id]
+	for x := policyHash(id); x != own; x = nextNumber(x) {
+		if x == num {
+			return true
+		}
+	}
+	return false
+}

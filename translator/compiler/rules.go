@@ -22,20 +22,60 @@ const (
 	subtractLimit = 256
 )
 
-// policyFlows compiles both directions of one policy.
-func (c *Compiler) policyFlows(p *policy.Policy, num uint32) ([]Flow, error) {
-	var out []Flow
+// policyState is a compiled policy: its number and its rule slots, or the
+// error that stopped it compiling (then it has no slots and no flows).
+type policyState struct {
+	num   uint32
+	slots []*slotState
+	err   error
+}
+
+// compilePolicy compiles both directions of one policy into slots. A
+// policy that fails to compile keeps the slots of the failing direction,
+// without flows, so that the member changes that could make it compile
+// again (a rule dying frees a guard bit) still reach it.
+func (c *Compiler) compilePolicy(p *policy.Policy, num uint32) *policyState {
+	ps := &policyState{num: num}
 	for _, dir := range []policy.Direction{policy.Egress, policy.Ingress} {
 		if p.Types&dir == 0 {
 			continue
 		}
-		fs, err := c.directionFlows(p, dir, num)
-		if err != nil {
-			return nil, fmt.Errorf("policy %s %s: %w", p.ID(), dir, err)
+		if err := c.compileDirection(ps, p, dir); err != nil {
+			ps.err = fmt.Errorf("policy %s %s: %w", p.ID(), dir, err)
+			break
 		}
-		out = append(out, fs...)
 	}
-	return out, nil
+	for _, s := range ps.slots {
+		if ps.err == nil {
+			s.emit()
+		} else {
+			s.flows = nil
+		}
+	}
+	return ps
+}
+
+// compileDirection builds every slot of one direction and hands out guard
+// bits, failing when the direction needs more than there are.
+func (c *Compiler) compileDirection(ps *policyState, p *policy.Policy, dir policy.Direction) error {
+	gs := groups(p, p.Rules(dir))
+	if len(gs) > maxRuleSlots {
+		return fmt.Errorf("%d rules: at most %d per direction", len(gs), maxRuleSlots)
+	}
+	guards := 0
+	var err error
+	for slot, g := range gs {
+		s := c.buildSlot(p, dir, g, slot, ps.num)
+		ps.slots = append(ps.slots, s)
+		if s.live && s.needGuard {
+			if guards == maxGuards && err == nil {
+				err = fmt.Errorf("more than %d Log rules and rules with negations", maxGuards)
+			}
+			s.guard = guards
+			guards++
+		}
+	}
+	return err
 }
 
 // ruleGroup is the rules that share one slot: a Calico rule alone, or the
@@ -58,169 +98,91 @@ func groups(p *policy.Policy, rules []policy.Rule) []ruleGroup {
 	return gs
 }
 
-func (c *Compiler) directionFlows(p *policy.Policy, dir policy.Direction, num uint32) ([]Flow, error) {
-	table := TableEgressRules.ID
-	regRule := regEgressRule
-	ingress := dir == policy.Ingress
-	if ingress {
-		table, regRule = TableIngressRules.ID, regIngressRule
-	}
-	gs := groups(p, p.Rules(dir))
-	if len(gs) > maxRuleSlots {
-		return nil, fmt.Errorf("%d rules: at most %d per direction", len(gs), maxRuleSlots)
-	}
-	var out []Flow
-	guards := 0
-	for slot, g := range gs {
-		pos, neg := c.groupClauses(g, dir)
-		if pos == nil {
-			continue // can never match
-		}
-		needGuard := len(neg) > 0 || g[0].Action == policy.Log
-		guard := ""
-		if needGuard {
-			if guards == maxGuards {
-				return nil, fmt.Errorf("more than %d Log rules and rules with negations", maxGuards)
-			}
-			guard = fmt.Sprintf("reg5=0/%#x", uint32(1)<<guards)
-		}
-		id := ruleID(num, slot)
-		prio := uint16(rulePriorityTop - ruleSlotSpan*slot)
-		base := fmt.Sprintf("reg6=0,reg7=%#x", num)
-		var action string
-		switch g[0].Action {
-		case policy.Allow:
-			action = fmt.Sprintf("load:%#x->%s,load:%#x->%s", verdictAllow, regVerdict, id, regRule)
-		case policy.Deny:
-			action = fmt.Sprintf("load:%#x->%s,load:%#x->%s", verdictDeny, regVerdict, id, regRule)
-		case policy.Pass:
-			action = fmt.Sprintf("load:%#x->%s", verdictPass, regVerdict)
-		case policy.Log:
-			action = fmt.Sprintf("controller(userdata=%s),load:1->NXM_NX_REG5[%d],resubmit(,%d)", userdata(id, ingress), guards, table)
-		}
-		cookie := NewCookie(c.opts.Generation, CategoryRule, ingress, id)
-		out = append(out, conjunctionFlows(table, prio, base, guard, pos, action, uint32(id)<<1, cookie)...)
-		if len(neg) > 0 {
-			exAction := fmt.Sprintf("load:1->NXM_NX_REG5[%d],resubmit(,%d)", guards, table)
-			exClauses := append(append([]fragmentSet{}, pos...), neg)
-			exCookie := NewCookie(c.opts.Generation, CategoryExclusion, ingress, id)
-			out = append(out, conjunctionFlows(table, prio+1, base, guard, exClauses, exAction, uint32(id)<<1|1, exCookie)...)
-		}
-		if needGuard {
-			guards++
-		}
-	}
-	return out, nil
+// famMask is a set of IP families: bit famIndex.
+type famMask uint8
+
+const (
+	famV4   famMask = 1
+	famV6   famMask = 2
+	famBoth         = famV4 | famV6
+)
+
+func (m famMask) has(f int) bool { return m&(1<<f) != 0 }
+
+// addrSource is what one rule admits on one address side.
+type addrSource struct {
+	// any: no constraint on this side.
+	any bool
+	// pure, when set, is a selector's member set taken as it is, limited
+	// to the families in fams.
+	pure *memberSet
+	fams famMask
+	// static are fixed prefixes (nets, or selector members combined with
+	// nets and negations, which a change of the selector recompiles).
+	static []netip.Prefix
 }
 
-// userdata encodes a rule id for the controller that receives Log packets:
-// direction byte then the id, big-endian.
-func userdata(id uint32, ingress bool) string {
-	d := 0
-	if ingress {
-		d = 1
+// has reports whether the source admits addresses of family f, with the
+// pure set's family counts given.
+func (a *addrSource) has(f int, family [2]int) bool {
+	if a.pure != nil {
+		return a.fams.has(f) && family[f] > 0
 	}
-	return fmt.Sprintf("%02x.%02x.%02x.%02x.%02x", d, byte(id>>24), byte(id>>16), byte(id>>8), byte(id))
+	for _, p := range a.static {
+		if famIndex(p) == f {
+			return true
+		}
+	}
+	return false
 }
 
-// conjunctionFlows emits a rule with the given clauses: one flow when it
-// has none, plain flows for one clause, a conjunction for more.
-func conjunctionFlows(table uint8, prio uint16, base, guard string, clauses []fragmentSet, action string, conjID uint32, cookie Cookie) []Flow {
-	join := func(parts ...string) string {
-		s := ""
-		for _, p := range parts {
-			if p == "" {
-				continue
-			}
-			if s != "" {
-				s += ","
-			}
-			s += p
-		}
-		return s
+// contains reports whether the source admits prefix p, given whether the
+// pure set has it.
+func (a *addrSource) contains(p netip.Prefix, inSet bool) bool {
+	if a.pure != nil {
+		return a.fams.has(famIndex(p)) && inSet
 	}
-	switch len(clauses) {
-	case 0:
-		return []Flow{{Table: table, Priority: prio, Match: join(base, guard), Actions: action, Cookie: cookie}}
-	case 1:
-		out := make([]Flow, 0, len(clauses[0]))
-		for _, f := range clauses[0] {
-			out = append(out, Flow{Table: table, Priority: prio, Match: join(base, guard, f.text), Actions: action, Cookie: cookie})
-		}
-		return out
-	}
-	var out []Flow
-	n := len(clauses)
-	// A fragment in several clauses (an exclusion clause repeating a
-	// positive one) is one flow carrying each clause's conjunction action:
-	// OpenFlow allows one flow per match and priority.
-	at := map[string]int{}
-	for k, cl := range clauses {
-		for _, f := range cl {
-			match := join(base, f.text)
-			act := fmt.Sprintf("conjunction(%d,%d/%d)", conjID, k+1, n)
-			if i, ok := at[match]; ok {
-				out[i].Actions += "," + act
-				continue
-			}
-			at[match] = len(out)
-			out = append(out, Flow{Table: table, Priority: prio, Match: match, Actions: act, Cookie: cookie})
+	for _, q := range a.static {
+		if q == p {
+			return true
 		}
 	}
-	out = append(out, Flow{Table: table, Priority: prio, Match: join(fmt.Sprintf("conj_id=%d", conjID), guard), Actions: action, Cookie: cookie})
-	return out
+	return false
 }
 
-// groupClauses computes a slot's positive clauses (nil when the rules can
-// never match) and its exclusion clause (empty when nothing is excluded).
-func (c *Compiler) groupClauses(g ruleGroup, dir policy.Direction) ([]fragmentSet, fragmentSet) {
-	dims := make([]fragmentSet, 4) // src addr, dst addr, src ports, service
-	any := [4]bool{}
-	var neg fragmentSet
-	matchable := 0
-	for _, r := range g {
-		rd, rneg := c.ruleDimensions(r, dir)
-		if rd == nil {
-			continue
-		}
-		matchable++
-		for i := range dims {
-			if rd[i] == nil {
-				any[i] = true
-			} else {
-				dims[i] = append(dims[i], rd[i]...)
-			}
-		}
-		neg = append(neg, rneg...)
-	}
-	if matchable == 0 {
-		return nil, nil
-	}
-	// Family pruning: fragments of a family no address clause admits are dead.
-	v4, v6 := true, true
-	for i := 0; i < 2; i++ {
-		if !any[i] && dims[i] != nil {
-			a4, a6 := dims[i].families()
-			v4, v6 = v4 && a4, v6 && a6
-		}
-	}
-	clauses := []fragmentSet{}
-	for i := range dims {
-		if any[i] || dims[i] == nil {
-			continue
-		}
-		cl := dims[i].onlyFamilies(v4, v6).sorted()
-		if len(cl) == 0 {
-			return nil, nil
-		}
-		clauses = append(clauses, cl)
-	}
-	return clauses, neg.onlyFamilies(v4, v6).sorted()
+// ruleDims is one rule's four dimensions (source and destination
+// addresses, source ports, service) and its exclusions.
+type ruleDims struct {
+	addr    [2]addrSource
+	ports   fragmentSet // nil: any
+	service fragmentSet // nil: any
+	neg     fragmentSet
+	// dead: the rule can never match, whatever members its pure sources
+	// have (they are checked separately).
+	dead bool
 }
 
-// ruleDimensions returns one rule's four dimensions (nil entry: any) and
-// its exclusion fragments; a nil result means the rule never matches.
-func (c *Compiler) ruleDimensions(r *policy.Rule, dir policy.Direction) ([]fragmentSet, fragmentSet) {
+// live reports whether the rule can match with its pure sources' family
+// counts as given by family.
+func (d *ruleDims) live(family func(*memberSet) [2]int) bool {
+	if d.dead {
+		return false
+	}
+	for i := range d.addr {
+		a := &d.addr[i]
+		if a.pure != nil && !a.has(0, family(a.pure)) && !a.has(1, family(a.pure)) {
+			return false
+		}
+	}
+	return true
+}
+
+func currentFamily(s *memberSet) [2]int { return s.family }
+
+// ruleDimensions computes one rule's dimensions, registering with slot s
+// every selector it reads.
+func (c *Compiler) ruleDimensions(r *policy.Rule, dir policy.Direction, appliesTo selector.Selector, s *slotState) ruleDims {
+	var d ruleDims
 	families := []uint8{4, 6}
 	switch r.IPVersion {
 	case 4:
@@ -234,71 +196,100 @@ func (c *Compiler) ruleDimensions(r *policy.Rule, dir policy.Direction) ([]fragm
 		families = intersectFamilies(families, 6)
 	}
 	if len(families) == 0 {
-		return nil, nil
+		d.dead = true
+		return d
 	}
-	dims := make([]fragmentSet, 4)
-	var neg fragmentSet
+	var fams famMask
+	for _, f := range families {
+		fams |= famMask(1) << map[uint8]int{4: 0, 6: 1}[f]
+	}
 	localSrc := dir == policy.Egress
 	for i, side := range []struct {
 		name  string
 		peer  *policy.Peer
 		local bool
 	}{{"src", &r.Source, localSrc}, {"dst", &r.Destination, !localSrc}} {
-		pos, negs := c.peerAddresses(side.peer)
-		if pos != nil {
-			dims[i] = addrFragments(side.name, pos)
-			if len(dims[i]) == 0 {
-				return nil, nil
+		peer := side.peer
+		if peer.Selector != nil && len(peer.Nets) == 0 && len(peer.NotNets) == 0 && peer.NotSelector == nil {
+			c.use(*peer.Selector, s, usePureAddr)
+			d.addr[i] = addrSource{pure: c.memberSet(*peer.Selector), fams: fams}
+		} else {
+			for _, sel := range []*selector.Selector{peer.Selector, peer.NotSelector} {
+				if sel != nil {
+					c.use(*sel, s, useAddr)
+				}
 			}
+			pos, negs := c.peerAddresses(peer)
+			if pos == nil {
+				d.addr[i] = addrSource{any: true}
+			} else {
+				d.addr[i] = addrSource{static: onlyFamilyPrefixes(pos, fams), fams: fams}
+				if len(d.addr[i].static) == 0 {
+					d.dead = true
+				}
+			}
+			d.neg = append(d.neg, addrFragments(side.name, negs)...)
 		}
-		neg = append(neg, addrFragments(side.name, negs)...)
-		if len(side.peer.NotPorts) > 0 {
-			neg = append(neg, c.portClause(r.Protocol, side.name, side.peer, side.peer.NotPorts, side.local, families)...)
+		if len(peer.NotPorts) > 0 {
+			d.neg = append(d.neg, c.portClause(r.Protocol, side.name, peer, peer.NotPorts, side.local, appliesTo, families, s)...)
 		}
 	}
 	if len(r.Source.Ports) > 0 {
-		dims[2] = c.portClause(r.Protocol, "src", &r.Source, r.Source.Ports, localSrc, families)
-		if len(dims[2]) == 0 {
-			return nil, nil
+		d.ports = c.portClause(r.Protocol, "src", &r.Source, r.Source.Ports, localSrc, appliesTo, families, s)
+		if len(d.ports) == 0 {
+			d.dead = true
 		}
 	}
 	switch {
 	case len(r.Destination.Ports) > 0:
-		dims[3] = c.portClause(r.Protocol, "dst", &r.Destination, r.Destination.Ports, !localSrc, families)
+		d.service = c.portClause(r.Protocol, "dst", &r.Destination, r.Destination.Ports, !localSrc, appliesTo, families, s)
 	case r.ICMP != nil:
-		dims[3] = fragmentSet{icmpFragment(r.Protocol, r.ICMP)}
+		d.service = fragmentSet{icmpFragment(r.Protocol, r.ICMP)}
 	case r.Protocol != 0 && len(r.Source.Ports) == 0:
 		for _, fam := range families {
 			if f, ok := protoFragment(r.Protocol, fam); ok {
-				dims[3] = append(dims[3], f)
+				d.service = append(d.service, f)
 			}
 		}
-	case r.Protocol == 0 && len(families) == 1 && dims[0] == nil && dims[1] == nil:
+	case r.Protocol == 0 && len(families) == 1 && d.addr[0].any && d.addr[1].any:
 		// ipVersion alone restricts the family.
 		if families[0] == 4 {
-			dims[3] = fragmentSet{{"ip", 4}}
+			d.service = fragmentSet{{"ip", 4}}
 		} else {
-			dims[3] = fragmentSet{{"ipv6", 6}}
+			d.service = fragmentSet{{"ipv6", 6}}
 		}
 	}
-	if dims[3] != nil && len(dims[3]) == 0 {
-		return nil, nil
+	if d.service != nil && len(d.service) == 0 {
+		d.dead = true
 	}
 	if r.NotProtocol != 0 {
 		for _, fam := range families {
 			if f, ok := protoFragment(r.NotProtocol, fam); ok {
-				neg = append(neg, f)
+				d.neg = append(d.neg, f)
 			}
 		}
 	}
 	if r.NotICMP != nil && r.Protocol.IsICMP() {
-		neg = append(neg, icmpFragment(r.Protocol, r.NotICMP))
+		d.neg = append(d.neg, icmpFragment(r.Protocol, r.NotICMP))
 	} else if r.NotICMP != nil {
 		for _, p := range []policy.Protocol{policy.ICMP, policy.ICMPv6} {
-			neg = append(neg, icmpFragment(p, r.NotICMP))
+			d.neg = append(d.neg, icmpFragment(p, r.NotICMP))
 		}
 	}
-	return dims, neg
+	return d
+}
+
+// onlyFamilyPrefixes keeps the prefixes of the families in fams: a rule
+// restricted to one family (ipVersion, ICMP) must not match the other's
+// addresses of its peers.
+func onlyFamilyPrefixes(ps []netip.Prefix, fams famMask) []netip.Prefix {
+	out := make([]netip.Prefix, 0, len(ps))
+	for _, p := range ps {
+		if fams.has(famIndex(p)) {
+			out = append(out, p)
+		}
+	}
+	return out
 }
 
 func intersectFamilies(fs []uint8, f uint8) []uint8 {
@@ -342,9 +333,13 @@ func (c *Compiler) peerAddresses(p *policy.Peer) (pos, negs []netip.Prefix) {
 
 // portClause matches a ports list on one side: numeric ranges, and named
 // ports as (address, port) tuples of the endpoints the side's selector
-// selects (the local endpoints, on the side that is the local one).
-func (c *Compiler) portClause(proto policy.Protocol, side string, peer *policy.Peer, ms []policy.PortMatch, local bool, families []uint8) fragmentSet {
-	out := portFragments(proto, side, ms, families)
+// selects. On the side that is the local one, only the local endpoints the
+// policy applies to can be there (dispatch runs the policy for them
+// alone), so only their ports are matched.
+func (c *Compiler) portClause(proto policy.Protocol, side string, peer *policy.Peer, ms []policy.PortMatch, local bool, appliesTo selector.Selector, families []uint8, s *slotState) fragmentSet {
+	// Never nil: ports whose names resolve to nothing match nothing, not
+	// any port.
+	out := append(fragmentSet{}, portFragments(proto, side, ms, families)...)
 	for _, m := range ms {
 		if m.Name == "" {
 			continue
@@ -353,8 +348,17 @@ func (c *Compiler) portClause(proto policy.Protocol, side string, peer *policy.P
 		if peer.Selector != nil {
 			sel = *peer.Selector
 		}
-		for _, e := range c.members(sel) {
-			if e.endpoint == nil || (local && !e.local) {
+		var es []*entity
+		if local {
+			sel = selector.And(appliesTo, sel)
+			c.use(sel, s, useLocalPorts)
+			es = c.localMembers(sel)
+		} else {
+			c.use(sel, s, usePorts)
+			es = c.members(sel)
+		}
+		for _, e := range es {
+			if e.endpoint == nil {
 				continue
 			}
 			for _, np := range e.endpoint.Ports {

@@ -123,18 +123,68 @@ func checkCaches(t testing.TB, c *Compiler, g *randWorld) {
 			t.Errorf("entity %s is stale", k)
 		}
 	}
-	for sel, set := range c.memberCache {
-		for k, e := range c.entities {
-			if _, in := set.entities[k]; in != sel.Matches(e.labels) || (in && set.entities[k] != e) {
-				t.Errorf("cached members of %s are stale for %s", sel, k)
+	for sel, en := range c.selectors {
+		if len(en.users) == 0 {
+			t.Errorf("selector %s is kept but no slot uses it", sel)
+		}
+		if m := en.members; m != nil {
+			want := c.newMemberSet(sel)
+			if !maps.Equal(m.counts, want.counts) || !slices.Equal(m.prefixes, want.prefixes) || m.family != want.family {
+				t.Errorf("cached members of %s are stale: %v, want %v", sel, m.prefixes, want.prefixes)
 			}
 		}
-		if len(c.selectorUsers[sel]) == 0 {
-			t.Errorf("selector %s is cached but no policy uses it", sel)
+		for s := range en.users {
+			if s.dropped || !slices.Contains(s.deps, sel) {
+				t.Errorf("selector %s lists a slot that is dropped or does not depend on it", sel)
+			}
 		}
+	}
+	for _, x := range []*labelIndex{c.labels, c.localLabels} {
+		checkLabelIndex(t, c, x)
+	}
+	if !maps.Equal(c.active, fresh.active) {
+		t.Errorf("active counts %v, want %v", c.active, fresh.active)
 	}
 	if !maps.Equal(c.numbers, fresh.numbers) {
 		t.Errorf("policy numbers differ from a fresh compile")
+	}
+}
+
+// checkLabelIndex verifies that x holds exactly the current entities (the
+// local ones, for the local index) under their labels, and that each knows
+// where.
+func checkLabelIndex(t testing.TB, c *Compiler, x *labelIndex) {
+	t.Helper()
+	for k, byValue := range x.byKey {
+		n := 0
+		for v, p := range byValue {
+			for i, e := range p.ents {
+				n++
+				if !slices.Contains(e.filed[x.slot], postingRef{p, i}) {
+					t.Errorf("label index %s=%s: entity %s does not know where it is filed", k, v, e.key)
+				}
+				if c.entities[e.key] != e || e.labels[k] != v {
+					t.Errorf("label index %s=%s holds a stale entity %s", k, v, e.key)
+				}
+			}
+		}
+	}
+	// Every entity (local one) is filed under each of its labels.
+	for _, e := range c.entities {
+		if x.slot == 1 && !e.local {
+			if len(e.filed[1]) > 0 {
+				t.Errorf("remote entity %s is in the local label index", e.key)
+			}
+			continue
+		}
+		if len(e.filed[x.slot]) != len(e.labels) {
+			t.Errorf("entity %s is filed under %d labels, has %d", e.key, len(e.filed[x.slot]), len(e.labels))
+		}
+		for _, r := range e.filed[x.slot] {
+			if r.i >= len(r.p.ents) || r.p.ents[r.i] != e || x.byKey[r.p.key][r.p.value] != r.p {
+				t.Errorf("entity %s is not where it thinks it is filed", e.key)
+			}
+		}
 	}
 }
 
@@ -509,24 +559,25 @@ func TestUpdateNamespaceAndBinding(t *testing.T) {
 	step(Change{Unbind: "prod/web"})
 }
 
-// BenchmarkUpdate measures single changes against large worlds.
+// BenchmarkUpdate measures single changes against large worlds (the
+// issue-sized ones are in scale_bench_test.go).
 //
 // remote-pod-added: 2000 remote pods in 20 namespaces, 20 local pods, and
 // 100 policies each with one ingress rule whose source selector is
 // app == 'db' (one selector, used by 100 rules); each iteration adds a
 // remote pod labelled app=db, which every one of those rules must now
 // admit (the timed part), then removes it again (untimed). The selector
-// already has 500 members, so the 100 policies' ~50,000 flows are
-// recompiled for a delta of 100 flows.
+// already has 500 members. The local pods are all app=web, so only the 34
+// policies applying to web are compiled: the delta is 34 flows, one per
+// compiled rule, and the fast path computes just those.
 //
 // local-pod-relabelled and policy-changed: a generated world of 3000
 // endpoints (about 60% pods), 20 namespaces, 50 network sets and 300
-// policies of up to 4 rules per direction, 20 endpoints local: 84,830
-// flows in all. Each iteration relabels one
-// local pod, flipping between two label sets: the generated selectors are
-// broad, so the flip moves it in or out of selectors used by 72 policies,
-// whose ~28,000 flows are recompiled for a delta of about 24 flows. Or it
-// replaces one of 32 policies with a regenerated version of it.
+// policies of up to 4 rules per direction, 20 endpoints local. Each
+// iteration relabels one local pod, flipping between two label sets: the
+// generated selectors are broad, so the flip moves it in or out of many
+// rules' selectors and of the policies that apply to it. Or it replaces
+// one of 32 policies with a regenerated version of it.
 func BenchmarkUpdate(b *testing.B) {
 	b.Run("remote-pod-added", func(b *testing.B) {
 		w := policy.NewWorld()
