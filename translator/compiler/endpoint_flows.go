@@ -30,8 +30,8 @@ func (c *Compiler) endpointFlows(e *endpoints.Endpoint, b Binding) ([]Flow, erro
 	}
 	inPort := fmt.Sprintf("in_port=%d", port)
 	out := []Flow{
-		f(TableClassify, prioEndpoint, inPort, fmt.Sprintf("load:%#x->%s,load:%#x->%s,goto_table:%d", port, regSrc, zone, regZone, TableSpoofGuard.ID)),
-		f(TableDestination, prioEndpoint, "dl_dst="+mac, fmt.Sprintf("load:%#x->%s,goto_table:%d", port, regDst, TableIngressDispatch.ID)),
+		f(TableClassify, prioEndpoint, inPort, setField(port, regSrc)+","+setField(uint32(zone), regZone)+fmt.Sprintf(",goto_table:%d", TableSpoofGuard.ID)),
+		f(TableDestination, prioEndpoint, "dl_dst="+mac, setField(port, regDst)+fmt.Sprintf(",goto_table:%d", TableIngressDispatch.ID)),
 	}
 	// Spoof guard: only the endpoint's own MAC and addresses.
 	src := inPort + ",dl_src=" + mac
@@ -90,21 +90,21 @@ func (c *Compiler) dispatchFlows(e *endpoints.Endpoint, port uint32, dir policy.
 				kw := protoKeyword(fs.Protocol, fam)
 				out = append(out, Flow{Table: dispatch.ID, Priority: prioSpecific, Cookie: ck,
 					Match:   fmt.Sprintf("%s,%s,%s=%d", match, kw, portField(fs.Protocol, "dst"), fs.Port),
-					Actions: fmt.Sprintf("load:%#x->%s,goto_table:%d", verdictAllow, regVerdict, verdict.ID)})
+					Actions: setField(verdictAllow, regVerdict) + fmt.Sprintf(",goto_table:%d", verdict.ID)})
 			}
 		}
 	}
 	labels := c.entities[endpointKey(e.ID())].labels
 	// The verdict register still holds the egress verdict when ingress
 	// starts: every walk begins undecided.
-	acts := []string{fmt.Sprintf("load:0->%s", regVerdict)}
+	acts := []string{setField(0, regVerdict)}
 	any := false
 	for _, tp := range c.applying(labels, dir) {
 		for _, p := range tp.policies {
 			// A policy that failed to compile still selects the endpoint:
 			// its tier must still end in a decision.
 			if c.compiled(p.ID()) {
-				acts = append(acts, fmt.Sprintf("load:%#x->%s,load:0->%s,resubmit(,%d)", c.numbers[p.ID()], regPolicy, regGuard, rules.ID))
+				acts = append(acts, setField(c.numbers[p.ID()], regPolicy)+","+setField(0, regGuard)+fmt.Sprintf(",resubmit(,%d)", rules.ID))
 			}
 		}
 		any = true
@@ -112,7 +112,7 @@ func (c *Compiler) dispatchFlows(e *endpoints.Endpoint, port uint32, dir policy.
 		if tp.tier.DefaultAction == policy.Pass {
 			code = codeTierEndPass
 		}
-		acts = append(acts, fmt.Sprintf("load:%#x->%s,resubmit(,%d)", code, regPolicy, tierEnd.ID))
+		acts = append(acts, setField(uint32(code), regPolicy)+fmt.Sprintf(",resubmit(,%d)", tierEnd.ID))
 	}
 	defaultAllow := c.world.DefaultAllow(e)
 	if !any && defaultAllow {
@@ -122,7 +122,7 @@ func (c *Compiler) dispatchFlows(e *endpoints.Endpoint, port uint32, dir policy.
 	if defaultAllow {
 		code = codeProfileAllow
 	}
-	acts = append(acts, fmt.Sprintf("load:%#x->%s,resubmit(,%d)", code, regPolicy, tierEnd.ID))
+	acts = append(acts, setField(uint32(code), regPolicy)+fmt.Sprintf(",resubmit(,%d)", tierEnd.ID))
 	acts = append(acts, fmt.Sprintf("goto_table:%d", verdict.ID))
 	return append(out, Flow{Table: dispatch.ID, Priority: prioEndpoint, Match: match, Actions: strings.Join(acts, ","), Cookie: ck})
 }
@@ -134,10 +134,10 @@ func (c *Compiler) pipelineFlows() []Flow {
 		return Flow{Table: t.ID, Priority: prio, Match: match, Actions: actions, Cookie: ck}
 	}
 	ct := fmt.Sprintf("ct(table=%d,zone=%s)", TableConntrackState.ID, regZone)
-	commit := fmt.Sprintf("ct(commit,zone=%s,exec(load:%#x->NXM_NX_CT_MARK[0],move:%s->%s,move:%s->%s)),NORMAL",
-		regZone, ctMarkCommitted, regEgressRule, ctLabelEgress, regIngressRule, ctLabelIngress)
+	commit := fmt.Sprintf("ct(commit,zone=%s,exec(%s,move:%s->%s,move:%s->%s)),NORMAL",
+		regZone, setField(ctMarkCommitted, "NXM_NX_CT_MARK[0]"), regEgressRule, ctLabelEgress, regIngressRule, ctLabelIngress)
 	out := []Flow{
-		f(TableClassify, prioMiss, "", fmt.Sprintf("load:%#x->%s,goto_table:%d", c.opts.DefaultZone, regZone, TableConntrack.ID)),
+		f(TableClassify, prioMiss, "", setField(uint32(c.opts.DefaultZone), regZone)+fmt.Sprintf(",goto_table:%d", TableConntrack.ID)),
 		f(TableSpoofGuard, prioMiss, "", "drop"),
 		f(TableConntrack, prioDefault, "ip", ct),
 		f(TableConntrack, prioDefault, "ipv6", ct),
@@ -165,10 +165,10 @@ func (c *Compiler) pipelineFlows() []Flow {
 	for _, t := range []Table{TableEgressTierEnd, TableIngressTierEnd} {
 		out = append(out,
 			// An explicit Pass ends the tier; the next one decides.
-			f(t, prioHigh, fmt.Sprintf("reg6=%#x", verdictPass), fmt.Sprintf("load:0->%s", regVerdict)),
-			f(t, prioDefault, fmt.Sprintf("reg6=0,reg7=%#x", codeTierEndDeny), fmt.Sprintf("load:%#x->%s", verdictDeny, regVerdict)),
-			f(t, prioDefault, fmt.Sprintf("reg6=0,reg7=%#x", codeProfileAllow), fmt.Sprintf("load:%#x->%s", verdictAllow, regVerdict)),
-			f(t, prioDefault, fmt.Sprintf("reg6=0,reg7=%#x", codeProfileDeny), fmt.Sprintf("load:%#x->%s", verdictDeny, regVerdict)))
+			f(t, prioHigh, fmt.Sprintf("reg6=%#x", verdictPass), setField(0, regVerdict)),
+			f(t, prioDefault, fmt.Sprintf("reg6=0,reg7=%#x", codeTierEndDeny), setField(verdictDeny, regVerdict)),
+			f(t, prioDefault, fmt.Sprintf("reg6=0,reg7=%#x", codeProfileAllow), setField(verdictAllow, regVerdict)),
+			f(t, prioDefault, fmt.Sprintf("reg6=0,reg7=%#x", codeProfileDeny), setField(verdictDeny, regVerdict)))
 	}
 	return out
 }

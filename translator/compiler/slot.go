@@ -280,15 +280,18 @@ func (s *slotState) actions() (string, string) {
 	var action string
 	switch s.group[0].Action {
 	case policy.Allow:
-		action = fmt.Sprintf("load:%#x->%s,load:%#x->%s", verdictAllow, regVerdict, id, regRule)
+		action = setField(verdictAllow, regVerdict) + "," + setField(id, regRule)
 	case policy.Deny:
-		action = fmt.Sprintf("load:%#x->%s,load:%#x->%s", verdictDeny, regVerdict, id, regRule)
+		action = setField(verdictDeny, regVerdict) + "," + setField(id, regRule)
 	case policy.Pass:
-		action = fmt.Sprintf("load:%#x->%s", verdictPass, regVerdict)
+		action = setField(verdictPass, regVerdict)
 	case policy.Log:
-		action = fmt.Sprintf("controller(userdata=%s),load:1->NXM_NX_REG5[%d],resubmit(,%d)", userdata(id, s.ingress), s.guard, s.table)
+		action = fmt.Sprintf("controller(userdata=%s),%s,resubmit(,%d)", userdata(id, s.ingress), setField(1, fmt.Sprintf("NXM_NX_REG5[%d]", s.guard)), s.table)
 	}
-	exAction := fmt.Sprintf("load:1->NXM_NX_REG5[%d],resubmit(,%d)", s.guard, s.table)
+	if s.guard < 0 {
+		return action, "" // no exclusion without a guard bit
+	}
+	exAction := fmt.Sprintf("%s,resubmit(,%d)", setField(1, fmt.Sprintf("NXM_NX_REG5[%d]", s.guard)), s.table)
 	return action, exAction
 }
 
