@@ -7,7 +7,7 @@ PKGS      := ./...
 # namespace each) and need root; keep package parallelism modest on 2 cores.
 TESTFLAGS ?= -p 2 -timeout 20m
 
-.PHONY: build test unit lint bench demo fuzz clean
+.PHONY: build test unit lint bench demo fuzz package clean
 
 build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o bin/flowgate ./cmd/flowgate
@@ -39,6 +39,26 @@ fuzz:
 demo: build
 	@command -v ovs-vswitchd >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends openvswitch-switch iproute2; }
 	$(GO) run ./integration/demo -flowgate bin/flowgate
+
+# package: dist/flowgate_<version>_<arch>.deb, built by nfpm (pinned, run
+# with `go run`, so nothing is installed and the module's dependencies stay
+# as they are). The binary is static (CGO_ENABLED=0) so it runs on any
+# Debian or Ubuntu release. DEB_VERSION is the tag without its "v"
+# (v1.2.0-3-gabc → 1.2.0+3.gabc), or 0.0.0~git<date>.<commit> untagged;
+# DEB_ARCH=arm64 cross-builds (nfpm itself always runs natively).
+NFPM_VERSION ?= v2.45.2
+DEB_VERSION  ?= $(shell v=$$(git describe --tags --match 'v[0-9]*' 2>/dev/null); \
+	if [ -n "$$v" ]; then echo "$${v\#v}" | sed 's/-\([0-9]*\)-g/+\1.g/'; \
+	else echo "0.0.0~git$$(git log -1 --format=%cd --date=format:%Y%m%d 2>/dev/null || echo 0).$$(git rev-parse --short HEAD 2>/dev/null || echo unknown)"; fi)
+DEB_ARCH     ?= $(shell $(GO) env GOARCH)
+
+package:
+	mkdir -p dist
+	CGO_ENABLED=0 GOARCH=$(DEB_ARCH) $(GO) build -trimpath -ldflags "$(LDFLAGS) -s -w" -o dist/flowgate ./cmd/flowgate
+	FLOWGATE_DEB_ARCH=$(DEB_ARCH) FLOWGATE_DEB_VERSION=$(DEB_VERSION) \
+		$(GO) run github.com/goreleaser/nfpm/v2/cmd/nfpm@$(NFPM_VERSION) package \
+		--config deploy/package/nfpm.yaml --packager deb --target dist/
+	@ls dist/*.deb
 
 clean:
 	rm -rf bin dist

@@ -335,6 +335,7 @@ func TestSpoofedTrafficDropped(t *testing.T) {
 		t.Fatal("prod/backend lost access")
 	}
 }
+
 // TestApplyIsIdempotent: a second `flowgate apply` with the same input
 // changes nothing and says so; a changed input is applied.
 func TestApplyIsIdempotent(t *testing.T) {

@@ -1,0 +1,81 @@
+// Package neutron reads OpenStack Neutron's own JSON — security groups with
+// their rules, ports and address groups, as `openstack ... show -f json`,
+// `openstack port list --long -f json` and the Neutron API (GET
+// /v2.0/security-groups, /v2.0/ports, /v2.0/address-groups) print them — and
+// turns it into flowgate's model with Neutron's meaning, so that the
+// hypervisor agent can take over from Neutron's OVS firewall driver without
+// changing what any VM may do.
+//
+// It is pure: callers hand in bytes, and get back decoded objects (the same
+// decode.Object the YAML decoders produce) or Calico-style YAML, together
+// with an error for every problem naming the file, the object and the field.
+// A bad rule, port or group never hides a good one.
+//
+// # How Neutron maps to the model
+//
+//   - Each port is a WorkloadEndpoint in namespace "openstack", named by its
+//     port UUID (what Nova/os-vif put in external_ids:iface-id, so the agent
+//     binds it), orchestrator "openstack", with the port's MAC and fixed IPs.
+//     Labels: `sg.openstack.org/<sg-id>: ""` per security group,
+//     `neutron.openstack.org/network: <network-id>`,
+//     `neutron.openstack.org/port-security: enabled|disabled|trusted` and
+//     `neutron.openstack.org/project: <project-id>`.
+//   - Each security group is a NetworkPolicy openstack/sg-<id> (order 100)
+//     that applies to filtered ports carrying the group's label, in both
+//     directions, with one Allow rule per Neutron rule. Policies of one tier
+//     allow what any of their rules allows and a VM is default-deny, so a port
+//     gets exactly the union of its groups' rules per direction, as in Neutron;
+//     a port with no group allows nothing. Neutron rules are stateful: replies
+//     of an allowed connection pass, as flowgate's conntrack stage does.
+//   - remote_group_id becomes the selector has(sg.openstack.org/<id>), so the
+//     group's members are whatever ports carry the label at the moment —
+//     membership follows ports as they come and go. remote_ip_prefix becomes
+//     nets, remote_address_group_id a selector over the address group's
+//     NetworkSet (openstack/ag-<id>), ethertype the rule's ipVersion, the
+//     protocol its number (Neutron's names, "any"/0 for all, "icmp" in an
+//     IPv6 rule meaning ICMPv6 as Neutron normalises it), port_range_min/max
+//     the destination ports, or ICMP type and code for ICMP.
+//   - The default security group needs nothing special: Neutron's own rules
+//     (egress anywhere, ingress from the group itself) are in its JSON.
+//   - port_security_enabled=false, and ports Neutron trusts (device_owner
+//     "network:*": DHCP, router interfaces), are not filtered: they carry
+//     the Calico profile projectcalico-default-allow (allowed when no policy
+//     decides) and the label port-security=disabled or =trusted, which no
+//     security-group policy selects. They still count as members of the
+//     groups they list.
+//   - Neutron's own rules outside security groups become the policy
+//     openstack/neutron-baseline (order 0) for filtered ports: a VM may be a
+//     DHCP client (udp 68→67, 546→547 out; 67→68, 547→546 in) but not a DHCP
+//     server (udp 67→68 and 547→546 out are denied whatever the groups say);
+//     ICMPv6 neighbour discovery, MLD and router solicitation out, and
+//     router advertisements in, pass; router advertisements out are denied.
+//
+// # Allowed address pairs
+//
+// A pair extends where the port may send from and which addresses count as
+// members of its groups. A pair that is one address (10.0.0.10, /32, /128)
+// becomes one of the endpoint's addresses: a member of its groups and, since
+// the spoof guard admits an endpoint's addresses, an allowed source. A wider
+// pair (10.1.0.0/24) joins group membership through a NetworkSet
+// (openstack/aap-<port-id>) carrying the port's group labels, as Neutron
+// matches it by address. A pair of all addresses (0.0.0.0/0, ::/0) does not:
+// Neutron's OVS firewall once let such a pair make every address a member of
+// the port's groups, opening every remote-group rule that names them to the
+// whole world (Red Hat documents it: a wide pair "can allow a single port to
+// bypass security groups for all other ports"); Neutron now matches a /0
+// member only together with the pair's MAC. The model cannot say "this
+// address, but only from that MAC", so such a pair is left out of membership
+// (fail closed) and reported, until the compiler can match it by source port.
+//
+// # What the compiler must add for full Neutron semantics
+//
+// README.md ("Replace the Neutron OVS firewall") lists it precisely; in
+// short: sharing br-int with the Neutron OVS agent (flowgate's flows only,
+// relocated into Neutron's firewall tables); a conntrack zone per
+// neutron.openstack.org/network and remote addresses scoped to it; spoof
+// guard for prefix pairs and for pair MACs other than the port's; /0 pairs
+// as members by their MAC; no spoof guard and no conntrack for ports
+// labelled port-security other than enabled; DHCP from 0.0.0.0 and without
+// conntrack; stateless groups (stateful=false); and cutting connections
+// when a rule is removed.
+package neutron
