@@ -13,6 +13,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/flowgate/flowgate/endpoints/files"
+	"github.com/flowgate/flowgate/endpoints/kube"
 )
 
 func agentCommand() *cli.Command {
@@ -27,16 +28,28 @@ flows, the agent puts them back. Restarting the agent does not interrupt
 traffic: the new agent replaces the flows in one bundle.
 
   flowgate agent --config /etc/flowgate/agent.yaml
+  flowgate agent --kubeconfig ~/.kube/config --node-name node-1
+
+With --kubeconfig (or kubernetes.enabled in the config, which in a pod uses
+the in-cluster config) the agent watches the API server for NetworkPolicies,
+projectcalico.org/v3 policy CRDs, pods, namespaces and service accounts; pods
+whose spec.nodeName is this node are local (deploy/kubernetes). Pod ports on
+the bridge the agent has not realized yet are held: their traffic is dropped.
 
 Signals: SIGTERM/SIGINT stop (flows stay installed); SIGHUP rereads the
 config's policy and recompiles everything. Health: GET /healthz (alive),
 /readyz (first sync done and the last one succeeded), /metrics.`,
 		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "config", Required: true, Usage: "agent configuration YAML (see deploy/config/agent.yaml)"},
+			&cli.StringFlag{Name: "config", Usage: "agent configuration YAML (see deploy/config/agent.yaml); optional with --kubeconfig"},
+			&cli.StringFlag{Name: "kubeconfig", Usage: "watch this cluster's policy, pods and namespaces (turns kubernetes.enabled on; in a pod, enable it in the config to use the in-cluster config)"},
+			&cli.StringFlag{Name: "node-name", Usage: "this node's Kubernetes name: its pods are the local ones (default: $NODE_NAME, then the config's node)"},
 		},
 		Action: func(c *cli.Context) error {
 			cfg, err := loadAgentConfig(c.String("config"))
 			if err != nil {
+				return cli.Exit(err.Error(), 2)
+			}
+			if err := applyAgentFlags(c, &cfg); err != nil {
 				return cli.Exit(err.Error(), 2)
 			}
 			if err := configureLogging(cfg.LogLevel, cfg.LogFormat); err != nil {
@@ -66,17 +79,32 @@ func runAgent(parent context.Context, cfg agentConfig) error {
 		}
 		defer srv.Close()
 	}
+	var ks *kube.Source
+	if cfg.Kubernetes.Enabled { // a bad kubeconfig fails before OVS is touched
+		if ks, err = kube.New(kube.Config{Kubeconfig: cfg.Kubernetes.Kubeconfig, NodeName: cfg.Node, Debounce: time.Duration(cfg.Kubernetes.Debounce)}); err != nil {
+			return err
+		}
+	}
 	db, prog, err := openBridge(ctx, cfg.OVSDB, cfg.Bridge, cfg.DatapathType)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	e := &engine{bridge: cfg.Bridge, node: cfg.Node, db: db, prog: prog, opts: opts}
-	src := files.NewSource(cfg.PolicyPaths)
-	snaps := src.Watch(ctx, time.Duration(cfg.PollInterval))
+	e := &engine{bridge: cfg.Bridge, node: cfg.Node, db: db, prog: prog, opts: opts, holdPods: cfg.Kubernetes.Enabled}
+	var src *files.Source
+	var snaps <-chan files.Snapshot
+	if len(cfg.PolicyPaths) > 0 {
+		src = files.NewSource(cfg.PolicyPaths)
+		snaps = src.Watch(ctx, time.Duration(cfg.PollInterval))
+	}
+	if ks != nil {
+		// Both sources' first snapshots are waited for: nothing partial.
+		snaps = kube.Merge(ctx, snaps, ks.Watch(ctx))
+	}
 	check := time.NewTicker(time.Duration(cfg.CheckInterval))
 	defer check.Stop()
-	logrus.WithFields(logrus.Fields{"bridge": cfg.Bridge, "ovsdb": cfg.OVSDB, "policyPaths": cfg.PolicyPaths}).Info("agent started")
+	logrus.WithFields(logrus.Fields{"bridge": cfg.Bridge, "ovsdb": cfg.OVSDB, "policyPaths": cfg.PolicyPaths,
+		"kubernetes": cfg.Kubernetes.Enabled, "node": cfg.Node}).Info("agent started")
 
 	var pending bool
 	realize := func(reason string) {
@@ -107,14 +135,16 @@ func runAgent(parent context.Context, cfg agentConfig) error {
 			}
 			e.objs = snap.Objects
 			started = true
-			realize("policy files changed")
+			realize("policy input changed")
 		case <-db.Watch():
 			if started {
 				pending = true
 			}
 		case <-hup:
 			logrus.Info("SIGHUP: recompiling everything")
-			e.objs = src.Read().Objects
+			if !cfg.Kubernetes.Enabled {
+				e.objs = src.Read().Objects
+			}
 			e.comp = nil
 			realize("SIGHUP")
 		case <-check.C:
@@ -131,6 +161,34 @@ func runAgent(parent context.Context, cfg agentConfig) error {
 			realize("bridge ports changed")
 		}
 	}
+}
+
+// applyAgentFlags lays the command line over the config: --kubeconfig
+// turns the Kubernetes source on (and, without --config, the policy files
+// off), and a Kubernetes agent takes its node name from --node-name, else
+// NODE_NAME (the DaemonSet sets it from spec.nodeName), else the config.
+func applyAgentFlags(c *cli.Context, cfg *agentConfig) error {
+	if p := c.String("kubeconfig"); p != "" {
+		cfg.Kubernetes.Enabled, cfg.Kubernetes.Kubeconfig = true, p
+		if c.String("config") == "" {
+			cfg.PolicyPaths = nil
+		}
+	}
+	if n := c.String("node-name"); n != "" {
+		cfg.Node = n
+	} else if n := os.Getenv("NODE_NAME"); n != "" && cfg.Kubernetes.Enabled {
+		cfg.Node = n
+	}
+	if !cfg.Kubernetes.Enabled {
+		switch {
+		case c.String("config") == "":
+			return errors.New("--config is required (or --kubeconfig for a Kubernetes agent)")
+		case len(cfg.PolicyPaths) == 0:
+			return fmt.Errorf("config %s: policyPaths: at least one path required (or kubernetes.enabled)", c.String("config"))
+		}
+		return nil
+	}
+	return kube.CheckConfig(kube.Config{Kubeconfig: cfg.Kubernetes.Kubeconfig, NodeName: cfg.Node})
 }
 
 // configureLogging sets logrus from the config file's settings.

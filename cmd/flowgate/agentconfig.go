@@ -7,6 +7,7 @@ import (
 
 	"sigs.k8s.io/yaml"
 
+	"github.com/flowgate/flowgate/endpoints/kube"
 	"github.com/flowgate/flowgate/translator/policy"
 )
 
@@ -39,6 +40,20 @@ type agentConfig struct {
 	LogFormat string `json:"logFormat"`
 	// HealthAddress serves /healthz, /readyz and /metrics ("" disables).
 	HealthAddress string `json:"healthAddress"`
+	// Kubernetes makes the agent watch an API server for policy, pods,
+	// namespaces and service accounts (deploy/kubernetes).
+	Kubernetes kubernetesConfig `json:"kubernetes"`
+}
+
+// kubernetesConfig is the agent's Kubernetes source.
+type kubernetesConfig struct {
+	// Enabled turns the source on (so does --kubeconfig). Node is then
+	// required: pods whose spec.nodeName equals it are local.
+	Enabled bool `json:"enabled"`
+	// Kubeconfig is a kubeconfig file; "" uses the in-cluster config.
+	Kubeconfig string `json:"kubeconfig"`
+	// Debounce batches a burst of changes into one realization.
+	Debounce duration `json:"debounce"`
 }
 
 // defaultOVSDB is where a system Open vSwitch listens.
@@ -57,13 +72,18 @@ func defaultAgentConfig() agentConfig {
 		LogLevel:         "info",
 		LogFormat:        "text",
 		HealthAddress:    "127.0.0.1:9808",
+		Kubernetes:       kubernetesConfig{Debounce: duration(kube.DefaultDebounce)},
 	}
 }
 
 // loadAgentConfig reads a config file over the defaults; unknown fields are
-// errors, so a misspelt setting is never silently ignored.
+// errors, so a misspelt setting is never silently ignored. An empty path
+// means the defaults (a Kubernetes agent configured by flags alone).
 func loadAgentConfig(path string) (agentConfig, error) {
 	cfg := defaultAgentConfig()
+	if path == "" {
+		return cfg, nil
+	}
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return cfg, fmt.Errorf("read config: %w", err)
@@ -73,9 +93,6 @@ func loadAgentConfig(path string) (agentConfig, error) {
 	}
 	if cfg.Bridge == "" {
 		return cfg, fmt.Errorf("config %s: bridge: required", path)
-	}
-	if len(cfg.PolicyPaths) == 0 {
-		return cfg, fmt.Errorf("config %s: policyPaths: at least one path required", path)
 	}
 	if _, err := policy.ParseFailsafes(cfg.FailsafeInbound); err != nil {
 		return cfg, fmt.Errorf("config %s: failsafeInbound: %w", path, err)

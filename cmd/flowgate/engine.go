@@ -3,12 +3,14 @@ package main
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/sirupsen/logrus"
 
 	"github.com/flowgate/flowgate/endpoints"
 	"github.com/flowgate/flowgate/endpoints/hostif"
+	"github.com/flowgate/flowgate/endpoints/kube"
 	"github.com/flowgate/flowgate/endpoints/ovsbind"
 	"github.com/flowgate/flowgate/ovs/openflow"
 	"github.com/flowgate/flowgate/ovs/ovsdb"
@@ -32,6 +34,11 @@ type engine struct {
 	world  *policy.World
 	locals map[string]compiler.Binding
 	objs   []decode.Object
+
+	// holdPods (Kubernetes mode) drops the traffic of pod ports that are
+	// bound to no endpoint yet; held is what is installed (kube.HoldFlows).
+	holdPods bool
+	held     []compiler.Flow
 }
 
 // realizeStats says what one realization did.
@@ -60,7 +67,9 @@ func (e *engine) realize(ctx context.Context, objs []decode.Object) (realizeStat
 	}
 	changes := compiler.Changes(e.world, w, e.locals, locals)
 	st.changes = len(changes)
-	if len(changes) == 0 {
+	hold := e.holdFlows(locals)
+	holdDelta := compiler.Diff(e.held, hold)
+	if len(changes) == 0 && holdDelta.Empty() {
 		st.took = time.Since(start)
 		return st, nil
 	}
@@ -73,9 +82,11 @@ func (e *engine) realize(ctx context.Context, objs []decode.Object) (realizeStat
 		deltas = append(deltas, d)
 	}
 	e.locals = locals
-	d := compiler.Compose(deltas...)
+	d := compiler.Compose(append(deltas, holdDelta)...)
 	st.flows = d.Len()
-	if err := e.prog.Apply(ctx, d); err != nil {
+	if err := e.prog.Apply(ctx, d); err == nil {
+		e.held = hold
+	} else {
 		// The cache is only updated after a bundle succeeds; recompile and
 		// replace everything so the bridge is certainly right again.
 		logrus.WithError(err).Warn("applying the delta failed; replacing all flows")
@@ -112,14 +123,27 @@ func (e *engine) fullSync(ctx context.Context, w *policy.World, locals map[strin
 	for _, err := range errs {
 		logrus.WithError(err).Warn("not compiled")
 	}
-	stats, err := e.prog.Sync(ctx, comp.Flows())
+	flows, hold := comp.Flows(), e.holdFlows(locals)
+	if len(hold) > 0 {
+		flows = slices.Concat(flows, hold)
+	}
+	stats, err := e.prog.Sync(ctx, flows)
 	if err != nil {
 		e.comp = nil
 		return stats, fmt.Errorf("install flows on %s: %w", e.bridge, err)
 	}
 	logrus.WithFields(logrus.Fields{"bridge": e.bridge, "flows": len(comp.Flows()), "added": stats.Added, "removed": stats.Removed, "changed": stats.Changed}).Info("flows replaced")
-	e.comp, e.world, e.locals = comp, w, copyBindings(locals)
+	e.comp, e.world, e.locals, e.held = comp, w, copyBindings(locals), hold
 	return stats, nil
+}
+
+// holdFlows are the flows holding pod ports not realized yet, in
+// Kubernetes mode (see kube.HoldFlows); none otherwise.
+func (e *engine) holdFlows(locals map[string]compiler.Binding) []compiler.Flow {
+	if !e.holdPods {
+		return nil
+	}
+	return kube.HoldFlows(e.ports(), locals, e.opts.Generation)
 }
 
 // resync recompiles the last objects from scratch and replaces all flows:
