@@ -43,6 +43,8 @@ import (
 	"github.com/containernetworking/plugins/pkg/ip"
 	"github.com/containernetworking/plugins/pkg/ipam"
 	"github.com/containernetworking/plugins/pkg/ns"
+
+	"github.com/flowgate/flowgate/ovs/netdev"
 )
 
 // buildVersion is set at build time (-ldflags -X main.buildVersion=...).
@@ -197,7 +199,7 @@ func cmdAdd(args *skel.CmdArgs) (err error) {
 		if dpType == "netdev" {
 			// The userspace datapath's conntrack marks packets whose L4
 			// checksum veth left to offload as invalid: compute it here.
-			if err := setTxChecksum(args.IfName, false); err != nil {
+			if err := netdev.SetTxChecksum(args.IfName, false); err != nil {
 				return err
 			}
 		}

@@ -4,12 +4,14 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+
+	"github.com/flowgate/flowgate/ovs/netdev"
 )
 
 // SetTxChecksum exposes the offload switch so the tests can prove that
 // turning it off is what makes conntrack work.
 func (w *Workload) SetTxChecksum(on bool) error {
-	return inNS(w.NetNS, func() error { return setTxChecksum("eth0", on) })
+	return inNS(w.NetNS, func() error { return netdev.SetTxChecksum("eth0", on) })
 }
 
 // OrphanForTest rewrites the instance's registry entry as if the process

@@ -7,7 +7,6 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
-	"unsafe"
 
 	"github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
@@ -175,61 +174,6 @@ func writeSysctl(key, value string) error {
 	p := "/proc/sys/" + strings.ReplaceAll(key, ".", "/")
 	if err := os.WriteFile(p, []byte(value), 0o644); err != nil {
 		return fmt.Errorf("sysctl %s=%s: %w", key, value, err)
-	}
-	return nil
-}
-
-// ifreqPtr is struct ifreq with a pointer in its union, the shape SIOCETHTOOL
-// wants; x/sys/unix only exposes ifreq variants for integers and addresses.
-type ifreqPtr struct {
-	name [unix.IFNAMSIZ]byte
-	data unsafe.Pointer
-	_    [24 - unsafe.Sizeof(uintptr(0))]byte
-}
-
-// ethtoolValue is struct ethtool_value of the legacy ETHTOOL_[GS]* commands.
-type ethtoolValue struct {
-	cmd  uint32
-	data uint32
-}
-
-// ethtool issues one legacy ethtool command on ifname in the current
-// thread's network namespace.
-func ethtool(ifname string, cmd uint32, data uint32) (uint32, error) {
-	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
-	if err != nil {
-		return 0, fmt.Errorf("ethtool socket: %w", err)
-	}
-	defer unix.Close(fd)
-	v := ethtoolValue{cmd: cmd, data: data}
-	var ifr ifreqPtr
-	copy(ifr.name[:unix.IFNAMSIZ-1], ifname)
-	ifr.data = unsafe.Pointer(&v)
-	if _, _, errno := unix.Syscall(unix.SYS_IOCTL, uintptr(fd), unix.SIOCETHTOOL, uintptr(unsafe.Pointer(&ifr))); errno != 0 {
-		return 0, fmt.Errorf("ethtool cmd %#x on %s: %w", cmd, ifname, errno)
-	}
-	runtime.KeepAlive(&v)
-	return v.data, nil
-}
-
-// setTxChecksum turns TX checksum offload of ifname on or off, the
-// equivalent of `ethtool -K ifname tx on|off`. Off is what makes the
-// userspace datapath's conntrack work: with it on, veth hands OVS packets
-// whose L4 checksum is still partial, and conntrack marks them +inv.
-func setTxChecksum(ifname string, on bool) error {
-	var d uint32
-	if on {
-		d = 1
-	}
-	if _, err := ethtool(ifname, unix.ETHTOOL_STXCSUM, d); err != nil {
-		return err
-	}
-	got, err := ethtool(ifname, unix.ETHTOOL_GTXCSUM, 0)
-	if err != nil {
-		return err
-	}
-	if got != d {
-		return fmt.Errorf("tx checksum offload on %s is %d after setting %d", ifname, got, d)
 	}
 	return nil
 }

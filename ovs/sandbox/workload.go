@@ -15,6 +15,8 @@ import (
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
+
+	"github.com/flowgate/flowgate/ovs/netdev"
 )
 
 // Workload stands in for a pod or VM: a network namespace whose only
@@ -167,7 +169,7 @@ func (o *OVS) addWorkload(w *Workload, ifaceID string) error {
 	if err != nil {
 		return fmt.Errorf("find eth0: %w", err)
 	}
-	if err := inNS(w.NetNS, func() error { return setTxChecksum("eth0", false) }); err != nil {
+	if err := inNS(w.NetNS, func() error { return netdev.SetTxChecksum("eth0", false) }); err != nil {
 		return fmt.Errorf("turn off tx checksum offload: %w", err)
 	}
 	if err := hWL.LinkSetUp(eth0); err != nil {

@@ -1,4 +1,7 @@
-package main
+// Package netdev holds the interface settings a workload port needs when it
+// is attached to an Open vSwitch userspace (netdev) datapath: used by the CNI
+// plugin for pods and by the test sandbox for its namespaces.
+package netdev
 
 import (
 	"fmt"
@@ -9,7 +12,7 @@ import (
 )
 
 // ifreqPtr is struct ifreq with a pointer in its union, the shape
-// SIOCETHTOOL wants (as in ovs/sandbox/netns.go).
+// SIOCETHTOOL wants.
 type ifreqPtr struct {
 	name [unix.IFNAMSIZ]byte
 	data unsafe.Pointer
@@ -22,6 +25,8 @@ type ethtoolValue struct {
 	data uint32
 }
 
+// ethtool issues one legacy ethtool command on ifname in the calling
+// thread's network namespace.
 func ethtool(ifname string, cmd, data uint32) (uint32, error) {
 	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
@@ -39,9 +44,12 @@ func ethtool(ifname string, cmd, data uint32) (uint32, error) {
 	return v.data, nil
 }
 
-// setTxChecksum turns TX checksum offload of ifname (in the calling
+// SetTxChecksum turns TX checksum offload of ifname (in the calling
 // thread's network namespace) on or off, like `ethtool -K ifname tx off`.
-func setTxChecksum(ifname string, on bool) error {
+// Off is what a veth attached to a userspace (netdev) bridge needs: with it
+// on, the kernel hands OVS packets whose L4 checksum is still partial, and
+// the userspace datapath's conntrack marks every such connection +inv.
+func SetTxChecksum(ifname string, on bool) error {
 	var d uint32
 	if on {
 		d = 1
