@@ -275,7 +275,9 @@ func (o *OVS) RemoveWorkload(w *Workload) error {
 	if h, err := netns.GetFromPath(nsPath(o.NetNS)); err == nil {
 		if nh, err := netlink.NewHandleAt(h, unix.NETLINK_ROUTE); err == nil {
 			if l, err := nh.LinkByName(w.HostIface); err == nil {
-				if err := nh.LinkDel(l); err != nil {
+				// The namespace's deletion may destroy the pair between the
+				// lookup and the delete: a vanished link is what we want.
+				if err := nh.LinkDel(l); err != nil && !errors.Is(err, unix.ENODEV) {
 					errs = append(errs, fmt.Errorf("delete %s: %w", w.HostIface, err))
 				}
 			}
