@@ -6,6 +6,7 @@ import (
 
 	"github.com/flowgate/flowgate/ovs/sandbox"
 	"github.com/flowgate/flowgate/translator/compiler"
+	"github.com/flowgate/flowgate/translator/compiler/flowcheck"
 )
 
 // OpenFlow is the protocol version flows are written with: conjunctions,
@@ -48,30 +49,11 @@ func delivers(trace string) bool {
 			last = strings.TrimSpace(strings.TrimPrefix(line, "Datapath actions:"))
 		}
 	}
-	for _, a := range splitActions(last) {
+	for _, a := range flowcheck.SplitActions(last) {
+		a = strings.TrimSpace(a)
 		if a != "" && a != "drop" && !strings.HasPrefix(a, "ct(") && !strings.HasPrefix(a, "recirc(") && !strings.HasPrefix(a, "userspace(") {
 			return true
 		}
 	}
 	return false
-}
-
-// splitActions splits datapath actions at top-level commas.
-func splitActions(s string) []string {
-	var out []string
-	depth, start := 0, 0
-	for i, r := range s {
-		switch r {
-		case '(':
-			depth++
-		case ')':
-			depth--
-		case ',':
-			if depth == 0 {
-				out = append(out, strings.TrimSpace(s[start:i]))
-				start = i + 1
-			}
-		}
-	}
-	return append(out, strings.TrimSpace(s[start:]))
 }

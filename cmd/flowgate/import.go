@@ -6,11 +6,11 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/flowgate/flowgate/endpoints/files"
 	"github.com/flowgate/flowgate/translator/neutron"
 )
 
@@ -104,34 +104,13 @@ func runImportOpenStack(c *cli.Context) error {
 	return nil
 }
 
-// neutronFiles expands a -f argument: a file as given, a directory's *.json
-// files (recursively, in name order, hidden ones skipped), "-" for stdin.
+// neutronFiles expands a -f argument: a file as given, a directory's
+// *.json files (recursively, in name order, hidden ones skipped), "-" for
+// stdin.
 func neutronFiles(p string) ([]string, error) {
-	if p == "-" {
-		return []string{p}, nil
-	}
-	st, err := os.Stat(p)
-	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", p, err)
-	}
-	if !st.IsDir() {
-		return []string{p}, nil
-	}
-	var out []string
-	err = filepath.WalkDir(p, func(path string, d os.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if !d.IsDir() && !strings.HasPrefix(d.Name(), ".") && strings.EqualFold(filepath.Ext(path), ".json") {
-			out = append(out, path)
-		}
-		return nil
+	return files.Expand(p, func(name string) bool {
+		return !strings.HasPrefix(filepath.Base(name), ".") && strings.EqualFold(filepath.Ext(name), ".json")
 	})
-	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", p, err)
-	}
-	sort.Strings(out)
-	return out, nil
 }
 
 func readInput(name string, stdin io.Reader) ([]byte, error) {

@@ -38,7 +38,7 @@ func Read(paths []string, stdin io.Reader) ([]decode.Object, []error) {
 	var objs []decode.Object
 	var errs []error
 	for _, p := range paths {
-		names, err := expand(p)
+		names, err := Expand(p, IsPolicyFile)
 		if err != nil {
 			errs = append(errs, err)
 			continue
@@ -67,7 +67,11 @@ func ReadFile(name string, stdin io.Reader) ([]decode.Object, []error) {
 	return decode.Decode(name, data)
 }
 
-func expand(p string) ([]string, error) {
+// Expand lists the files a path stands for: the file itself, a
+// directory's files that match (recursively, in name order), or "-" for
+// standard input. Other readers of user-named paths (the Neutron importer)
+// use it with their own match.
+func Expand(p string, match func(name string) bool) ([]string, error) {
 	if p == Stdin {
 		return []string{p}, nil
 	}
@@ -83,7 +87,7 @@ func expand(p string) ([]string, error) {
 		if err != nil {
 			return err
 		}
-		if !d.IsDir() && IsPolicyFile(path) {
+		if !d.IsDir() && match(path) {
 			names = append(names, path)
 		}
 		return nil

@@ -48,7 +48,7 @@ func (s *Source) Read() Snapshot {
 	var snap Snapshot
 	seen := map[string]bool{}
 	for _, p := range s.paths {
-		names, err := expand(p)
+		names, err := Expand(p, IsPolicyFile)
 		if err != nil {
 			snap.Problems = append(snap.Problems, err)
 			// Keep what this path had: a directory briefly missing during a

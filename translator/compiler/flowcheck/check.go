@@ -209,7 +209,7 @@ type clauseRef struct {
 func conjunctionActions(actions string) ([]clauseRef, error) {
 	var out []clauseRef
 	other := false
-	for _, a := range splitTop(actions) {
+	for _, a := range SplitActions(actions) {
 		body, ok := strings.CutPrefix(a, "conjunction(")
 		if !ok {
 			other = true
@@ -232,8 +232,9 @@ func conjunctionActions(actions string) ([]clauseRef, error) {
 	return out, nil
 }
 
-// splitTop splits an action list at the commas outside parentheses.
-func splitTop(s string) []string {
+// SplitActions splits an action list (OpenFlow or datapath) at the commas
+// outside parentheses, so ct(...,exec(...)) stays one action.
+func SplitActions(s string) []string {
 	var out []string
 	depth, start := 0, 0
 	for i, r := range s {
