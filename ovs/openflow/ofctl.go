@@ -36,6 +36,9 @@ var Protocols = []string{"OpenFlow14", "OpenFlow15"}
 type ofctl struct {
 	bridge string
 	env    []string
+	// own restricts every read and every wholesale delete to the flows
+	// whose cookie matches it ("cookie=V/M"); "" means the whole bridge.
+	own string
 }
 
 // run executes an OVS tool with the programmer's environment. Output is
@@ -60,8 +63,9 @@ func (o *ofctl) ofctl(ctx context.Context, stdin io.Reader, args ...string) ([]b
 }
 
 // replaceAll installs exactly flows, in one bundle: every table emptied
-// ("delete" with no match), then every flow added. See Programmer.Sync for
-// why that is safe for traffic.
+// ("delete" with no match, or only our cookies' flows when the bridge is
+// shared), then every flow added. See Programmer.Sync for why that is safe
+// for traffic.
 func (o *ofctl) replaceAll(ctx context.Context, flows []compiler.Flow) error {
 	line := func(n int) string {
 		if n >= 2 && n-2 < len(flows) {
@@ -70,7 +74,7 @@ func (o *ofctl) replaceAll(ctx context.Context, flows []compiler.Flow) error {
 		return ""
 	}
 	return o.bundle(ctx, line, func(w *bufio.Writer) {
-		w.WriteString("delete\n")
+		w.WriteString(strings.TrimSpace("delete "+o.own) + "\n")
 		var buf []byte
 		for i := range flows {
 			buf = appendLine(buf[:0], "add ", &flows[i])
@@ -172,10 +176,16 @@ func appendLine(b []byte, prefix string, f *compiler.Flow) []byte {
 
 var flowCountRe = regexp.MustCompile(`flow_count=(\d+)`)
 
-// flowCount is the number of flows on the bridge (all tables), from one
-// dump-aggregate: ovs-vswitchd sums its tables without sending the flows.
+// flowCount is the number of flows on the bridge (all tables; only ours
+// when shared), from one dump-aggregate: ovs-vswitchd sums its tables
+// without sending the flows (a cookie/mask match is looked up in its
+// cookie index).
 func (o *ofctl) flowCount(ctx context.Context) (int, error) {
-	out, err := o.ofctl(ctx, nil, "dump-aggregate", o.bridge)
+	args := []string{"dump-aggregate", o.bridge}
+	if o.own != "" {
+		args = append(args, o.own)
+	}
+	out, err := o.ofctl(ctx, nil, args...)
 	if err != nil {
 		return 0, err
 	}

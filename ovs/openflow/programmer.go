@@ -73,14 +73,28 @@ func NewProgrammer(bridge string, env []string) *Programmer {
 	}
 }
 
+// Share makes the programmer own only the flows whose cookie matches
+// cookie/mask (compiler.SharedCookieMark/SharedCookieMask), for a bridge
+// another controller programs too (the Neutron OVS agent's br-int): Sync
+// counts, compares and empties only those, and Lost counts them. Flows
+// with other cookies are never read into the cache, changed or deleted.
+// Every flow given to Sync and Apply must carry the mark. Call it before
+// the first Sync.
+func (p *Programmer) Share(cookie, mask uint64) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.of.own = fmt.Sprintf("cookie=%#x/%#x", cookie, mask)
+	p.valid, p.synced = false, false
+}
+
 // fullThreshold: when a diff touches more than this fraction of the
 // desired flows, Sync replaces everything instead. Measured at 100k flows
 // (OVS 3.1, quiet machine): overwriting every flow with a new cookie one
 // by one took 1.67 s, emptying the tables and adding everything 1.33 s.
 const fullThreshold = 0.5
 
-// Sync makes the bridge's flow tables (all of them, 0–253) hold exactly
-// desired, in one atomic bundle, whatever they held before: flows of a
+// Sync makes the bridge's flow tables (all of them, 0–253; on a shared
+// bridge, the flows with our cookies) hold exactly desired, in one atomic bundle, whatever they held before: flows of a
 // previous agent run or another generation, foreign flows, or nothing
 // after ovs-vswitchd restarted. Flows must have unique keys (table,
 // priority, match). After success the cache holds desired; after a
@@ -251,6 +265,13 @@ func (p *Programmer) Installed() int {
 // count check catches flows added or removed. With nothing installed
 // there is nothing to lose: false.
 //
+// On a shared bridge (Share) Lost counts our flows instead (one
+// dump-aggregate with our cookie match, as cheap): the other controller
+// deletes flows it does not own cookie by cookie — the Neutron OVS agent
+// does on its first loop after a restart, and its cleanup only visits its
+// own tables, so it may take our entry flows and leave the rest — and
+// any flow missing, not only the sentinel, means lost.
+//
 // When Lost reports true the programmer also becomes stale, so a
 // following Apply fails with ErrStale and Sync replaces everything. A
 // stale programmer (an earlier Lost, a failed Sync or Apply) reports true
@@ -267,6 +288,19 @@ func (p *Programmer) Lost(ctx context.Context) (bool, error) {
 		return true, nil
 	}
 	if len(p.installed) == 0 {
+		return false, nil
+	}
+	if p.of.own != "" {
+		n, err := p.of.flowCount(ctx)
+		if err != nil {
+			return false, fmt.Errorf("check for lost flows on %s: %w", p.of.bridge, err)
+		}
+		if n != len(p.installed) {
+			p.log.WithFields(logrus.Fields{"installed": n, "expected": len(p.installed)}).
+				Warn("flowgate's flows are gone from the shared bridge (deleted by its other controller, or ovs-vswitchd restarted)")
+			p.valid = false
+			return true, nil
+		}
 		return false, nil
 	}
 	s := p.sentinel()

@@ -1,0 +1,272 @@
+package compiler
+
+import (
+	"cmp"
+	"fmt"
+	"maps"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// Shared places the pipeline on a bridge whose other tables belong to
+// another controller — the Neutron OVS agent on br-int — so that both can
+// program it at once, as Neutron's own OVS firewall driver does.
+//
+// The compiler always builds the pipeline in its own numbering (Tables);
+// Shared is applied to its output at the edge, flow by flow, so that full
+// compiles, incremental deltas and every table a future stage adds are
+// placed the same way:
+//
+//   - flowgate's table N becomes TableBase+N, in every flow and in every
+//     table its actions name (goto_table, resubmit, ct(table=...));
+//   - the NORMAL action, which ends flowgate's pipeline, becomes the
+//     hand-back to the other controller (HandBack);
+//   - every cookie carries SharedCookieMark, so that flowgate reads,
+//     counts and deletes only its own flows (cookie=SharedCookieMark/
+//     SharedCookieMask) and never the other controller's;
+//   - EntryFlows divert the traffic of bound ports from EntryTable into
+//     flowgate's classify table: from the port (in_port) and to its MAC
+//     (dl_dst), above the other controller's own flows there. Traffic that
+//     concerns no bound port never enters flowgate.
+//
+// Nothing in flowgate's pipeline reads or writes VLAN tags: a packet comes
+// back to the other controller carrying the VLAN its table 0 gave it (or
+// none, from an access port) and its in_port unchanged, so NORMAL switches
+// it within its network exactly as it would have without flowgate.
+type Shared struct {
+	// TableBase is added to every flowgate table number. Neutron uses
+	// tables 0–94 on br-int; the default 100 puts classify at 100,
+	// spoof_guard at 110, ..., commit at 170.
+	TableBase uint8
+	// EntryTable is the other controller's table that hands traffic to a
+	// firewall: Neutron's TRANSIENT_TABLE, 60, where its OVS firewall
+	// driver's per-port flows sit (and which only switches with NORMAL
+	// when firewall_driver = noop).
+	EntryTable uint8
+	// HandBack is the table accepted traffic is resubmitted to when
+	// flowgate is done with it; 0 means the NORMAL action itself (Neutron
+	// with firewall_driver = noop installs nothing in its firewall's
+	// ACCEPTED_EGRESS_TRAFFIC_NORMAL_TABLE, 94, so NORMAL is the default).
+	HandBack uint8
+}
+
+// DefaultShared is the layout for Neutron's br-int (see NeutronTables).
+func DefaultShared() Shared { return Shared{TableBase: 100, EntryTable: 60} }
+
+// NeutronTables are the tables the Neutron OVS agent (and its OVS firewall
+// driver) programs on br-int: neutron_lib.plugins.ml2.ovs_constants
+// INT_BR_ALL_TABLES and ACCEPTED_EGRESS_TRAFFIC_NORMAL_TABLE. Shared
+// refuses to place a flowgate table on one of them.
+var NeutronTables = map[uint8]string{
+	0: "LOCAL_SWITCHING", 1: "DVR_TO_SRC_MAC", 2: "DVR_TO_SRC_MAC_PHYSICAL",
+	3: "ARP_DVR_MAC_TO_DST_MAC", 4: "ARP_DVR_MAC_TO_DST_MAC_PHYSICAL",
+	23: "CANARY_TABLE", 24: "ARP_SPOOF_TABLE", 25: "MAC_SPOOF_TABLE",
+	30: "LOCAL_EGRESS_TABLE", 31: "LOCAL_IP_TABLE", 59: "PACKET_RATE_LIMIT",
+	60: "TRANSIENT_TABLE", 61: "LOCAL_MAC_DIRECT", 62: "TRANSIENT_EGRESS_TABLE",
+	71: "BASE_EGRESS_TABLE", 72: "RULES_EGRESS_TABLE", 73: "ACCEPT_OR_INGRESS_TABLE",
+	77: "DHCP_IPV4_TABLE", 78: "DHCP_IPV6_TABLE",
+	81: "BASE_INGRESS_TABLE", 82: "RULES_INGRESS_TABLE",
+	91: "ACCEPTED_EGRESS_TRAFFIC_TABLE", 92: "ACCEPTED_INGRESS_TRAFFIC_TABLE",
+	93: "DROPPED_TRAFFIC_TABLE", 94: "ACCEPTED_EGRESS_TRAFFIC_NORMAL_TABLE",
+}
+
+// SharedCookieMark and SharedCookieMask reserve cookie bits 33–47 (unused
+// by the cookie layout, see Cookie) for flowgate in shared mode. Neutron's
+// cookies are random 64-bit values (one per agent start, plus one per
+// extension), so one of them carries the mark by chance with probability
+// 2^-15; flowgate would then count that controller's flows as its own.
+const (
+	SharedCookieMark uint64 = 0xf6f6 << 32
+	SharedCookieMask uint64 = 0xfffe << 32
+)
+
+// CategoryEntry is the cookie category of entry flows (the compiler's
+// own categories are 1–5; endpoints/kube's hold flows are 0x10).
+const CategoryEntry = 0x20
+
+// Entry flow priorities in EntryTable: those of Neutron's OVS firewall
+// (in_port 100, local MAC 90), above its NORMAL (3) and DVR (20) flows and
+// below its OpenFlow DHCP responder (101).
+const (
+	entryPrioPort = 100
+	entryPrioMAC  = 90
+)
+
+// Owns reports whether a cookie carries flowgate's shared-mode mark.
+func Owns(c Cookie) bool { return uint64(c)&SharedCookieMask == SharedCookieMark }
+
+// Validate checks that the layout fits in OpenFlow's table space, that no
+// flowgate table lands on a Neutron table, and that the entry and hand-back
+// tables cannot loop.
+func (s Shared) Validate() error {
+	last := 0
+	for _, t := range Tables {
+		last = max(last, int(t.ID))
+	}
+	if int(s.TableBase)+last > 253 {
+		return fmt.Errorf("tableBase %d: flowgate's tables would end at %d, past OpenFlow's last table 253", s.TableBase, int(s.TableBase)+last)
+	}
+	for _, t := range Tables {
+		id := s.Table(t.ID)
+		if n, ok := NeutronTables[id]; ok {
+			return fmt.Errorf("tableBase %d: flowgate's %s would be table %d, Neutron's %s", s.TableBase, t.Name, id, n)
+		}
+		if id == s.EntryTable || id == s.HandBack {
+			return fmt.Errorf("tableBase %d: flowgate's %s would be table %d, the entry or hand-back table", s.TableBase, t.Name, id)
+		}
+	}
+	if s.Table(TableClassify.ID) <= s.EntryTable {
+		return fmt.Errorf("tableBase %d: flowgate's tables must come after entryTable %d (goto_table only goes forward)", s.TableBase, s.EntryTable)
+	}
+	if s.HandBack != 0 && s.HandBack == s.EntryTable {
+		return fmt.Errorf("handBack %d: the entry table would send the traffic back into flowgate", s.HandBack)
+	}
+	return nil
+}
+
+// Table is where flowgate's table id is installed.
+func (s Shared) Table(id uint8) uint8 { return s.TableBase + id }
+
+// TableNames names the placed tables (for Flow_Table) and nothing else:
+// the other controller's tables keep whatever names it gave them.
+func (s Shared) TableNames() map[uint8]string {
+	out := make(map[uint8]string, len(Tables))
+	for _, t := range Tables {
+		out[s.Table(t.ID)] = t.Name
+	}
+	return out
+}
+
+// TableName names an installed table: flowgate's own by its name, a
+// Neutron table by Neutron's constant, anything else by its number.
+func (s Shared) TableName(id uint8) string {
+	if id >= s.TableBase {
+		if n := TableName(id - s.TableBase); n != strconv.Itoa(int(id-s.TableBase)) {
+			return n
+		}
+	}
+	if n, ok := NeutronTables[id]; ok {
+		return "neutron:" + n
+	}
+	return strconv.Itoa(int(id))
+}
+
+// handBack is the action list that replaces NORMAL.
+func (s Shared) handBack() string {
+	if s.HandBack == 0 {
+		return "NORMAL"
+	}
+	// Neutron's firewall keeps the port in reg5 and the network in reg6,
+	// and its accepted-traffic tables may match them: flowgate's values
+	// there (guard bits, a verdict) must not be read as a port or network.
+	return setField(0, "NXM_NX_REG5[]") + "," + setField(0, "NXM_NX_REG6[]") + fmt.Sprintf(",resubmit(,%d)", s.HandBack)
+}
+
+// Table references inside an action: the number is the last submatch.
+var (
+	gotoRe     = regexp.MustCompile(`goto_table:(\d+)`)
+	resubmitRe = regexp.MustCompile(`resubmit\(([^,()]*),(\d+)\)`)
+	tableArgRe = regexp.MustCompile(`\btable=(\d+)`)
+)
+
+// Place returns f as installed in shared mode.
+func (s Shared) Place(f Flow) Flow {
+	f.Table = s.Table(f.Table)
+	f.Cookie = Cookie(uint64(f.Cookie)&^SharedCookieMask | SharedCookieMark)
+	acts := splitTopLevel(f.Actions)
+	for i, a := range acts {
+		if a == "NORMAL" {
+			acts[i] = s.handBack()
+			continue
+		}
+		a = gotoRe.ReplaceAllStringFunc(a, func(m string) string {
+			return "goto_table:" + s.placeNumber(m[len("goto_table:"):])
+		})
+		a = resubmitRe.ReplaceAllStringFunc(a, func(m string) string {
+			sub := resubmitRe.FindStringSubmatch(m)
+			return "resubmit(" + sub[1] + "," + s.placeNumber(sub[2]) + ")"
+		})
+		acts[i] = tableArgRe.ReplaceAllStringFunc(a, func(m string) string {
+			return "table=" + s.placeNumber(m[len("table="):])
+		})
+	}
+	f.Actions = strings.Join(acts, ",")
+	return f
+}
+
+func (s Shared) placeNumber(n string) string {
+	v, err := strconv.Atoi(n)
+	if err != nil || v > 255 {
+		return n // not a table number the compiler wrote
+	}
+	return strconv.Itoa(int(s.Table(uint8(v))))
+}
+
+// PlaceAll places every flow of a set.
+func (s Shared) PlaceAll(fs []Flow) []Flow {
+	out := make([]Flow, len(fs))
+	for i, f := range fs {
+		out[i] = s.Place(f)
+	}
+	return out
+}
+
+// PlaceDelta places every flow of a delta; placing is one-to-one on keys,
+// so the result is the delta between the placed sets.
+func (s Shared) PlaceDelta(d Delta) Delta {
+	return Delta{Add: s.PlaceAll(d.Add), Delete: s.PlaceAll(d.Delete), Modify: s.PlaceAll(d.Modify)}
+}
+
+// EntryFlows divert bound ports' traffic from EntryTable into flowgate's
+// classify table: what a port sends (in_port) and what is sent to its MAC
+// (dl_dst, whatever the VLAN: flowgate's destination table recognises
+// endpoints by MAC alone). Two bindings sharing a MAC share one flow.
+func (s Shared) EntryFlows(locals map[string]Binding, generation uint8) []Flow {
+	into := fmt.Sprintf("goto_table:%d", s.Table(TableClassify.ID))
+	seen := map[FlowKey]bool{}
+	var out []Flow
+	add := func(f Flow) {
+		f.Cookie = Cookie(uint64(f.Cookie)&^SharedCookieMask | SharedCookieMark)
+		if !seen[f.Key()] {
+			seen[f.Key()] = true
+			out = append(out, f)
+		}
+	}
+	bs := slices.Collect(maps.Values(locals))
+	slices.SortFunc(bs, func(a, b Binding) int { return cmp.Compare(a.OFPort, b.OFPort) })
+	for _, b := range bs {
+		if b.OFPort == 0 {
+			continue
+		}
+		add(Flow{Table: s.EntryTable, Priority: entryPrioPort, Match: fmt.Sprintf("in_port=%d", b.OFPort),
+			Actions: into, Cookie: NewCookie(generation, CategoryEntry, false, b.OFPort)})
+		if len(b.MAC) == 6 {
+			add(Flow{Table: s.EntryTable, Priority: entryPrioMAC, Match: "dl_dst=" + b.MAC.String(),
+				Actions: into, Cookie: NewCookie(generation, CategoryEntry, true, b.OFPort)})
+		}
+	}
+	SortFlows(out)
+	return out
+}
+
+// splitTopLevel splits an action list at the commas outside parentheses.
+func splitTopLevel(s string) []string {
+	var out []string
+	depth, start := 0, 0
+	for i, r := range s {
+		switch r {
+		case '(':
+			depth++
+		case ')':
+			depth--
+		case ',':
+			if depth == 0 {
+				out = append(out, s[start:i])
+				start = i + 1
+			}
+		}
+	}
+	return append(out, s[start:])
+}
