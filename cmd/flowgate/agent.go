@@ -85,12 +85,16 @@ func runAgent(parent context.Context, cfg agentConfig) error {
 			return err
 		}
 	}
-	db, prog, err := openBridge(ctx, cfg.OVSDB, cfg.Bridge, cfg.DatapathType)
+	shared, err := cfg.Shared.layout()
+	if err != nil {
+		return err
+	}
+	db, prog, err := openBridge(ctx, cfg.OVSDB, cfg.Bridge, cfg.DatapathType, shared)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	e := &engine{bridge: cfg.Bridge, node: cfg.Node, db: db, prog: prog, opts: opts, holdPods: cfg.Kubernetes.Enabled}
+	e := &engine{bridge: cfg.Bridge, node: cfg.Node, db: db, prog: prog, opts: opts, holdPods: cfg.Kubernetes.Enabled, shared: shared}
 	var src *files.Source
 	var snaps <-chan files.Snapshot
 	if len(cfg.PolicyPaths) > 0 {
@@ -104,7 +108,7 @@ func runAgent(parent context.Context, cfg agentConfig) error {
 	check := time.NewTicker(time.Duration(cfg.CheckInterval))
 	defer check.Stop()
 	logrus.WithFields(logrus.Fields{"bridge": cfg.Bridge, "ovsdb": cfg.OVSDB, "policyPaths": cfg.PolicyPaths,
-		"kubernetes": cfg.Kubernetes.Enabled, "node": cfg.Node}).Info("agent started")
+		"kubernetes": cfg.Kubernetes.Enabled, "node": cfg.Node, "shared": cfg.Shared.Enabled}).Info("agent started")
 
 	var pending bool
 	realize := func(reason string) {

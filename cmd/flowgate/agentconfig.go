@@ -43,6 +43,8 @@ type agentConfig struct {
 	// Kubernetes makes the agent watch an API server for policy, pods,
 	// namespaces and service accounts (deploy/kubernetes).
 	Kubernetes kubernetesConfig `json:"kubernetes"`
+	// Shared shares the bridge with the Neutron OVS agent.
+	Shared sharedConfig `json:"shared"`
 }
 
 // kubernetesConfig is the agent's Kubernetes source.
@@ -73,6 +75,7 @@ func defaultAgentConfig() agentConfig {
 		LogFormat:        "text",
 		HealthAddress:    "127.0.0.1:9808",
 		Kubernetes:       kubernetesConfig{Debounce: duration(kube.DefaultDebounce)},
+		Shared:           defaultSharedConfig(),
 	}
 }
 
@@ -99,6 +102,9 @@ func loadAgentConfig(path string) (agentConfig, error) {
 	}
 	if _, err := policy.ParseFailsafes(cfg.FailsafeOutbound); err != nil {
 		return cfg, fmt.Errorf("config %s: failsafeOutbound: %w", path, err)
+	}
+	if _, err := cfg.Shared.layout(); err != nil {
+		return cfg, fmt.Errorf("config %s: %w", path, err)
 	}
 	return cfg, nil
 }

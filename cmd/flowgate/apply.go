@@ -20,10 +20,22 @@ bundle. Running it again with the same input changes nothing and says so.
   flowgate apply --bridge br-int -f /etc/flowgate/policy/
   OVS_RUNDIR=/tmp/ovs flowgate apply --ovsdb unix:/tmp/ovs/db.sock -f world.yaml
 
-Invalid documents are reported and left out; everything valid is enforced.`,
-		Flags: []cli.Flag{fileFlag, bridgeFlag, ovsdbFlag, datapathFlag, nodeFlag, failsafeInboundFlag, failsafeOutboundFlag},
+Invalid documents are reported and left out; everything valid is enforced.
+
+With --shared the bridge is shared with the Neutron OVS agent (br-int with
+firewall_driver = noop): flowgate's tables are installed from --table-base on,
+bound ports' traffic is diverted into them from Neutron's table 60 and handed
+back with NORMAL (or --hand-back TABLE), and only flowgate's own flows (by
+cookie) are read, replaced or deleted; Neutron's flows stay byte-identical.
+
+  flowgate apply --shared --bridge br-int -f /etc/flowgate/policy/`,
+		Flags: append([]cli.Flag{fileFlag, bridgeFlag, ovsdbFlag, datapathFlag, nodeFlag, failsafeInboundFlag, failsafeOutboundFlag}, sharedFlags...),
 		Action: func(c *cli.Context) error {
 			opts, err := compilerOptions(c.String("failsafe-inbound"), c.String("failsafe-outbound"))
+			if err != nil {
+				return cli.Exit(err.Error(), 2)
+			}
+			shared, err := sharedFromFlags(c)
 			if err != nil {
 				return cli.Exit(err.Error(), 2)
 			}
@@ -31,12 +43,12 @@ Invalid documents are reported and left out; everything valid is enforced.`,
 			for _, p := range problems {
 				fmt.Fprintln(c.App.ErrWriter, p)
 			}
-			db, prog, err := openBridge(c.Context, c.String("ovsdb"), c.String("bridge"), c.String("datapath-type"))
+			db, prog, err := openBridge(c.Context, c.String("ovsdb"), c.String("bridge"), c.String("datapath-type"), shared)
 			if err != nil {
 				return err
 			}
 			defer db.Close()
-			e := &engine{bridge: c.String("bridge"), node: c.String("node"), db: db, prog: prog, opts: opts}
+			e := &engine{bridge: c.String("bridge"), node: c.String("node"), db: db, prog: prog, opts: opts, shared: shared}
 			w, errs := e.buildWorld(objs)
 			problems = append(problems, errs...)
 			stats, err := e.fullSync(c.Context, w, e.bindings(w))

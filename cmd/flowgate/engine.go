@@ -39,6 +39,12 @@ type engine struct {
 	// bound to no endpoint yet; held is what is installed (kube.HoldFlows).
 	holdPods bool
 	held     []compiler.Flow
+
+	// shared, when set, places every flow on a bridge the Neutron OVS
+	// agent programs too; entries are the installed entry flows
+	// (compiler.Shared.EntryFlows).
+	shared  *compiler.Shared
+	entries []compiler.Flow
 }
 
 // realizeStats says what one realization did.
@@ -69,7 +75,9 @@ func (e *engine) realize(ctx context.Context, objs []decode.Object) (realizeStat
 	st.changes = len(changes)
 	hold := e.holdFlows(locals)
 	holdDelta := compiler.Diff(e.held, hold)
-	if len(changes) == 0 && holdDelta.Empty() {
+	entries := e.entryFlows(locals)
+	entryDelta := compiler.Diff(e.entries, entries)
+	if len(changes) == 0 && holdDelta.Empty() && entryDelta.Empty() {
 		st.took = time.Since(start)
 		return st, nil
 	}
@@ -82,10 +90,13 @@ func (e *engine) realize(ctx context.Context, objs []decode.Object) (realizeStat
 		deltas = append(deltas, d)
 	}
 	e.locals = locals
-	d := compiler.Compose(append(deltas, holdDelta)...)
+	d := e.place(compiler.Compose(append(deltas, holdDelta)...))
+	if !entryDelta.Empty() {
+		d = compiler.Compose(d, entryDelta)
+	}
 	st.flows = d.Len()
 	if err := e.prog.Apply(ctx, d); err == nil {
-		e.held = hold
+		e.held, e.entries = hold, entries
 	} else {
 		// The cache is only updated after a bundle succeeds; recompile and
 		// replace everything so the bridge is certainly right again.
@@ -127,14 +138,36 @@ func (e *engine) fullSync(ctx context.Context, w *policy.World, locals map[strin
 	if len(hold) > 0 {
 		flows = slices.Concat(flows, hold)
 	}
+	entries := e.entryFlows(locals)
+	if e.shared != nil {
+		flows = slices.Concat(e.shared.PlaceAll(flows), entries)
+	}
 	stats, err := e.prog.Sync(ctx, flows)
 	if err != nil {
 		e.comp = nil
 		return stats, fmt.Errorf("install flows on %s: %w", e.bridge, err)
 	}
 	logrus.WithFields(logrus.Fields{"bridge": e.bridge, "flows": len(comp.Flows()), "added": stats.Added, "removed": stats.Removed, "changed": stats.Changed}).Info("flows replaced")
-	e.comp, e.world, e.locals, e.held = comp, w, copyBindings(locals), hold
+	e.comp, e.world, e.locals, e.held, e.entries = comp, w, copyBindings(locals), hold, entries
 	return stats, nil
+}
+
+// place puts a delta where it is installed: as compiled, or relocated for
+// a shared bridge.
+func (e *engine) place(d compiler.Delta) compiler.Delta {
+	if e.shared == nil {
+		return d
+	}
+	return e.shared.PlaceDelta(d)
+}
+
+// entryFlows are the flows diverting bound ports' traffic into flowgate on
+// a shared bridge; none otherwise.
+func (e *engine) entryFlows(locals map[string]compiler.Binding) []compiler.Flow {
+	if e.shared == nil {
+		return nil
+	}
+	return e.shared.EntryFlows(locals, e.opts.Generation)
 }
 
 // holdFlows are the flows holding pod ports not realized yet, in

@@ -26,8 +26,10 @@ var (
 )
 
 // openBridge connects to OVSDB, makes sure the bridge exists and its
-// tables are named, and returns a flow programmer for it.
-func openBridge(ctx context.Context, addr, bridge, datapathType string) (*ovsdb.Client, *openflow.Programmer, error) {
+// tables are named, and returns a flow programmer for it. With shared set
+// only flowgate's placed tables are named and the programmer owns only
+// flows with flowgate's cookie mark.
+func openBridge(ctx context.Context, addr, bridge, datapathType string, shared *compiler.Shared) (*ovsdb.Client, *openflow.Programmer, error) {
 	cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	db, err := ovsdb.Connect(cctx, addr)
@@ -42,11 +44,18 @@ func openBridge(ctx context.Context, addr, bridge, datapathType string) (*ovsdb.
 	for _, t := range compiler.Tables {
 		names[t.ID] = t.Name
 	}
+	if shared != nil {
+		names = shared.TableNames()
+	}
 	if err := db.NameTables(cctx, bridge, names); err != nil {
 		db.Close()
 		return nil, nil, fmt.Errorf("name tables of %s: %w", bridge, err)
 	}
-	return db, openflow.NewProgrammer(bridge, os.Environ()), nil
+	prog := openflow.NewProgrammer(bridge, os.Environ())
+	if shared != nil {
+		prog.Share(compiler.SharedCookieMark, compiler.SharedCookieMask)
+	}
+	return db, prog, nil
 }
 
 // compilerOptions turns failsafe settings into compiler options.

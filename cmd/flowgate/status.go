@@ -25,11 +25,15 @@ agent's policy paths) it also shows which endpoints are bound to which port
 and which policies apply to each, in evaluation order.
 
   flowgate status --bridge br-int -f /etc/flowgate/policy/`,
-		Flags: []cli.Flag{bridgeFlag, ovsdbFlag, nodeFlag,
-			&cli.StringSliceFlag{Name: "filename", Aliases: []string{"f"}, Usage: "policy files or directories (optional)"}},
+		Flags: append([]cli.Flag{bridgeFlag, ovsdbFlag, nodeFlag,
+			&cli.StringSliceFlag{Name: "filename", Aliases: []string{"f"}, Usage: "policy files or directories (optional)"}}, sharedFlags...),
 		Action: func(c *cli.Context) error {
 			bridge := c.String("bridge")
-			db, prog, err := openBridge(c.Context, c.String("ovsdb"), bridge, "system")
+			shared, err := sharedFromFlags(c)
+			if err != nil {
+				return cli.Exit(err.Error(), 2)
+			}
+			db, prog, err := openBridge(c.Context, c.String("ovsdb"), bridge, "system", shared)
 			if err != nil {
 				return err
 			}
@@ -56,7 +60,11 @@ and which policies apply to each, in evaluation order.
 			if err != nil {
 				return err
 			}
-			printTableCounts(out, counts)
+			name := compiler.TableName
+			if shared != nil {
+				name = shared.TableName
+			}
+			printTableCounts(out, counts, name)
 			return nil
 		},
 	}
@@ -117,8 +125,8 @@ func listOr(xs []string, none string) string {
 	return strings.Join(xs, ", ")
 }
 
-// printTableCounts shows how many flows each pipeline table holds.
-func printTableCounts(out io.Writer, counts map[uint8]int) {
+// printTableCounts shows how many flows each table holds, named by name.
+func printTableCounts(out io.Writer, counts map[uint8]int, name func(uint8) string) {
 	ids := make([]int, 0, len(counts))
 	for id := range counts {
 		ids = append(ids, int(id))
@@ -130,7 +138,7 @@ func printTableCounts(out io.Writer, counts map[uint8]int) {
 	for _, id := range ids {
 		n := counts[uint8(id)]
 		total += n
-		fmt.Fprintf(tw, "%d\t%s\t%d\n", id, compiler.TableName(uint8(id)), n)
+		fmt.Fprintf(tw, "%d\t%s\t%d\n", id, name(uint8(id)), n)
 	}
 	fmt.Fprintf(tw, "\ttotal\t%d\n", total)
 	tw.Flush()

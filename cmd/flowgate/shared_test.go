@@ -1,0 +1,62 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/flowgate/flowgate/translator/compiler"
+)
+
+// TestDeployedConfigIsTheDefault: deploy/config/agent.yaml says what the
+// agent does without it, the shared section included.
+func TestDeployedConfigIsTheDefault(t *testing.T) {
+	got, err := loadAgentConfig("../../deploy/config/agent.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := defaultAgentConfig(); !reflect.DeepEqual(got, want) {
+		t.Fatalf("deploy/config/agent.yaml = %+v\ndefaults = %+v", got, want)
+	}
+}
+
+// TestSharedConfig: the shared section reads `normal` or a table number,
+// and a layout that would land on Neutron's tables is refused.
+func TestSharedConfig(t *testing.T) {
+	write := func(body string) string {
+		p := filepath.Join(t.TempDir(), "agent.yaml")
+		if err := os.WriteFile(p, []byte("policyPaths: [/tmp]\n"+body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	cfg, err := loadAgentConfig(write("shared: {enabled: true, handBack: 94}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := cfg.Shared.layout()
+	if err != nil || s == nil || *s != (compiler.Shared{TableBase: 100, EntryTable: 60, HandBack: 94}) {
+		t.Fatalf("layout = %+v, %v", s, err)
+	}
+	cfg, err = loadAgentConfig(write("shared: {enabled: true, handBack: normal, tableBase: 120}\n"))
+	if s, err := cfg.Shared.layout(); err != nil || s.HandBack != 0 || s.TableBase != 120 {
+		t.Fatalf("layout = %+v, %v", s, err)
+	}
+	for body, want := range map[string]string{
+		"shared: {enabled: true, tableBase: 30}\n":  "Neutron's",
+		"shared: {enabled: true, handBack: 300}\n":  "handBack",
+		"shared: {enabled: true, handBack: what}\n": "handBack",
+		"shared: {enabled: true, entryTable: -1}\n": "entryTable",
+	} {
+		if _, err := loadAgentConfig(write(body)); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%q: %v, want an error about %s", body, err, want)
+		}
+	}
+	if cfg, err := loadAgentConfig(write("shared: {tableBase: 30}\n")); err != nil {
+		t.Errorf("a disabled section is not checked: %v", err)
+	} else if s, _ := cfg.Shared.layout(); s != nil {
+		t.Errorf("disabled section gave layout %+v", s)
+	}
+}
