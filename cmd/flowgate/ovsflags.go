@@ -53,7 +53,7 @@ func openBridge(ctx context.Context, addr, bridge, datapathType string, shared *
 	}
 	prog := openflow.NewProgrammer(bridge, os.Environ())
 	if shared != nil {
-		prog.Share(compiler.SharedCookieMark, compiler.SharedCookieMask)
+		prog.Share(compiler.SharedCookieMark, compiler.SharedCookieMask, shared.ForeignTables())
 	}
 	return db, prog, nil
 }

@@ -21,6 +21,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -60,6 +61,8 @@ type Programmer struct {
 	installed map[compiler.FlowKey]compiler.Flow
 	valid     bool // installed is what the bridge holds
 	synced    bool // a Sync has succeeded once
+	// foreign are the tables only the other controller writes (Share).
+	foreign map[uint8]bool
 }
 
 // NewProgrammer returns a programmer for bridge. env is the environment
@@ -78,13 +81,47 @@ func NewProgrammer(bridge string, env []string) *Programmer {
 // another controller programs too (the Neutron OVS agent's br-int): Sync
 // counts, compares and empties only those, and Lost counts them. Flows
 // with other cookies are never read into the cache, changed or deleted.
-// Every flow given to Sync and Apply must carry the mark. Call it before
-// the first Sync.
-func (p *Programmer) Share(cookie, mask uint64) {
+// Every flow given to Sync and Apply must carry the mark. foreign are the
+// tables only the other controller writes. Call it before the first Sync.
+//
+// The other controller may draw a cookie that carries the mark by chance
+// (Neutron's are random, and its main one always has flows in its tables
+// 0 and 23). Before emptying our flows wholesale, Sync therefore dumps the
+// marked flows and refuses, with an error naming the flow, if one of them
+// is in a foreign table: deleting it would delete the other controller's
+// flows. That costs one dump of our flows, on wholesale replacements only.
+func (p *Programmer) Share(cookie, mask uint64, foreign []uint8) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.of.own = fmt.Sprintf("cookie=%#x/%#x", cookie, mask)
+	p.foreign = map[uint8]bool{}
+	for _, t := range foreign {
+		p.foreign[t] = true
+	}
 	p.valid, p.synced = false, false
+}
+
+// checkOwnership refuses a wholesale delete of the marked flows when one
+// of them is in a foreign table; p.mu is held.
+func (p *Programmer) checkOwnership(ctx context.Context) error {
+	if p.of.own == "" {
+		return nil
+	}
+	lines, err := p.of.dumpFlows(ctx, p.of.own)
+	if err != nil {
+		return fmt.Errorf("list flows with our cookie mark: %w", err)
+	}
+	for _, l := range lines {
+		t := 0 // dump-flows omits table=0
+		if m := tableRe.FindStringSubmatch(l); m != nil {
+			t, _ = strconv.Atoi(m[1])
+		}
+		if p.foreign[uint8(t)] {
+			return fmt.Errorf("flow %q carries flowgate's cookie mark (%s) in table %d, which flowgate never writes: "+
+				"another controller's cookie collides with the mark; not deleting its flows (restart that controller to draw another cookie)", l, p.of.own, t)
+		}
+	}
+	return nil
 }
 
 // fullThreshold: when a diff touches more than this fraction of the
@@ -189,6 +226,9 @@ func (p *Programmer) Sync(ctx context.Context, desired []compiler.Flow) (SyncSta
 // replace installs exactly desired in one bundle and makes want the cache.
 func (p *Programmer) replace(ctx context.Context, desired []compiler.Flow, want map[compiler.FlowKey]compiler.Flow) error {
 	p.valid = false
+	if err := p.checkOwnership(ctx); err != nil {
+		return err
+	}
 	if err := p.of.replaceAll(ctx, desired); err != nil {
 		return fmt.Errorf("replace all flows (%d) in one bundle: %w", len(desired), err)
 	}

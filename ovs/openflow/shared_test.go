@@ -86,7 +86,7 @@ func TestSharedBridgeOwnsOnlyItsCookies(t *testing.T) {
 	layout := compiler.DefaultShared()
 	newProg := func() *openflow.Programmer {
 		p := openflow.NewProgrammer(bridge, o.Env())
-		p.Share(compiler.SharedCookieMark, compiler.SharedCookieMask)
+		p.Share(compiler.SharedCookieMark, compiler.SharedCookieMask, layout.ForeignTables())
 		return p
 	}
 	a := layout.PlaceAll(compiled(t, 1).Flows())
@@ -151,4 +151,27 @@ func TestSharedBridgeOwnsOnlyItsCookies(t *testing.T) {
 		t.Fatalf("Lost after restoring = %v, %v", lost, err)
 	}
 	same("restoring")
+}
+
+// TestSharedBridgeRefusesCookieCollision: a Neutron cookie that carries
+// flowgate's mark by chance makes a replacing Sync fail, naming the flow,
+// instead of deleting Neutron's flows with flowgate's.
+func TestSharedBridgeRefusesCookieCollision(t *testing.T) {
+	o := newSwitch(t)
+	ctx := ctxT(t)
+	colliding := uint64(0x5a00000000000000) | compiler.SharedCookieMark | 0x1234
+	canary := fmt.Sprintf("cookie=%#x,table=23,priority=0 actions=drop", colliding)
+	if _, err := o.Ofctl("-O", "OpenFlow15", "add-flow", bridge, canary); err != nil {
+		t.Fatal(err)
+	}
+	layout := compiler.DefaultShared()
+	p := openflow.NewProgrammer(bridge, o.Env())
+	p.Share(compiler.SharedCookieMark, compiler.SharedCookieMask, layout.ForeignTables())
+	_, err := p.Sync(ctx, layout.PlaceAll(compiled(t, 1).Flows()))
+	if err == nil || !strings.Contains(err.Error(), "table 23") || !strings.Contains(err.Error(), "collides") {
+		t.Fatalf("Sync over a colliding cookie: %v", err)
+	}
+	if got := dumpCookie(t, o, colliding); len(got) != 1 || !strings.Contains(got[0], "table=23") {
+		t.Fatalf("the colliding flow was touched: %v", got)
+	}
 }

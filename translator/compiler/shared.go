@@ -139,6 +139,20 @@ func (s Shared) TableNames() map[uint8]string {
 	return out
 }
 
+// ForeignTables are Neutron's tables flowgate never writes: all but the
+// entry table. No placement of flowgate's tables may land on them (see
+// Validate), whatever TableBase a previous run used, so a flow carrying
+// flowgate's cookie mark there is Neutron's.
+func (s Shared) ForeignTables() []uint8 {
+	var out []uint8
+	for _, t := range slices.Sorted(maps.Keys(NeutronTables)) {
+		if t != s.EntryTable {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
 // TableName names an installed table: flowgate's own by its name, a
 // Neutron table by Neutron's constant, anything else by its number.
 func (s Shared) TableName(id uint8) string {
