@@ -25,14 +25,22 @@ the same input always prints the same bytes.
 Without a bridge to read ports from, local endpoints get ports 1, 2, ... in
 namespace/name order and, when they have none, MACs 02:f6:00:... from the
 port number. -o flows prints ovs-ofctl add-flows lines; -o names prints the
-same with table names (as the docs show them); -o json prints objects.`,
+same with table names (as the docs show them); -o json prints objects.
+--shared prints the flows as installed beside the Neutron OVS agent
+(flowgate apply --shared): relocated tables, entry flows in Neutron's table
+60, the hand-back instead of NORMAL, flowgate's cookie mark.`,
 		Flags: []cli.Flag{
 			fileFlag,
 			&cli.StringFlag{Name: "node", Usage: "only endpoints on this node are local (default: all)"},
 			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Value: "flows", Usage: "flows, names or json"},
 			failsafeInboundFlag, failsafeOutboundFlag,
+			sharedFlag, tableBaseFlag, entryTableFlag, handBackFlag,
 		},
 		Action: func(c *cli.Context) error {
+			shared, err := sharedFromFlags(c)
+			if err != nil {
+				return cli.Exit(err.Error(), 2)
+			}
 			w, _ := loadWorld(c)
 			eo, err := evaluatorOptions(c)
 			if err != nil {
@@ -47,7 +55,12 @@ same with table names (as the docs show them); -o json prints objects.`,
 			for _, err := range errs {
 				logrus.WithError(err).Warn("not compiled")
 			}
-			flows := comp.Flows()
+			flows, named := comp.Flows(), compiler.Flow.Named
+			if shared != nil {
+				flows = append(shared.PlaceAll(flows), shared.EntryFlows(opts.Locals, 0)...)
+				compiler.SortFlows(flows)
+				named = shared.Named
+			}
 			out := c.App.Writer
 			switch c.String("output") {
 			case "flows":
@@ -56,7 +69,7 @@ same with table names (as the docs show them); -o json prints objects.`,
 				}
 			case "names":
 				for _, f := range flows {
-					fmt.Fprintln(out, f.Named())
+					fmt.Fprintln(out, named(f))
 				}
 			case "json":
 				enc := json.NewEncoder(out)

@@ -42,8 +42,10 @@ func (f Flow) String() string { return f.format(fmt.Sprint(f.Table)) }
 // not all letters and digits (table="ingress_rules").
 func (f Flow) Named() string { return f.format(namedTable(f.Table)) }
 
-func namedTable(id uint8) string {
-	name := TableName(id)
+func namedTable(id uint8) string { return quoteTableName(TableName(id)) }
+
+// quoteTableName quotes a table name as OVS prints it.
+func quoteTableName(name string) string {
 	for _, r := range name {
 		if !('a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' || '0' <= r && r <= '9') {
 			return `"` + name + `"`

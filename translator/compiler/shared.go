@@ -167,6 +167,10 @@ func (s Shared) TableName(id uint8) string {
 	return strconv.Itoa(int(id))
 }
 
+// Named formats an installed flow as Flow.Named does, with the table
+// named by TableName.
+func (s Shared) Named(f Flow) string { return f.format(quoteTableName(s.TableName(f.Table))) }
+
 // handBack is the action list that replaces NORMAL.
 func (s Shared) handBack() string {
 	if s.HandBack == 0 {
