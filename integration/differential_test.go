@@ -6,6 +6,7 @@ import (
 	"math/rand"
 	"net/netip"
 	"os"
+	"slices"
 	"testing"
 
 	"github.com/flowgate/flowgate/endpoints"
@@ -37,7 +38,7 @@ func TestDifferentialTrace(t *testing.T) {
 	setupBridge(t, o)
 	total := 0
 	for seed := 1; seed <= worlds; seed++ {
-		total += checkWorld(t, o, int64(seed), probes)
+		total += checkWorld(t, o, int64(seed), probes, nil)
 		if t.Failed() {
 			return
 		}
@@ -56,7 +57,40 @@ type participant struct {
 	binding  *compiler.Binding
 }
 
-func checkWorld(t *testing.T, o *sandbox.OVS, seed int64, probes int) int {
+// TestDifferentialTraceShared is TestDifferentialTrace with the pipeline
+// placed beside a Neutron-style base pipeline (table 0 → 60, NORMAL), as
+// `flowgate apply --shared` installs it: the placement changes no verdict.
+func TestDifferentialTraceShared(t *testing.T) {
+	o := sandboxtest.New(t)
+	setupBridge(t, o)
+	shared := compiler.DefaultShared()
+	shared.HandBack = 94
+	total := 0
+	for seed := 1; seed <= 15; seed++ {
+		total += checkWorld(t, o, int64(seed), 45, &shared)
+		if t.Failed() {
+			return
+		}
+	}
+	t.Logf("%d worlds, %d probes agreed", 15, total)
+}
+
+// neutronBase is the Neutron OVS agent's br-int pipeline with
+// firewall_driver = noop, reduced to what switches a packet, with the
+// OVS firewall's table 94.
+func neutronBase() []compiler.Flow {
+	const ck = compiler.Cookie(0x8d1f0a2b3c4d5e6f)
+	return []compiler.Flow{
+		{Table: 0, Priority: 0, Actions: "goto_table:60", Cookie: ck},
+		{Table: 23, Priority: 0, Actions: "drop", Cookie: ck},
+		{Table: 60, Priority: 3, Actions: "NORMAL", Cookie: ck},
+		{Table: 94, Priority: 1, Actions: "NORMAL", Cookie: ck},
+	}
+}
+
+// checkWorld traces probes of one random world; with shared set, through
+// the pipeline as shared mode installs it.
+func checkWorld(t *testing.T, o *sandbox.OVS, seed int64, probes int, shared *compiler.Shared) int {
 	t.Helper()
 	g := &randWorld{r: rand.New(rand.NewSource(seed))}
 	yaml := g.generate()
@@ -78,7 +112,11 @@ func checkWorld(t *testing.T, o *sandbox.OVS, seed int64, probes int) int {
 	if len(errs) > 0 {
 		t.Fatalf("seed %d: compile: %v\n%s", seed, errs, yaml)
 	}
-	if err := ReplaceFlows(o, "br-int", c.Flows()); err != nil {
+	flows := c.Flows()
+	if shared != nil {
+		flows = slices.Concat(neutronBase(), shared.PlaceAll(flows), shared.EntryFlows(locals, 0))
+	}
+	if err := ReplaceFlows(o, "br-int", flows); err != nil {
 		t.Fatalf("seed %d: %v", seed, err)
 	}
 	ev := evaluator.New(w, evaluator.DefaultOptions())
