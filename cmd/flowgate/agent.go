@@ -183,6 +183,11 @@ func applyAgentFlags(c *cli.Context, cfg *agentConfig) error {
 	} else if n := os.Getenv("NODE_NAME"); n != "" && cfg.Kubernetes.Enabled {
 		cfg.Node = n
 	}
+	if cfg.Kubernetes.Enabled && cfg.Shared.Enabled {
+		// Shared mode diverts only bound ports into flowgate, so the hold
+		// of pod ports not yet realized would never see their traffic.
+		return errors.New("shared.enabled (a bridge shared with the Neutron OVS agent) and the Kubernetes source cannot be combined: pods not yet realized could not be held")
+	}
 	if !cfg.Kubernetes.Enabled {
 		switch {
 		case c.String("config") == "":

@@ -60,3 +60,27 @@ func TestSharedConfig(t *testing.T) {
 		t.Errorf("disabled section gave layout %+v", s)
 	}
 }
+
+// TestSharedUsageErrors: bad shared settings are usage errors, before any
+// bridge is touched.
+func TestSharedUsageErrors(t *testing.T) {
+	db := "../../examples/seeds/database-allow-backends"
+	cfg := filepath.Join(t.TempDir(), "agent.yaml")
+	if err := os.WriteFile(cfg, []byte("policyPaths: [/tmp]\nshared: {enabled: true}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		args []string
+		msg  string
+	}{
+		{[]string{"apply", "--shared", "--table-base", "30", "-f", db}, "Neutron's"},
+		{[]string{"compile", "--shared", "--hand-back", "x", "-f", db}, "--hand-back"},
+		{[]string{"status", "--shared", "--entry-table", "300"}, "entryTable"},
+		{[]string{"agent", "--config", cfg, "--kubeconfig", "/nonexistent"}, "cannot be combined"},
+	} {
+		r := run(t, c.args...)
+		if r.code != 2 || r.err == nil || !strings.Contains(r.err.Error(), c.msg) {
+			t.Errorf("%v: exit %d, err %v, want exit 2 and %q", c.args, r.code, r.err, c.msg)
+		}
+	}
+}
