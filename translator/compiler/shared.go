@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"fmt"
 	"maps"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -182,44 +181,71 @@ func (s Shared) handBack() string {
 	return setField(0, "NXM_NX_REG5[]") + "," + setField(0, "NXM_NX_REG6[]") + fmt.Sprintf(",resubmit(,%d)", s.HandBack)
 }
 
-// Table references inside an action: the number is the last submatch.
-var (
-	gotoRe     = regexp.MustCompile(`goto_table:(\d+)`)
-	resubmitRe = regexp.MustCompile(`resubmit\(([^,()]*),(\d+)\)`)
-	tableArgRe = regexp.MustCompile(`\btable=(\d+)`)
-)
-
 // Place returns f as installed in shared mode.
 func (s Shared) Place(f Flow) Flow {
 	f.Table = s.Table(f.Table)
 	f.Cookie = Cookie(uint64(f.Cookie)&^SharedCookieMask | SharedCookieMark)
+	if !strings.Contains(f.Actions, "table") && !strings.Contains(f.Actions, "resubmit") && !strings.Contains(f.Actions, "NORMAL") {
+		return f // most rule flows: conjunction clauses, register loads
+	}
 	acts := splitTopLevel(f.Actions)
 	for i, a := range acts {
 		if a == "NORMAL" {
 			acts[i] = s.handBack()
 			continue
 		}
-		a = gotoRe.ReplaceAllStringFunc(a, func(m string) string {
-			return "goto_table:" + s.placeNumber(m[len("goto_table:"):])
-		})
-		a = resubmitRe.ReplaceAllStringFunc(a, func(m string) string {
-			sub := resubmitRe.FindStringSubmatch(m)
-			return "resubmit(" + sub[1] + "," + s.placeNumber(sub[2]) + ")"
-		})
-		acts[i] = tableArgRe.ReplaceAllStringFunc(a, func(m string) string {
-			return "table=" + s.placeNumber(m[len("table="):])
-		})
+		a = s.placeAfter(a, "goto_table:", "")
+		a = s.placeAfter(a, "resubmit(", ",")
+		acts[i] = s.placeAfter(a, "table=", "")
 	}
 	f.Actions = strings.Join(acts, ",")
 	return f
 }
 
-func (s Shared) placeNumber(n string) string {
-	v, err := strconv.Atoi(n)
-	if err != nil || v > 255 {
-		return n // not a table number the compiler wrote
+// placeAfter relocates the table number that follows each prefix in a
+// (after skipping to the first `skip` when it is set, as in
+// resubmit(port,table)): goto_table:N, resubmit(,N), ct(table=N,...).
+func (s Shared) placeAfter(a, prefix, skip string) string {
+	var b strings.Builder
+	for {
+		i := strings.Index(a, prefix)
+		if i < 0 {
+			break
+		}
+		j := i + len(prefix)
+		if prefix == "table=" && i > 0 && (a[i-1] == '_' || isAlnum(a[i-1])) {
+			b.WriteString(a[:j]) // some other_table=: not ours
+			a = a[j:]
+			continue
+		}
+		if skip != "" {
+			k := strings.Index(a[j:], skip)
+			if k < 0 {
+				break
+			}
+			j += k + len(skip)
+		}
+		e := j
+		for e < len(a) && '0' <= a[e] && a[e] <= '9' {
+			e++
+		}
+		b.WriteString(a[:j])
+		if v, err := strconv.Atoi(a[j:e]); err == nil && v <= 255 {
+			b.WriteString(strconv.Itoa(int(s.Table(uint8(v)))))
+		} else {
+			b.WriteString(a[j:e]) // no number: not a table the compiler named
+		}
+		a = a[e:]
 	}
-	return strconv.Itoa(int(s.Table(uint8(v))))
+	if b.Len() == 0 {
+		return a
+	}
+	b.WriteString(a)
+	return b.String()
+}
+
+func isAlnum(c byte) bool {
+	return '0' <= c && c <= '9' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z'
 }
 
 // PlaceAll places every flow of a set.

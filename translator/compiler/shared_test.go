@@ -136,3 +136,17 @@ func TestSharedValidate(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// BenchmarkSharedPlace measures placing one flow (a full sync places
+// every flow; a delta only its own).
+func BenchmarkSharedPlace(b *testing.B) {
+	w := loadExample(b, "database-allow-backends")
+	c, _ := New(w, Options{Locals: AllLocal(w, "")})
+	flows := c.Flows()
+	s := DefaultShared()
+	s.HandBack = 94
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		s.Place(flows[i%len(flows)])
+	}
+}
