@@ -96,6 +96,9 @@ const (
 // Owns reports whether a cookie carries flowgate's shared-mode mark.
 func Owns(c Cookie) bool { return uint64(c)&SharedCookieMask == SharedCookieMark }
 
+// marked is c with flowgate's shared-mode mark.
+func marked(c Cookie) Cookie { return Cookie(uint64(c)&^SharedCookieMask | SharedCookieMark) }
+
 // Validate checks that the layout fits in OpenFlow's table space, that no
 // flowgate table lands on a Neutron table, and that the entry and hand-back
 // tables cannot loop.
@@ -184,7 +187,7 @@ func (s Shared) handBack() string {
 // Place returns f as installed in shared mode.
 func (s Shared) Place(f Flow) Flow {
 	f.Table = s.Table(f.Table)
-	f.Cookie = Cookie(uint64(f.Cookie)&^SharedCookieMask | SharedCookieMark)
+	f.Cookie = marked(f.Cookie)
 	if !strings.Contains(f.Actions, "table") && !strings.Contains(f.Actions, "resubmit") && !strings.Contains(f.Actions, "NORMAL") {
 		return f // most rule flows: conjunction clauses, register loads
 	}
@@ -272,7 +275,7 @@ func (s Shared) EntryFlows(locals map[string]Binding, generation uint8) []Flow {
 	seen := map[FlowKey]bool{}
 	var out []Flow
 	add := func(f Flow) {
-		f.Cookie = Cookie(uint64(f.Cookie)&^SharedCookieMask | SharedCookieMark)
+		f.Cookie = marked(f.Cookie)
 		if !seen[f.Key()] {
 			seen[f.Key()] = true
 			out = append(out, f)
