@@ -36,6 +36,11 @@ projectcalico.org/v3 policy CRDs, pods, namespaces and service accounts; pods
 whose spec.nodeName is this node are local (deploy/kubernetes). Pod ports on
 the bridge the agent has not realized yet are held: their traffic is dropped.
 
+With shared.enabled in the config the agent shares the bridge with the
+Neutron OVS agent (firewall_driver = noop) instead of owning it: see
+flowgate apply --help and the config's shared section. Flows Neutron's agent
+deletes (its stale-cookie cleanup) are put back at the next check.
+
 Signals: SIGTERM/SIGINT stop (flows stay installed); SIGHUP rereads the
 config's policy and recompiles everything. Health: GET /healthz (alive),
 /readyz (first sync done and the last one succeeded), /metrics.`,
