@@ -131,9 +131,10 @@ func (p *Programmer) checkOwnership(ctx context.Context) error {
 const fullThreshold = 0.5
 
 // Sync makes the bridge's flow tables (all of them, 0–253; on a shared
-// bridge, the flows with our cookies) hold exactly desired, in one atomic bundle, whatever they held before: flows of a
-// previous agent run or another generation, foreign flows, or nothing
-// after ovs-vswitchd restarted. Flows must have unique keys (table,
+// bridge, the flows with our cookies) hold exactly desired, in one atomic
+// bundle, whatever they held before: flows of a previous agent run or
+// another generation, foreign flows, or nothing after ovs-vswitchd
+// restarted. Flows must have unique keys (table,
 // priority, match). After success the cache holds desired; after a
 // failure nothing was committed and the next Sync replaces everything.
 //
@@ -337,7 +338,7 @@ func (p *Programmer) Lost(ctx context.Context) (bool, error) {
 		}
 		if n != len(p.installed) {
 			p.log.WithFields(logrus.Fields{"installed": n, "expected": len(p.installed)}).
-				Warn("flowgate's flows are gone from the shared bridge (deleted by its other controller, or ovs-vswitchd restarted)")
+				Warn("flowgate's flows on the shared bridge differ from what it installed (deleted by its other controller, or ovs-vswitchd restarted)")
 			p.valid = false
 			return true, nil
 		}
