@@ -100,9 +100,12 @@ const (
 
 // Priorities of the fixed flows.
 const (
-	prioMiss     = 0
-	prioDefault  = 10
-	prioEndpoint = 100
-	prioSpecific = 200
-	prioHigh     = 300
+	prioMiss    = 0
+	prioDefault = 10
+	// prioUnfiltered switches an unfiltered port's traffic past conntrack
+	// unless a prioEndpoint flow finds a filtered destination.
+	prioUnfiltered = 50
+	prioEndpoint   = 100
+	prioSpecific   = 200
+	prioHigh       = 300
 )

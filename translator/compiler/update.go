@@ -307,6 +307,16 @@ func (u *update) setEntity(key string, e *entity) {
 				}
 			}
 		}
+		if m := en.members; m != nil && !slices.Equal(macsIf(old, was), macsIf(e, is)) {
+			m.countMACs(macsIf(old, was), macsIf(e, is))
+			// MAC members are rare: the slots reading them are rebuilt
+			// rather than patched by the fast path.
+			for s, k := range en.users {
+				if k&(useAddr|usePureAddr) != 0 {
+					u.slots[s] = true
+				}
+			}
+		}
 		for s, k := range en.users {
 			if (k&usePorts != 0 && portsDiffer(old, e, was, is, false)) || (k&useLocalPorts != 0 && portsDiffer(old, e, was, is, true)) {
 				u.slots[s] = true
