@@ -33,7 +33,7 @@ type neutronScene struct {
 	portsJSON string // the ports file the import reads
 }
 
-func startNeutronScene(t *testing.T) *neutronScene {
+func startNeutronScene(t *testing.T, edits ...func(port map[string]any)) *neutronScene {
 	t.Helper()
 	o := sandboxtest.New(t)
 	if err := o.AddBridge("br-int"); err != nil {
@@ -43,6 +43,9 @@ func startNeutronScene(t *testing.T) *neutronScene {
 	data, err := os.ReadFile(neutronSample + "ports.json")
 	if err != nil {
 		t.Fatal(err)
+	}
+	if len(edits) > 0 {
+		data = editPorts(t, data, edits...)
 	}
 	in, errs := neutron.Decode("ports.json", data)
 	if len(errs) > 0 {
@@ -281,4 +284,25 @@ func groupID(t *testing.T, name string) string {
 	}
 	t.Fatalf("no security group %q in the sample", name)
 	return ""
+}
+
+// editPorts applies edits to every port of a ports document.
+func editPorts(t *testing.T, data []byte, edits ...func(port map[string]any)) []byte {
+	t.Helper()
+	var doc struct {
+		Ports []map[string]any `json:"ports"`
+	}
+	if err := json.Unmarshal(data, &doc); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range doc.Ports {
+		for _, e := range edits {
+			e(p)
+		}
+	}
+	out, err := json.Marshal(doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
 }

@@ -174,10 +174,17 @@ func (w *Workload) ProbeTCP(addr netip.AddrPort, timeout time.Duration) bool {
 // back (by a ListenUDP server) within timeout. It resends every 200 ms, as
 // UDP gives no other way to tell loss from denial.
 func (w *Workload) ProbeUDP(addr netip.AddrPort, timeout time.Duration) bool {
+	return w.ProbeUDPFrom(0, addr, timeout)
+}
+
+// ProbeUDPFrom is ProbeUDP from source port srcPort (0: any), for
+// protocols that fix both ports (DHCP: 68 → 67).
+func (w *Workload) ProbeUDPFrom(srcPort int, addr netip.AddrPort, timeout time.Duration) bool {
 	var c net.Conn
 	err := inNS(w.NetNS, func() error {
 		var err error
-		c, err = net.Dial("udp", addr.String())
+		d := net.Dialer{LocalAddr: &net.UDPAddr{Port: srcPort}}
+		c, err = d.Dial("udp", addr.String())
 		return err
 	})
 	if err != nil {
