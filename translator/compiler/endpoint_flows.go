@@ -41,14 +41,16 @@ func (c *Compiler) endpointFlows(e *endpoints.Endpoint, b Binding) ([]Flow, erro
 		f(TableClassify, prioEndpoint, inPort, setField(port, regSrc)+","+setField(uint32(zone), regZone)+fmt.Sprintf(",goto_table:%d", TableSpoofGuard.ID)),
 	}
 	ct := fmt.Sprintf("ct(table=%d,zone=%s)", TableConntrackState.ID, regZone)
-	for _, src := range sourceMACs(e, b.MAC) {
+	for i, src := range sourceMACs(e, b.MAC) {
 		// The endpoint is the destination of frames to any of its MACs;
 		// from an unfiltered port they still meet conntrack and its
 		// ingress policy.
-		out = append(out,
-			f(TableDestination, prioEndpoint, "dl_dst="+src.mac, setField(port, regDst)+fmt.Sprintf(",goto_table:%d", TableIngressDispatch.ID)),
-			f(TableConntrack, prioEndpoint, "ip,dl_dst="+src.mac, ct),
-			f(TableConntrack, prioEndpoint, "ipv6,dl_dst="+src.mac, ct))
+		if i == 0 || !c.claimedElsewhere(e.ID(), src.mac) {
+			out = append(out,
+				f(TableDestination, prioEndpoint, "dl_dst="+src.mac, setField(port, regDst)+fmt.Sprintf(",goto_table:%d", TableIngressDispatch.ID)),
+				f(TableConntrack, prioEndpoint, "ip,dl_dst="+src.mac, ct),
+				f(TableConntrack, prioEndpoint, "ipv6,dl_dst="+src.mac, ct))
+		}
 		out = append(out, spoofGuardFlows(f, inPort, src)...)
 	}
 	if e.Guard == endpoints.GuardNeutron {

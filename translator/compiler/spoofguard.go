@@ -106,3 +106,44 @@ func neutronPortFlows(f func(Table, uint16, string, string) Flow, inPort, mac st
 		f(TableSpoofGuard, prioSpecific, src+",udp6,ipv6_src=fe80::/10,udp_src=546,udp_dst=547", "NORMAL"),
 	}
 }
+
+// foreignPairMACs reports whether e has address pairs with a MAC other
+// than its own (own).
+func foreignPairMACs(e *endpoints.Endpoint, own net.HardwareAddr) bool {
+	for _, p := range e.AddressPairs {
+		if len(p.MAC) == 6 && p.MAC.String() != own.String() {
+			return true
+		}
+	}
+	return false
+}
+
+// claimedElsewhere reports whether another local endpoint is recognised
+// by mac, a pair MAC of endpoint id: one whose own MAC it is, or one
+// before id (in ID order) with a pair of that MAC. Ports sharing a pair
+// MAC (a VRRP virtual MAC) cannot all be the destination of frames to it:
+// the first is, and its ingress policy applies.
+func (c *Compiler) claimedElsewhere(id, mac string) bool {
+	for _, other := range c.locals() {
+		if other == id {
+			continue
+		}
+		b := c.opts.Locals[other]
+		e := c.endpoint(other)
+		if e == nil || e.Guard == endpoints.GuardNone {
+			continue
+		}
+		if b.MAC.String() == mac {
+			return true
+		}
+		if other > id {
+			continue
+		}
+		for _, p := range e.AddressPairs {
+			if len(p.MAC) == 6 && p.MAC.String() == mac {
+				return true
+			}
+		}
+	}
+	return false
+}

@@ -375,6 +375,11 @@ func (u *update) refreshEndpoint(id string) {
 	if _, local := c.opts.Locals[id]; local {
 		u.endpoints[id] = true
 	}
+	// Which pair MACs the holders are recognised by may change with any
+	// local endpoint (claimedElsewhere).
+	for h := range c.pairHolders {
+		u.endpoints[h] = true
+	}
 }
 
 // dispatchMatching marks for recompiling every local endpoint sel selects:
