@@ -30,7 +30,7 @@ type randWorld struct {
 	// that it does not disturb the sequence of changes. ports, likewise,
 	// draws port protection and address pairs.
 	shuffle, ports *rand.Rand
-	cfg     randConfig
+	cfg            randConfig
 
 	namespaces      map[string]*policy.Namespace
 	serviceAccounts map[string]*policy.ServiceAccount
