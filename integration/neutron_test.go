@@ -2,6 +2,7 @@ package integration
 
 import (
 	"encoding/json"
+	"fmt"
 	"net"
 	"net/netip"
 	"os"
@@ -154,6 +155,11 @@ func (s *neutronScene) ping(from, to string, allowed bool) neutronProbe {
 		run: func() bool { return s.vm[from].Ping(s.vm[to].IPs[0].Addr(), probeTimeout) }, allowed: allowed}
 }
 
+func (s *neutronScene) icmp(from, to string, typ, code, reply uint8, allowed bool) neutronProbe {
+	return neutronProbe{what: fmt.Sprintf("icmp type %d code %d %s → %s%s", typ, code, from, to, map[bool]string{true: " allowed", false: " denied"}[allowed]),
+		run: func() bool { return s.vm[from].ICMPQuery(s.vm[to].IPs[0].Addr(), typ, code, reply, probeTimeout) }, allowed: allowed}
+}
+
 // TestNeutronSecurityGroups: the imported security groups, enforced by the
 // agent on real traffic, behave as Neutron's OVS firewall does: remote
 // groups, ICMP type rules, allowed address pairs (and the wide-pair bypass
@@ -176,9 +182,13 @@ func TestNeutronSecurityGroups(t *testing.T) {
 		// No security group, port security on: nothing in or out.
 		s.tcp("quarantine", "web-1", 80, false),
 		s.tcp("web-1", "quarantine", 22, false),
-		// ICMP type rules: icmp-diag lets echo requests from 10/8 reach web-1 only.
+		// ICMP type rules: icmp-diag lets echo requests (type 8) from 10/8
+		// reach web-1 only, not timestamp requests (type 13), which web-1
+		// answers to a member of its default group.
 		s.ping("lb-1", "web-1", true),
 		s.ping("lb-1", "web-2", false),
+		s.icmp("lb-1", "web-1", 13, 0, 14, false),
+		s.icmp("db-1", "web-1", 13, 0, 14, true),
 		// Port security off: not filtered either way.
 		s.tcp("nfv-probe", "web-1", 80, true),
 		s.tcp("lb-1", "nfv-probe", 5432, true),
