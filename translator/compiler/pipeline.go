@@ -15,8 +15,8 @@ type Table struct {
 // The pipeline, in packet order. Gaps between numbers leave room for
 // stages to come without renumbering installed tables.
 var (
-	TableClassify        = Table{0, "classify", "in_port → source endpoint (reg0); non-endpoint ports skip spoofing and egress"}
-	TableSpoofGuard      = Table{10, "spoof_guard", "a workload port may send only from its own MAC and IPs; ARP and ND checked"}
+	TableClassify        = Table{0, "classify", "in_port → source endpoint (reg0); non-endpoint and unfiltered ports skip spoofing and egress"}
+	TableSpoofGuard      = Table{10, "spoof_guard", "a workload port may send only from its MACs and IPs (address pairs included); ARP, ND and DHCP checked"}
 	TableConntrack       = Table{20, "conntrack", "IP traffic enters conntrack in the endpoint's zone; other traffic is switched"}
 	TableConntrackState  = Table{21, "conntrack_state", "+inv dropped, +est/+rel switched without policy, +new to policy"}
 	TableEgressDispatch  = Table{30, "egress_dispatch", "per source endpoint: walk tiers and policies (failsafes first for hosts)"}

@@ -69,8 +69,8 @@ const (
 // terms, ready to become model objects (Objects) or Calico YAML (WriteYAML).
 type Import struct {
 	// Warnings are things the operator should know that do not make the
-	// input invalid: defaults assumed for missing fields, allowed address
-	// pairs the compiler cannot honour yet, groups referenced but absent.
+	// input invalid: defaults assumed for missing fields, stateless groups
+	// enforced statefully, groups referenced but absent.
 	Warnings []error
 	// Files are the inputs, in the order read.
 	Files []string
