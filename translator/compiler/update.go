@@ -26,6 +26,9 @@ import (
 //     policies whose AppliesTo selects it (types, tier, order, number,
 //     whether they compiled), those policies' tiers, and its default
 //     (World.DefaultAllow: kind, profiles, whether its namespace exists).
+//     For pair MACs other than its own, also the other local endpoints'
+//     MACs and pairs (claimedElsewhere): every local endpoint that changes
+//     recompiles the pairHolders.
 //   - pipeline: options only; no change touches it.
 //
 // An update works at three levels, cheapest first: a member change of a
