@@ -73,8 +73,11 @@
 // remote-group rule that names them to the whole world (Red Hat documents
 // it: a wide pair "can allow a single port to bypass security groups for
 // all other ports"), and now matches such a member together with the
-// pair's MAC. No other port gains anything from it, whatever address it
-// sends from.
+// pair's MAC. Neutron's flows test dl_src in both directions, which in an
+// egress rule tests the sender, not the member; flowgate matches the
+// member's MAC where the member is: the source of an ingress rule's
+// packets, the destination (dl_dst) of an egress rule's. No other port
+// gains anything from the pair, whatever address it sends from.
 //
 // # What the compiler must add for full Neutron semantics
 //
