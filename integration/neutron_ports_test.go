@@ -98,7 +98,8 @@ func TestNeutronWidePair(t *testing.T) {
 // TestNeutronPortSecurityOff: nfv-probe (port_security_enabled=false)
 // sends from any address, is reachable without rules, and its traffic
 // with other unfiltered ports is not tracked; what it sends to a filtered
-// port still meets that port's ingress policy.
+// port still meets that port's ingress policy, and what a filtered port
+// sends it that port's egress policy.
 func TestNeutronPortSecurityOff(t *testing.T) {
 	s := startNeutronScene(t)
 	nfv := s.vm["nfv-probe"]
@@ -107,6 +108,7 @@ func TestNeutronPortSecurityOff(t *testing.T) {
 		dialFrom("nfv-probe from 198.51.100.8 → web-1:80 allowed (port security off)", nfv, any, s.addr("web-1", 80), true),
 		dialFrom("nfv-probe from 198.51.100.8 → web-1:22 denied by web-1's ingress", nfv, any, s.addr("web-1", 22), false),
 		s.tcp("web-1", "nfv-probe", 5432, true),
+		s.tcp("quarantine", "nfv-probe", 5432, false), // quarantine's egress allows nothing
 		s.tcp("nfv-probe", "router_interface", 22, true),
 	})
 	out, err := s.o.Appctl("dpctl/dump-conntrack")
