@@ -34,8 +34,8 @@ func (c *Compiler) endpointEntity(e *endpoints.Endpoint) *entity {
 	for _, a := range e.IPs {
 		ps = append(ps, netip.PrefixFrom(a, a.BitLen()))
 	}
-	b, local := c.opts.Locals[e.ID()]
-	return &entity{key: endpointKey(e.ID()), labels: c.world.EndpointLabels(e), prefixes: ps, macs: wideMACs(e, b), endpoint: e, local: local}
+	_, local := c.opts.Locals[e.ID()]
+	return &entity{key: endpointKey(e.ID()), labels: c.world.EndpointLabels(e), prefixes: ps, macs: wideMACs(e), endpoint: e, local: local}
 }
 
 func (c *Compiler) networkSetEntity(s *policy.NetworkSet) *entity {

@@ -31,8 +31,9 @@ func (m macMember) famIndex() int {
 }
 
 // wideMACs returns the MAC members of e: its pairs of all addresses, with
-// the pair's MAC, else the endpoint's, else its binding's.
-func wideMACs(e *endpoints.Endpoint, b Binding) []macMember {
+// the pair's MAC, else the endpoint's (none without either, as the
+// evaluator has it).
+func wideMACs(e *endpoints.Endpoint) []macMember {
 	var out []macMember
 	for _, p := range e.AddressPairs {
 		if p.Prefix.Bits() != 0 {
@@ -41,9 +42,6 @@ func wideMACs(e *endpoints.Endpoint, b Binding) []macMember {
 		mac := p.MAC
 		if len(mac) != 6 {
 			mac = e.MAC
-		}
-		if len(mac) != 6 {
-			mac = b.MAC
 		}
 		if len(mac) != 6 {
 			continue
