@@ -83,7 +83,45 @@ type Endpoint struct {
 	MAC net.HardwareAddr
 	// Profiles are Calico profile names the endpoint references.
 	Profiles []string
+	// AddressPairs are further (MAC, prefix) pairs the endpoint may send
+	// from: Neutron's allowed address pairs.
+	AddressPairs []AddressPair
+	// Guard is how the endpoint's port is protected.
+	Guard Guard
 }
+
+// AddressPair lets an endpoint send from the addresses of Prefix with MAC
+// as the source MAC (ARP included), and be reached at MAC: a Neutron
+// allowed address pair. A pair of all addresses (0.0.0.0/0, ::/0) also
+// makes the endpoint a member, of every selector that selects it, for
+// packets of that family from MAC (to MAC, on a rule's destination side)
+// whatever their address — never by address alone, which would make the
+// whole Internet a member (the Neutron wide-pair bypass).
+type AddressPair struct {
+	// Prefix is the addresses the pair admits.
+	Prefix netip.Prefix
+	// MAC is the source MAC they come with; nil means the endpoint's.
+	MAC net.HardwareAddr
+}
+
+// Guard says which port-level protection an endpoint gets before policy.
+type Guard uint8
+
+const (
+	// GuardDefault: the spoof guard admits only the endpoint's own MAC and
+	// addresses (and its address pairs), traffic is tracked, policy decides.
+	GuardDefault Guard = iota
+	// GuardNeutron is GuardDefault plus Neutron's fixed per-port rules: a
+	// DHCP client may send from 0.0.0.0 (and DHCPv6 from link-local)
+	// without conntrack, and the port may never answer as a DHCP server.
+	GuardNeutron
+	// GuardNone: the port is not filtered at all — no spoof guard, no
+	// conntrack, no policy of its own (Neutron port_security_enabled=false
+	// and Neutron's own ports). What it sends to a filtered endpoint still
+	// meets that endpoint's ingress policy, and what a filtered endpoint
+	// sends to it that endpoint's egress policy.
+	GuardNone
+)
 
 // ID is the endpoint's name as tools print it: "namespace/name" for
 // namespaced endpoints, "name" for host endpoints.

@@ -2,6 +2,7 @@ package integration
 
 import (
 	"encoding/json"
+	"fmt"
 	"net"
 	"net/netip"
 	"os"
@@ -33,7 +34,7 @@ type neutronScene struct {
 	portsJSON string // the ports file the import reads
 }
 
-func startNeutronScene(t *testing.T) *neutronScene {
+func startNeutronScene(t *testing.T, edits ...func(port map[string]any)) *neutronScene {
 	t.Helper()
 	o := sandboxtest.New(t)
 	if err := o.AddBridge("br-int"); err != nil {
@@ -43,6 +44,9 @@ func startNeutronScene(t *testing.T) *neutronScene {
 	data, err := os.ReadFile(neutronSample + "ports.json")
 	if err != nil {
 		t.Fatal(err)
+	}
+	if len(edits) > 0 {
+		data = editPorts(t, data, edits...)
 	}
 	in, errs := neutron.Decode("ports.json", data)
 	if len(errs) > 0 {
@@ -151,6 +155,11 @@ func (s *neutronScene) ping(from, to string, allowed bool) neutronProbe {
 		run: func() bool { return s.vm[from].Ping(s.vm[to].IPs[0].Addr(), probeTimeout) }, allowed: allowed}
 }
 
+func (s *neutronScene) icmp(from, to string, typ, code, reply uint8, allowed bool) neutronProbe {
+	return neutronProbe{what: fmt.Sprintf("icmp type %d code %d %s → %s%s", typ, code, from, to, map[bool]string{true: " allowed", false: " denied"}[allowed]),
+		run: func() bool { return s.vm[from].ICMPQuery(s.vm[to].IPs[0].Addr(), typ, code, reply, probeTimeout) }, allowed: allowed}
+}
+
 // TestNeutronSecurityGroups: the imported security groups, enforced by the
 // agent on real traffic, behave as Neutron's OVS firewall does: remote
 // groups, ICMP type rules, allowed address pairs (and the wide-pair bypass
@@ -173,9 +182,13 @@ func TestNeutronSecurityGroups(t *testing.T) {
 		// No security group, port security on: nothing in or out.
 		s.tcp("quarantine", "web-1", 80, false),
 		s.tcp("web-1", "quarantine", 22, false),
-		// ICMP type rules: icmp-diag lets echo requests from 10/8 reach web-1 only.
+		// ICMP type rules: icmp-diag lets echo requests (type 8) from 10/8
+		// reach web-1 only, not timestamp requests (type 13), which web-1
+		// answers to a member of its default group.
 		s.ping("lb-1", "web-1", true),
 		s.ping("lb-1", "web-2", false),
+		s.icmp("lb-1", "web-1", 13, 0, 14, false),
+		s.icmp("db-1", "web-1", 13, 0, 14, true),
 		// Port security off: not filtered either way.
 		s.tcp("nfv-probe", "web-1", 80, true),
 		s.tcp("lb-1", "nfv-probe", 5432, true),
@@ -281,4 +294,25 @@ func groupID(t *testing.T, name string) string {
 	}
 	t.Fatalf("no security group %q in the sample", name)
 	return ""
+}
+
+// editPorts applies edits to every port of a ports document.
+func editPorts(t *testing.T, data []byte, edits ...func(port map[string]any)) []byte {
+	t.Helper()
+	var doc struct {
+		Ports []map[string]any `json:"ports"`
+	}
+	if err := json.Unmarshal(data, &doc); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range doc.Ports {
+		for _, e := range edits {
+			e(p)
+		}
+	}
+	out, err := json.Marshal(doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
 }

@@ -47,8 +47,7 @@ The agent enforces only the ports bound to its bridge.
 
 Problems are printed as file:line: Object: field: why, on stderr; the
 valid objects are still written, and the exit code is 1. Warnings (defaults
-assumed, allowed address pairs the compiler cannot enforce yet) do not
-change the exit code. With -o the file is replaced atomically, so an agent
+assumed, groups named but absent) do not change the exit code. With -o the file is replaced atomically, so an agent
 watching the directory never reads half of it.`,
 		Flags: []cli.Flag{
 			&cli.StringSliceFlag{Name: "filename", Aliases: []string{"f"}, Required: true,

@@ -50,9 +50,6 @@ func TestImportOpenStackMatrix(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("import: exit %d\n%s", code, stderr)
 	}
-	if !strings.Contains(stderr, "warning: ") || !strings.Contains(stderr, "0.0.0.0/0 is not made a member address") {
-		t.Errorf("the /0 allowed address pair was not reported:\n%s", stderr)
-	}
 	dir := t.TempDir()
 	yamlFile := writeFile(t, dir, "neutron.yaml", out)
 	if r := run(t, "check", "-f", yamlFile); r.code != 0 || !strings.HasSuffix(r.stdout, "all valid\n") {

@@ -102,6 +102,10 @@ func printBindings(out io.Writer, w *policy.World, locals map[string]compiler.Bi
 		if w.DefaultAllow(ep) {
 			def = "default allow"
 		}
+		if ep.Guard == endpoints.GuardNone {
+			// Port security off: no policy of its own applies.
+			in, eg, def = nil, nil, "not filtered"
+		}
 		b := locals[id]
 		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%s\n", id, ep.Kind, b.OFPort, b.MAC, listOr(in, def), listOr(eg, def))
 	}

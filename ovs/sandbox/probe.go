@@ -174,10 +174,17 @@ func (w *Workload) ProbeTCP(addr netip.AddrPort, timeout time.Duration) bool {
 // back (by a ListenUDP server) within timeout. It resends every 200 ms, as
 // UDP gives no other way to tell loss from denial.
 func (w *Workload) ProbeUDP(addr netip.AddrPort, timeout time.Duration) bool {
+	return w.ProbeUDPFrom(0, addr, timeout)
+}
+
+// ProbeUDPFrom is ProbeUDP from source port srcPort (0: any), for
+// protocols that fix both ports (DHCP: 68 → 67).
+func (w *Workload) ProbeUDPFrom(srcPort int, addr netip.AddrPort, timeout time.Duration) bool {
 	var c net.Conn
 	err := inNS(w.NetNS, func() error {
 		var err error
-		c, err = net.Dial("udp", addr.String())
+		d := net.Dialer{LocalAddr: &net.UDPAddr{Port: srcPort}}
+		c, err = d.Dial("udp", addr.String())
 		return err
 	})
 	if err != nil {
@@ -219,11 +226,33 @@ func (w *Workload) ProbeUDP(addr netip.AddrPort, timeout time.Duration) bool {
 // request is resent every 200 ms until timeout.
 func (w *Workload) Ping(addr netip.Addr, timeout time.Duration) bool {
 	addr = addr.Unmap()
+	if addr.Is6() {
+		return w.icmpExchange(addr, 128, 0, 129, 16, timeout)
+	}
+	return w.icmpExchange(addr, 8, 0, 0, 16, timeout)
+}
+
+// ICMPQuery reports whether an ICMP (IPv4) request of type typ and code
+// code from the workload to addr is answered with replyType within
+// timeout, so that tests can tell rules matching ICMP types and codes
+// apart: Linux answers echo requests of any code (8 → 0) and timestamp
+// requests (13 → 14, 12 bytes of timestamps).
+func (w *Workload) ICMPQuery(addr netip.Addr, typ, code, replyType uint8, timeout time.Duration) bool {
+	size := 16
+	if typ == 13 {
+		size = 12
+	}
+	return w.icmpExchange(addr.Unmap(), typ, code, replyType, size, timeout)
+}
+
+// icmpExchange sends requests with a random identifier and size bytes of
+// random data, resending every 200 ms, until a reply of replyType carries
+// the identifier and the data's first 4 bytes (what a timestamp reply
+// keeps of its request).
+func (w *Workload) icmpExchange(addr netip.Addr, reqType, code, replyType uint8, size int, timeout time.Duration) bool {
 	network, laddr := "ip4:icmp", "0.0.0.0"
-	reqType, replyType := byte(8), byte(0)
 	if addr.Is6() {
 		network, laddr = "ip6:ipv6-icmp", "::"
-		reqType, replyType = 128, 129
 	}
 	var pc net.PacketConn
 	if err := inNS(w.NetNS, func() error {
@@ -235,15 +264,14 @@ func (w *Workload) Ping(addr netip.Addr, timeout time.Duration) bool {
 	}
 	defer pc.Close()
 
-	idb := token()
-	id := binary.BigEndian.Uint16(idb)
-	payload := idb
+	id := binary.BigEndian.Uint16(token())
+	payload := token()[:size]
 	dst := &net.IPAddr{IP: net.IP(addr.AsSlice())}
 	deadline := time.Now().Add(timeout)
 	buf := make([]byte, 1500)
 	for seq := uint16(1); time.Now().Before(deadline); seq++ {
 		msg := make([]byte, 8+len(payload))
-		msg[0] = reqType
+		msg[0], msg[1] = reqType, code
 		binary.BigEndian.PutUint16(msg[4:], id)
 		binary.BigEndian.PutUint16(msg[6:], seq)
 		copy(msg[8:], payload)
@@ -262,10 +290,10 @@ func (w *Workload) Ping(addr netip.Addr, timeout time.Duration) bool {
 				break
 			}
 			ipFrom, ok := from.(*net.IPAddr)
-			if !ok || !ipFrom.IP.Equal(dst.IP) || n < 8 {
+			if !ok || !ipFrom.IP.Equal(dst.IP) || n < 12 {
 				continue
 			}
-			if buf[0] == replyType && binary.BigEndian.Uint16(buf[4:]) == id && bytes.Equal(buf[8:n], payload) {
+			if buf[0] == replyType && binary.BigEndian.Uint16(buf[4:]) == id && bytes.Equal(buf[8:12], payload[:4]) {
 				return true
 			}
 		}

@@ -52,6 +52,10 @@ type Compiler struct {
 
 	owned  map[string][]Flow
 	errors map[string]error
+	// pairHolders are the local endpoints with pair MACs other than their
+	// own: whether they are recognised by them depends on the other local
+	// endpoints (claimedElsewhere).
+	pairHolders map[string]bool
 }
 
 // Owner keys.
@@ -81,6 +85,7 @@ func New(w *policy.World, opts Options) (*Compiler, []error) {
 		states:       map[string]*policyState{},
 		owned:        map[string][]Flow{},
 		errors:       map[string]error{},
+		pairHolders:  map[string]bool{},
 	}
 	for _, p := range w.Policies {
 		c.policies[p.ID()] = p
@@ -237,6 +242,7 @@ func (c *Compiler) removeEndpointFlows(id string, log *flowLog) {
 	}
 	delete(c.owned, owner)
 	delete(c.errors, owner)
+	delete(c.pairHolders, id)
 }
 
 func (c *Compiler) addEndpointFlows(id string, log *flowLog) {
@@ -245,6 +251,9 @@ func (c *Compiler) addEndpointFlows(id string, log *flowLog) {
 	b, local := c.opts.Locals[id]
 	if e == nil || !local {
 		return
+	}
+	if foreignPairMACs(e, b.MAC) {
+		c.pairHolders[id] = true
 	}
 	fs, err := c.endpointFlows(e, b)
 	if err != nil {

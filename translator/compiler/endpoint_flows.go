@@ -19,7 +19,6 @@ func (c *Compiler) endpointFlows(e *endpoints.Endpoint, b Binding) ([]Flow, erro
 		return nil, fmt.Errorf("no MAC address: the destination table cannot recognise it")
 	}
 	port := b.OFPort
-	mac := b.MAC.String()
 	zone := b.Zone
 	if zone == 0 {
 		zone = c.opts.DefaultZone
@@ -29,38 +28,33 @@ func (c *Compiler) endpointFlows(e *endpoints.Endpoint, b Binding) ([]Flow, erro
 		return Flow{Table: t.ID, Priority: prio, Match: match, Actions: actions, Cookie: ck}
 	}
 	inPort := fmt.Sprintf("in_port=%d", port)
+	if e.Guard == endpoints.GuardNone {
+		// Not filtered: switched as a port that is no endpoint is (no
+		// source endpoint, so no egress policy), without conntrack unless
+		// it reaches a filtered endpoint, and never a destination endpoint.
+		return []Flow{
+			f(TableClassify, prioEndpoint, inPort, setField(uint32(zone), regZone)+fmt.Sprintf(",goto_table:%d", TableConntrack.ID)),
+			f(TableConntrack, prioUnfiltered, inPort, "NORMAL"),
+		}, nil
+	}
 	out := []Flow{
 		f(TableClassify, prioEndpoint, inPort, setField(port, regSrc)+","+setField(uint32(zone), regZone)+fmt.Sprintf(",goto_table:%d", TableSpoofGuard.ID)),
-		f(TableDestination, prioEndpoint, "dl_dst="+mac, setField(port, regDst)+fmt.Sprintf(",goto_table:%d", TableIngressDispatch.ID)),
 	}
-	// Spoof guard: only the endpoint's own MAC and addresses.
-	src := inPort + ",dl_src=" + mac
-	toCT := fmt.Sprintf("goto_table:%d", TableConntrack.ID)
-	hasV6 := false
-	for _, a := range e.IPs {
-		if a.Is4() {
+	ct := fmt.Sprintf("ct(table=%d,zone=%s)", TableConntrackState.ID, regZone)
+	for i, src := range sourceMACs(e, b.MAC) {
+		// The endpoint is the destination of frames to any of its MACs;
+		// from an unfiltered port they still meet conntrack and its
+		// ingress policy.
+		if i == 0 || !c.claimedElsewhere(e.ID(), src.mac) {
 			out = append(out,
-				f(TableSpoofGuard, prioEndpoint, fmt.Sprintf("%s,ip,nw_src=%s", src, a), toCT),
-				f(TableSpoofGuard, prioEndpoint, fmt.Sprintf("%s,arp,arp_spa=%s,arp_sha=%s", src, a, mac), "NORMAL"))
-			continue
+				f(TableDestination, prioEndpoint, "dl_dst="+src.mac, setField(port, regDst)+fmt.Sprintf(",goto_table:%d", TableIngressDispatch.ID)),
+				f(TableConntrack, prioEndpoint, "ip,dl_dst="+src.mac, ct),
+				f(TableConntrack, prioEndpoint, "ipv6,dl_dst="+src.mac, ct))
 		}
-		hasV6 = true
-		out = append(out,
-			f(TableSpoofGuard, prioEndpoint, fmt.Sprintf("%s,ipv6,ipv6_src=%s", src, a), toCT),
-			f(TableSpoofGuard, prioSpecific, fmt.Sprintf("%s,icmp6,icmpv6_type=136,nd_target=%s", src, a), "NORMAL"))
+		out = append(out, spoofGuardFlows(f, inPort, src)...)
 	}
-	if hasV6 {
-		// Link-local traffic and neighbour discovery from the endpoint's
-		// own MAC: solicitations may come from the unspecified address.
-		out = append(out,
-			f(TableSpoofGuard, prioEndpoint, src+",ipv6,ipv6_src=fe80::/10", toCT),
-			f(TableSpoofGuard, prioSpecific, src+",icmp6,icmpv6_type=133", "NORMAL"),
-			f(TableSpoofGuard, prioSpecific, src+",icmp6,icmpv6_type=135,nd_sll=00:00:00:00:00:00", "NORMAL"),
-			f(TableSpoofGuard, prioSpecific, src+",icmp6,icmpv6_type=135,nd_sll="+mac, "NORMAL"),
-			f(TableSpoofGuard, prioSpecific, src+",icmp6,icmpv6_type=136,nd_target=fe80::/10", "NORMAL"))
-		for _, t := range []int{130, 131, 132, 143} {
-			out = append(out, f(TableSpoofGuard, prioSpecific, fmt.Sprintf("%s,icmp6,icmpv6_type=%d", src, t), "NORMAL"))
-		}
+	if e.Guard == endpoints.GuardNeutron {
+		out = append(out, neutronPortFlows(f, inPort, b.MAC.String())...)
 	}
 	// Router advertisements and every other frame from the port are dropped
 	// by the table's default.

@@ -16,6 +16,9 @@ type entity struct {
 	key      string
 	labels   selector.Set
 	prefixes []netip.Prefix
+	// macs are the endpoint's all-address pairs: it is a member for any
+	// address of the family, from (to) the MAC. Sorted.
+	macs     []macMember
 	endpoint *endpoints.Endpoint // nil for network sets
 	local    bool
 	// filed is where the label indexes hold the entity: the index of
@@ -32,7 +35,7 @@ func (c *Compiler) endpointEntity(e *endpoints.Endpoint) *entity {
 		ps = append(ps, netip.PrefixFrom(a, a.BitLen()))
 	}
 	_, local := c.opts.Locals[e.ID()]
-	return &entity{key: endpointKey(e.ID()), labels: c.world.EndpointLabels(e), prefixes: ps, endpoint: e, local: local}
+	return &entity{key: endpointKey(e.ID()), labels: c.world.EndpointLabels(e), prefixes: ps, macs: wideMACs(e), endpoint: e, local: local}
 }
 
 func (c *Compiler) networkSetEntity(s *policy.NetworkSet) *entity {
@@ -52,10 +55,13 @@ func (e *entity) hasPorts() bool {
 type memberSet struct {
 	sel    selector.Selector
 	counts map[netip.Prefix]int32
+	// macs counts the members' MAC members.
+	macs map[macMember]int32
 	// prefixes are the normalised addresses (sorted, disjoint). The slice
 	// is replaced, never modified, so that an update can keep the old one.
 	prefixes []netip.Prefix
-	// family counts prefixes per IP family (index famIndex).
+	// family counts prefixes and MAC members per IP family (index
+	// famIndex).
 	family [2]int
 	// sorted are the members in key order; nil until asked for.
 	sorted []*entity
@@ -73,11 +79,14 @@ func famIndex(p netip.Prefix) int {
 
 // memberSetOf computes sel's members from the label index.
 func (c *Compiler) newMemberSet(sel selector.Selector) *memberSet {
-	set := &memberSet{sel: sel, counts: map[netip.Prefix]int32{}}
+	set := &memberSet{sel: sel, counts: map[netip.Prefix]int32{}, macs: map[macMember]int32{}}
 	c.labels.each(sel, c.eachEntity, func(e *entity) {
 		if sel.Matches(e.labels) {
 			for _, p := range e.prefixes {
 				set.counts[p]++
+			}
+			for _, m := range e.macs {
+				set.macs[m]++
 			}
 		}
 	})
@@ -101,6 +110,9 @@ func (s *memberSet) setPrefixes(ps []netip.Prefix) {
 	for _, p := range ps {
 		s.family[famIndex(p)]++
 	}
+	for m := range s.macs {
+		s.family[m.famIndex()]++
+	}
 	s.fragments = [2]fragmentSet{}
 }
 
@@ -112,7 +124,7 @@ func (s *memberSet) sideFragments(side string) fragmentSet {
 		i = 1
 	}
 	if s.fragments[i] == nil {
-		s.fragments[i] = addrFragments(side, s.prefixes)
+		s.fragments[i] = append(addrFragments(side, s.prefixes), macFragments(side, s.macs)...)
 	}
 	return s.fragments[i]
 }
@@ -301,7 +313,7 @@ func mapsEqual(a, b selector.Set) bool {
 // present, give a rule that selects them the same flows: the same
 // addresses, and for endpoints the same named ports and locality.
 func sameMemberContent(a, b *entity) bool {
-	if a == nil || b == nil || a.local != b.local || !slices.Equal(a.prefixes, b.prefixes) {
+	if a == nil || b == nil || a.local != b.local || !slices.Equal(a.prefixes, b.prefixes) || !slices.Equal(a.macs, b.macs) {
 		return false
 	}
 	if a.endpoint == nil || b.endpoint == nil {

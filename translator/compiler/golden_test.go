@@ -16,8 +16,9 @@ var updateGolden = flag.Bool("update", false, "rewrite testdata/*.golden from th
 
 // goldenWorlds are small worlds whose complete flow tables are pinned:
 // seed examples covering Kubernetes and Calico policy, Log, ipBlock and
-// namespace isolation, and truth-table scenarios with named ports, except
-// clauses, port ranges and SCTP.
+// namespace isolation, truth-table scenarios with named ports, except
+// clauses, port ranges and SCTP, and the Neutron sample's import (address
+// pairs, a /0 pair, ports without port security, DHCP).
 var goldenWorlds = []struct {
 	name     string
 	example  string // directory under examples/seeds
@@ -31,6 +32,7 @@ var goldenWorlds = []struct {
 	{name: "scenario-ingress-from-cidr-except", scenario: "ingress-from-cidr-except"},
 	{name: "scenario-ingress-end-port", scenario: "ingress-end-port"},
 	{name: "scenario-sctp-only", scenario: "sctp-only"},
+	{name: "neutron-two-tenants", example: "../../translator/neutron/testdata/two-tenants/expected.yaml"},
 }
 
 // goldenText compiles a world with every endpoint local and writes its

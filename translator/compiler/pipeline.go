@@ -15,8 +15,8 @@ type Table struct {
 // The pipeline, in packet order. Gaps between numbers leave room for
 // stages to come without renumbering installed tables.
 var (
-	TableClassify        = Table{0, "classify", "in_port → source endpoint (reg0); non-endpoint ports skip spoofing and egress"}
-	TableSpoofGuard      = Table{10, "spoof_guard", "a workload port may send only from its own MAC and IPs; ARP and ND checked"}
+	TableClassify        = Table{0, "classify", "in_port → source endpoint (reg0); non-endpoint and unfiltered ports skip spoofing and egress"}
+	TableSpoofGuard      = Table{10, "spoof_guard", "a workload port may send only from its MACs and IPs (address pairs included); ARP, ND and DHCP checked"}
 	TableConntrack       = Table{20, "conntrack", "IP traffic enters conntrack in the endpoint's zone; other traffic is switched"}
 	TableConntrackState  = Table{21, "conntrack_state", "+inv dropped, +est/+rel switched without policy, +new to policy"}
 	TableEgressDispatch  = Table{30, "egress_dispatch", "per source endpoint: walk tiers and policies (failsafes first for hosts)"}
@@ -100,9 +100,12 @@ const (
 
 // Priorities of the fixed flows.
 const (
-	prioMiss     = 0
-	prioDefault  = 10
-	prioEndpoint = 100
-	prioSpecific = 200
-	prioHigh     = 300
+	prioMiss    = 0
+	prioDefault = 10
+	// prioUnfiltered switches an unfiltered port's traffic past conntrack
+	// unless a prioEndpoint flow finds a filtered destination.
+	prioUnfiltered = 50
+	prioEndpoint   = 100
+	prioSpecific   = 200
+	prioHigh       = 300
 )

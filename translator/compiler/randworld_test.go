@@ -27,9 +27,10 @@ type randWorld struct {
 	tb testing.TB
 	r  *rand.Rand
 	// shuffle orders the slices of built worlds; it has its own source so
-	// that it does not disturb the sequence of changes.
-	shuffle *rand.Rand
-	cfg     randConfig
+	// that it does not disturb the sequence of changes. ports, likewise,
+	// draws port protection and address pairs.
+	shuffle, ports *rand.Rand
+	cfg            randConfig
 
 	namespaces      map[string]*policy.Namespace
 	serviceAccounts map[string]*policy.ServiceAccount
@@ -64,6 +65,7 @@ func newRandWorld(tb testing.TB, seed uint64, cfg randConfig) *randWorld {
 		tb:              tb,
 		r:               rand.New(rand.NewPCG(seed, 0x5eed)),
 		shuffle:         rand.New(rand.NewPCG(seed, 0xface)),
+		ports:           rand.New(rand.NewPCG(seed, 0xa1a1)),
 		cfg:             cfg,
 		namespaces:      map[string]*policy.Namespace{},
 		serviceAccounts: map[string]*policy.ServiceAccount{},
@@ -294,6 +296,7 @@ func (g *randWorld) endpoint() *endpoints.Endpoint {
 		case 1:
 			e.Profiles = []string{"kns." + e.Namespace}
 		}
+		g.portGuard(e)
 	default:
 		e.Kind = endpoints.Host
 		e.Name = fmt.Sprintf("host-%d", g.seq)
@@ -319,7 +322,32 @@ func (g *randWorld) relabel(e *endpoints.Endpoint) *endpoints.Endpoint {
 	if g.chance(10) && n.Kind == endpoints.Workload {
 		n.Profiles = []string{g.pick(policy.DefaultAllowProfile, "kns."+n.Namespace, "other")}
 	}
+	if g.ports.IntN(100) < 15 && n.Kind == endpoints.Workload {
+		g.portGuard(&n)
+	}
 	return &n
+}
+
+// portGuard gives a workload endpoint Neutron port protection and address
+// pairs, sometimes: pairs of all addresses (members by MAC), prefixes,
+// and MACs shared with other endpoints' pairs or bindings.
+func (g *randWorld) portGuard(e *endpoints.Endpoint) {
+	e.Guard = endpoints.Guard(0)
+	e.AddressPairs = nil
+	r := g.ports
+	if r.IntN(100) >= 30 {
+		return
+	}
+	e.Guard = []endpoints.Guard{endpoints.GuardNeutron, endpoints.GuardNeutron, endpoints.GuardNone, endpoints.GuardDefault}[r.IntN(4)]
+	macs := []string{"", "", "02:aa:00:00:00:01", "02:aa:00:00:00:02", "02:00:00:00:00:03"}
+	nets := []string{"0.0.0.0/0", "::/0", "10.0.16.0/24", "10.0.0.9/32", "fd00:1::/48"}
+	for n := 1 + r.IntN(2); n > 0; n-- {
+		p := endpoints.AddressPair{Prefix: netip.MustParsePrefix(nets[r.IntN(len(nets))])}
+		if m := macs[r.IntN(len(macs))]; m != "" {
+			p.MAC, _ = net.ParseMAC(m)
+		}
+		e.AddressPairs = append(e.AddressPairs, p)
+	}
 }
 
 func (g *randWorld) binding() Binding {

@@ -26,6 +26,9 @@ import (
 //     policies whose AppliesTo selects it (types, tier, order, number,
 //     whether they compiled), those policies' tiers, and its default
 //     (World.DefaultAllow: kind, profiles, whether its namespace exists).
+//     For pair MACs other than its own, also the other local endpoints'
+//     MACs and pairs (claimedElsewhere): every local endpoint that changes
+//     recompiles the pairHolders.
 //   - pipeline: options only; no change touches it.
 //
 // An update works at three levels, cheapest first: a member change of a
@@ -307,6 +310,16 @@ func (u *update) setEntity(key string, e *entity) {
 				}
 			}
 		}
+		if m := en.members; m != nil && !slices.Equal(macsIf(old, was), macsIf(e, is)) {
+			m.countMACs(macsIf(old, was), macsIf(e, is))
+			// MAC members are rare: the slots reading them are rebuilt
+			// rather than patched by the fast path.
+			for s, k := range en.users {
+				if k&(useAddr|usePureAddr) != 0 {
+					u.slots[s] = true
+				}
+			}
+		}
 		for s, k := range en.users {
 			if (k&usePorts != 0 && portsDiffer(old, e, was, is, false)) || (k&useLocalPorts != 0 && portsDiffer(old, e, was, is, true)) {
 				u.slots[s] = true
@@ -364,6 +377,11 @@ func (u *update) refreshEndpoint(id string) {
 	u.setEntity(endpointKey(id), ent)
 	if _, local := c.opts.Locals[id]; local {
 		u.endpoints[id] = true
+	}
+	// Which pair MACs the holders are recognised by may change with any
+	// local endpoint (claimedElsewhere).
+	for h := range c.pairHolders {
+		u.endpoints[h] = true
 	}
 }
 

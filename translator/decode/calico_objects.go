@@ -127,6 +127,8 @@ func decodeWorkloadEndpoint(js []byte, ns string) (any, bool, problems) {
 		e.MAC = mac
 	}
 	e.Ports = endpointPorts(&probs, spec.Ports)
+	e.Guard = portGuard(&probs, in.Labels)
+	e.AddressPairs = addressPairs(&probs, in.Annotations)
 	return e, false, probs
 }
 

@@ -45,6 +45,10 @@ metadata:
   namespace: prod
 `
 
+// wepHeader starts a WorkloadEndpoint as `flowgate import openstack` writes
+// one, metadata open.
+const wepHeader = "apiVersion: projectcalico.org/v3\nkind: WorkloadEndpoint\nmetadata:\n  name: p\n  namespace: openstack\n"
+
 const (
 	calicoRef = "NetworkPolicy prod/p"
 	k8sRef    = "NetworkPolicy.networking.k8s.io prod/k"
@@ -132,6 +136,9 @@ var badInputs = []struct {
 	{"invalid label value", "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: prod\n  labels:\n    app: 'not valid!'\n", "Namespace prod", "metadata.labels.app", "invalid label value"},
 	{"bad pod IP", "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\n  namespace: prod\nstatus:\n  podIPs:\n  - ip: 10.0.0.1\n  - ip: 1.2.3\n", "Pod prod/p", "status.podIPs[1].ip", `invalid IP "1.2.3"`},
 	{"named container port 0", "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\n  namespace: prod\nspec:\n  containers:\n  - name: c\n    ports:\n    - name: http\n      containerPort: 0\n", "Pod prod/p", "spec.containers[0].ports[0].containerPort", "port 0 out of range"},
+	{"bad allowed address pair", wepHeader + "  annotations:\n    neutron.openstack.org/allowed-address-pairs: 10.0.0.9,10.1.0.0/33\nspec: {}\n", "WorkloadEndpoint openstack/p", "metadata.annotations.neutron.openstack.org/allowed-address-pairs[1]", `invalid CIDR "10.1.0.0/33"`},
+	{"bad allowed address pair MAC", wepHeader + "  annotations:\n    neutron.openstack.org/allowed-address-pairs: 10.0.0.9@fa:16:3e\nspec: {}\n", "WorkloadEndpoint openstack/p", "metadata.annotations.neutron.openstack.org/allowed-address-pairs[0]", `invalid MAC "fa:16:3e"`},
+	{"unknown port security", wepHeader + "  labels:\n    neutron.openstack.org/port-security: 'off'\nspec: {}\n", "WorkloadEndpoint openstack/p", "metadata.labels.neutron.openstack.org/port-security", `unknown port security "off"`},
 	{"bad tier default action", "apiVersion: projectcalico.org/v3\nkind: Tier\nmetadata:\n  name: security\nspec:\n  defaultAction: Allow\n", "Tier security", "spec.defaultAction", `unknown default action "Allow"`},
 }
 

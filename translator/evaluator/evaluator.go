@@ -39,7 +39,10 @@ type Evaluator struct {
 	// byAddr lists the endpoints owning each address.
 	byAddr map[netip.Addr][]*endpoints.Endpoint
 	byID   map[string]*endpoints.Endpoint
-	sets   []networkSet
+	// wide lists the endpoints with an address pair of all addresses, by
+	// the pair's MAC.
+	wide map[string][]*endpoints.Endpoint
+	sets []networkSet
 }
 
 type networkSet struct {
@@ -57,6 +60,7 @@ func New(w *policy.World, opts Options) *Evaluator {
 		labels:   make(map[*endpoints.Endpoint]selector.Set, len(w.Endpoints)),
 		byAddr:   make(map[netip.Addr][]*endpoints.Endpoint, len(w.Endpoints)),
 		byID:     make(map[string]*endpoints.Endpoint, len(w.Endpoints)),
+		wide:     map[string][]*endpoints.Endpoint{},
 	}
 	for _, t := range ev.tiers {
 		ev.policies[t.Name] = w.PoliciesInOrder(t.Name)
@@ -66,6 +70,11 @@ func New(w *policy.World, opts Options) *Evaluator {
 		ev.byID[e.ID()] = e
 		for _, a := range e.IPs {
 			ev.byAddr[a] = append(ev.byAddr[a], e)
+		}
+		for _, p := range e.AddressPairs {
+			if mac := pairMAC(e, p); p.Prefix.Bits() == 0 && len(mac) == 6 {
+				ev.wide[mac.String()] = append(ev.wide[mac.String()], e)
+			}
 		}
 	}
 	for _, s := range w.NetworkSets {
@@ -109,6 +118,10 @@ func (ev *Evaluator) Evaluate(src, dst *endpoints.Endpoint, p Packet) Verdict {
 // endpoint's default (allow for pods, deny for VMs and hosts) applies.
 func (ev *Evaluator) Decide(e *endpoints.Endpoint, dir policy.Direction, p Packet) Decision {
 	d := Decision{Endpoint: e.ID(), Direction: dir}
+	if e.Guard == endpoints.GuardNone {
+		d.Allowed, d.Reason = true, "not filtered (port security off)"
+		return d
+	}
 	if e.Kind == endpoints.Host {
 		list := ev.opts.FailsafeInbound
 		if dir == policy.Egress {

@@ -1,8 +1,10 @@
 package evaluator
 
 import (
+	"net"
 	"net/netip"
 
+	"github.com/flowgate/flowgate/endpoints"
 	"github.com/flowgate/flowgate/translator/policy"
 	"github.com/flowgate/flowgate/translator/selector"
 )
@@ -24,19 +26,23 @@ func (ev *Evaluator) ruleMatches(r *policy.Rule, p Packet) bool {
 	if r.NotICMP != nil && p.Protocol.IsICMP() && r.NotICMP.Matches(p.ICMPType, p.ICMPCode) {
 		return false
 	}
-	return ev.peerMatches(&r.Source, p.Src, p.Protocol, p.SrcPort) &&
-		ev.peerMatches(&r.Destination, p.Dst, p.Protocol, p.DstPort)
+	return ev.peerMatches(&r.Source, p.Src, p.SrcMAC, p.Protocol, p.SrcPort) &&
+		ev.peerMatches(&r.Destination, p.Dst, p.DstMAC, p.Protocol, p.DstPort)
 }
 
-// peerMatches checks one side of a rule against that side's address and port.
-func (ev *Evaluator) peerMatches(peer *policy.Peer, addr netip.Addr, proto policy.Protocol, port uint16) bool {
+// peerMatches checks one side of a rule against that side's address, MAC
+// and port.
+func (ev *Evaluator) peerMatches(peer *policy.Peer, addr netip.Addr, mac net.HardwareAddr, proto policy.Protocol, port uint16) bool {
 	if len(peer.Nets) > 0 && !inAny(peer.Nets, addr) {
 		return false
 	}
 	if inAny(peer.NotNets, addr) {
 		return false
 	}
-	if peer.Selector != nil && !ev.selects(*peer.Selector, addr) {
+	// A selector used alone also selects by the MAC of a member's pair of
+	// all addresses, as the compiler matches it (macmembers.go).
+	alone := len(peer.Nets) == 0 && len(peer.NotNets) == 0 && peer.NotSelector == nil
+	if peer.Selector != nil && !ev.selects(*peer.Selector, addr) && !(alone && ev.selectsMAC(*peer.Selector, addr, mac)) {
 		return false
 	}
 	if peer.NotSelector != nil && ev.selects(*peer.NotSelector, addr) {
@@ -102,4 +108,31 @@ func (ev *Evaluator) portMatches(ms []policy.PortMatch, sel *selector.Selector, 
 		}
 	}
 	return false
+}
+
+// selectsMAC reports whether sel selects an endpoint with an address pair
+// of all addresses of addr's family coming with mac.
+func (ev *Evaluator) selectsMAC(sel selector.Selector, addr netip.Addr, mac net.HardwareAddr) bool {
+	if len(mac) != 6 {
+		return false
+	}
+	for _, e := range ev.wide[mac.String()] {
+		if !sel.Matches(ev.labels[e]) {
+			continue
+		}
+		for _, p := range e.AddressPairs {
+			if p.Prefix.Bits() == 0 && p.Prefix.Addr().Is4() == addr.Is4() && pairMAC(e, p).String() == mac.String() {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// pairMAC is the MAC a pair comes with: its own, else the endpoint's.
+func pairMAC(e *endpoints.Endpoint, p endpoints.AddressPair) net.HardwareAddr {
+	if len(p.MAC) == 6 {
+		return p.MAC
+	}
+	return e.MAC
 }

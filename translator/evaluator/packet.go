@@ -2,6 +2,7 @@ package evaluator
 
 import (
 	"fmt"
+	"net"
 	"net/netip"
 
 	"github.com/flowgate/flowgate/translator/policy"
@@ -17,6 +18,10 @@ type Packet struct {
 	SrcPort, DstPort uint16
 	// ICMPType and ICMPCode are meaningful for ICMP and ICMPv6.
 	ICMPType, ICMPCode uint8
+	// SrcMAC and DstMAC are the frame's MACs when known: an endpoint with
+	// an address pair of all addresses is a member only in packets from
+	// (to) the pair's MAC (endpoints.AddressPair).
+	SrcMAC, DstMAC net.HardwareAddr
 }
 
 // String prints the packet as "tcp 10.0.0.1:1234 -> 10.0.0.2:80".

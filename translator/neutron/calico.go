@@ -9,6 +9,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/flowgate/flowgate/endpoints"
 	"github.com/flowgate/flowgate/translator/policy"
 )
 
@@ -331,15 +332,7 @@ func (p *vmPort) doc() yamlDoc {
 		ann[annOwner] = p.owner
 	}
 	if len(p.pairs) > 0 {
-		var ps []string
-		for _, pr := range p.pairs {
-			s := pr.IPAddress
-			if pr.MACAddress != "" {
-				s += "@" + pr.MACAddress
-			}
-			ps = append(ps, s)
-		}
-		ann[annPairs] = strings.Join(ps, ",")
+		ann[annPairs] = pairsText(p.pairs)
 	}
 	if len(ann) == 0 {
 		ann = nil
@@ -354,4 +347,21 @@ func (p *vmPort) doc() yamlDoc {
 	return yamlDoc{APIVersion: apiVersion, Kind: "WorkloadEndpoint",
 		Metadata: yamlMeta{Name: p.id, Namespace: Namespace, Labels: p.labels(), Annotations: ann},
 		Spec:     spec}
+}
+
+// pairsText writes allowed address pairs as decode reads them back:
+// address or CIDR, then "@MAC" when the pair names one.
+func pairsText(pairs []endpoints.AddressPair) string {
+	ps := make([]string, 0, len(pairs))
+	for _, pr := range pairs {
+		s := pr.Prefix.String()
+		if pr.Prefix.IsSingleIP() {
+			s = pr.Prefix.Addr().String()
+		}
+		if pr.MAC != nil {
+			s += "@" + pr.MAC.String()
+		}
+		ps = append(ps, s)
+	}
+	return strings.Join(ps, ",")
 }

@@ -38,44 +38,53 @@
 //   - The default security group needs nothing special: Neutron's own rules
 //     (egress anywhere, ingress from the group itself) are in its JSON.
 //   - port_security_enabled=false, and ports Neutron trusts (device_owner
-//     "network:*": DHCP, router interfaces), are not filtered: they carry
-//     the Calico profile projectcalico-default-allow (allowed when no policy
-//     decides) and the label port-security=disabled or =trusted, which no
-//     security-group policy selects. They still count as members of the
-//     groups they list.
-//   - Neutron's own rules outside security groups become the policy
-//     openstack/neutron-baseline (order 0) for filtered ports: a VM may be a
-//     DHCP client (udp 68→67, 546→547 out; 67→68, 547→546 in) but not a DHCP
-//     server (udp 67→68 and 547→546 out are denied whatever the groups say);
-//     ICMPv6 neighbour discovery, MLD and router solicitation out, and
-//     router advertisements in, pass; router advertisements out are denied.
+//     "network:*": DHCP, router interfaces), are not filtered: the label
+//     port-security=disabled or =trusted makes them endpoints.GuardNone (no
+//     spoof guard, no conntrack, no policy of their own), and no
+//     security-group policy selects them. They also carry the Calico profile
+//     projectcalico-default-allow, so that Calico reads them the same. They
+//     still count as members of the groups they list.
+//   - Filtered ports (port-security=enabled) are endpoints.GuardNeutron: their
+//     spoof guard admits a DHCP client's broadcasts from 0.0.0.0 (and DHCPv6
+//     from link-local) without conntrack, and drops DHCP server answers (udp
+//     67→68, 547→546) before conntrack, whatever their groups and
+//     connections. Neutron's other rules outside security groups become the
+//     policy openstack/neutron-baseline (order 0) for filtered ports: DHCP
+//     client traffic out and its replies in are allowed, a DHCP server's
+//     answers denied; ICMPv6 neighbour discovery, MLD and router
+//     solicitation out, and router advertisements in, pass; router
+//     advertisements out are denied.
 //
 // # Allowed address pairs
 //
-// A pair extends where the port may send from and which addresses count as
-// members of its groups. A pair that is one address (10.0.0.10, /32, /128)
-// becomes one of the endpoint's addresses: a member of its groups and, since
-// the spoof guard admits an endpoint's addresses, an allowed source. A wider
-// pair (10.1.0.0/24) joins group membership through a NetworkSet
-// (openstack/aap-<port-id>) carrying the port's group labels, as Neutron
-// matches it by address. A pair of all addresses (0.0.0.0/0, ::/0) does not:
-// Neutron's OVS firewall once let such a pair make every address a member of
-// the port's groups, opening every remote-group rule that names them to the
-// whole world (Red Hat documents it: a wide pair "can allow a single port to
-// bypass security groups for all other ports"); Neutron now matches a /0
-// member only together with the pair's MAC. The model cannot say "this
-// address, but only from that MAC", so such a pair is left out of membership
-// (fail closed) and reported, until the compiler can match it by source port.
+// Every pair becomes an endpoints.AddressPair of the port (in YAML the
+// annotation neutron.openstack.org/allowed-address-pairs, "address[@MAC]"
+// comma-separated): the spoof guard lets the port send from the pair's
+// addresses with the pair's MAC (the port's when it names none), ARP and
+// neighbour discovery included, and frames to a pair's MAC meet the port's
+// ingress policy. Pairs also count as members of the port's groups: one of
+// one address (10.0.0.10, /32, /128) as one of the endpoint's addresses, a
+// wider one (10.1.0.0/24) through a NetworkSet (openstack/aap-<port-id>)
+// carrying the port's group labels, as Neutron matches it by address. A
+// pair of all addresses (0.0.0.0/0, ::/0) is a member only in packets from
+// the pair's MAC (on a rule's source side; to it, on the destination
+// side), whatever their address: Neutron's OVS firewall once let such a
+// pair make every address a member of the port's groups, opening every
+// remote-group rule that names them to the whole world (Red Hat documents
+// it: a wide pair "can allow a single port to bypass security groups for
+// all other ports"), and now matches such a member together with the
+// pair's MAC. Neutron's flows test dl_src in both directions, which in an
+// egress rule tests the sender, not the member; flowgate matches the
+// member's MAC where the member is: the source of an ingress rule's
+// packets, the destination (dl_dst) of an egress rule's. No other port
+// gains anything from the pair, whatever address it sends from.
 //
 // # What the compiler must add for full Neutron semantics
 //
 // README.md ("Replace the Neutron OVS firewall") lists it precisely; in
 // short: sharing br-int with the Neutron OVS agent (flowgate's flows only,
 // relocated into Neutron's firewall tables); a conntrack zone per
-// neutron.openstack.org/network and remote addresses scoped to it; spoof
-// guard for prefix pairs and for pair MACs other than the port's; /0 pairs
-// as members by their MAC; no spoof guard and no conntrack for ports
-// labelled port-security other than enabled; DHCP from 0.0.0.0 and without
-// conntrack; stateless groups (stateful=false); and cutting connections
-// when a rule is removed.
+// neutron.openstack.org/network and remote addresses scoped to it;
+// stateless groups (stateful=false); and cutting connections when a rule
+// is removed.
 package neutron

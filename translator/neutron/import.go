@@ -10,6 +10,7 @@ import (
 
 	"k8s.io/apimachinery/pkg/util/validation"
 
+	"github.com/flowgate/flowgate/endpoints"
 	"github.com/flowgate/flowgate/translator/decode"
 	"github.com/flowgate/flowgate/translator/policy"
 )
@@ -36,7 +37,7 @@ const (
 	// PortSecurityLabel says whether a port is filtered: PortSecurityOn,
 	// PortSecurityOff (port_security_enabled=false) or PortTrusted (a port
 	// Neutron owns: DHCP, router).
-	PortSecurityLabel = "neutron.openstack.org/port-security"
+	PortSecurityLabel = decode.LabelPortSecurity
 	// PortSecurityOn marks a filtered port.
 	PortSecurityOn = "enabled"
 	// PortSecurityOff marks a port with port_security_enabled=false.
@@ -59,7 +60,7 @@ const (
 	annDescription = "openstack.org/description"
 	annProject     = "openstack.org/project-id"
 	annOwner       = "neutron.openstack.org/device-owner"
-	annPairs       = "neutron.openstack.org/allowed-address-pairs"
+	annPairs       = decode.AnnotationAddressPairs
 	annRuleID      = "neutron.openstack.org/rule-id"
 	annGroupID     = "neutron.openstack.org/security-group-id"
 )
@@ -68,8 +69,8 @@ const (
 // terms, ready to become model objects (Objects) or Calico YAML (WriteYAML).
 type Import struct {
 	// Warnings are things the operator should know that do not make the
-	// input invalid: defaults assumed for missing fields, allowed address
-	// pairs the compiler cannot honour yet, groups referenced but absent.
+	// input invalid: defaults assumed for missing fields, stateless groups
+	// enforced statefully, groups referenced but absent.
 	Warnings []error
 	// Files are the inputs, in the order read.
 	Files []string
@@ -115,7 +116,7 @@ type vmPort struct {
 	groups                                          []string
 	security                                        string
 	pairPrefixes                                    []netip.Prefix
-	pairs                                           []AddressPair
+	pairs                                           []endpoints.AddressPair
 }
 
 // Convert checks in against Neutron's rules and puts it in flowgate's
@@ -603,28 +604,24 @@ func (c *converter) port(p *Port) *vmPort {
 			c.fail(p.loc.err(field+".ip_address", err))
 			continue
 		}
+		ap := endpoints.AddressPair{Prefix: pr}
 		if pair.MACAddress != "" {
 			pm, err := net.ParseMAC(pair.MACAddress)
 			if err != nil || len(pm) != 6 {
 				c.fail(p.loc.errorf(field+".mac_address", "invalid MAC %q", pair.MACAddress))
 				continue
 			}
-			if vp.mac != nil && pm.String() != vp.mac.String() && vp.security == PortSecurityOn {
-				c.warn(p.loc.errorf(field+".mac_address", "pair MAC %s differs from the port's: the spoof guard admits only the port's MAC until the compiler supports pair MACs", pm))
-			}
+			ap.MAC = pm
 		}
-		vp.pairs = append(vp.pairs, pair)
+		vp.pairs = append(vp.pairs, ap)
 		switch {
 		case pr.IsSingleIP():
 			vp.addIP(pr.Addr())
-		case pr.Bits() == 0:
-			c.warn(p.loc.errorf(field+".ip_address", "%s is not made a member address of the port's security groups: that would open every remote-group rule naming them to all addresses (the Neutron wide-pair bypass). Neutron matches such a member only with the pair's MAC, which the compiler cannot do yet; until it does, only the port's own addresses are members and the spoof guard drops what the VM sends from others", pr))
-		default:
+		case pr.Bits() > 0:
 			vp.pairPrefixes = append(vp.pairPrefixes, pr)
-			if vp.security == PortSecurityOn {
-				c.warn(p.loc.errorf(field+".ip_address", "%s counts as member addresses of the port's groups, but the spoof guard admits sources in it only once the compiler supports prefix pairs", pr))
-			}
 		}
+		// A pair of all addresses is a member of the port's groups by its
+		// MAC only (endpoints.AddressPair), never by address.
 	}
 	return vp
 }

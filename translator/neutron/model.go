@@ -204,7 +204,17 @@ func (p *vmPort) endpoint() *endpoints.Endpoint {
 	return &endpoints.Endpoint{
 		Kind: endpoints.Workload, Namespace: Namespace, Name: p.id, Labels: p.labels(),
 		IPs: p.ips, Orchestrator: Orchestrator, Node: p.host, MAC: p.mac, Profiles: p.profiles(),
+		AddressPairs: p.pairs, Guard: p.guard(),
 	}
+}
+
+// guard is the port-level protection decode.LabelPortSecurity gives the
+// port's YAML.
+func (p *vmPort) guard() endpoints.Guard {
+	if p.security == PortSecurityOn {
+		return endpoints.GuardNeutron
+	}
+	return endpoints.GuardNone
 }
 
 // pairSet is the network set of a port's prefix pairs, labelled with the

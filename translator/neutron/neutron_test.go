@@ -192,8 +192,8 @@ func dumpWorld(w *policy.World) string {
 		lines = append(lines, fmt.Sprintf("set %s labels=%v nets=%v", s.ID(), s.Labels, s.Nets))
 	}
 	for _, e := range w.Endpoints {
-		lines = append(lines, fmt.Sprintf("endpoint %s kind=%s labels=%v ips=%v orch=%s node=%s mac=%s profiles=%v iface=%q",
-			e.ID(), e.Kind, e.Labels, e.IPs, e.Orchestrator, e.Node, e.MAC, e.Profiles, e.InterfaceName))
+		lines = append(lines, fmt.Sprintf("endpoint %s kind=%s labels=%v ips=%v orch=%s node=%s mac=%s profiles=%v iface=%q guard=%d pairs=%v",
+			e.ID(), e.Kind, e.Labels, e.IPs, e.Orchestrator, e.Node, e.MAC, e.Profiles, e.InterfaceName, e.Guard, e.AddressPairs))
 	}
 	return strings.Join(lines, "\n")
 }
