@@ -37,6 +37,8 @@ type k8sNode struct {
 	name   string
 	agent  *agentProc
 	health string // the agent's /healthz, /readyz, /metrics address
+	// autoHEP turns the agent's kubernetes.autoHostEndpoints on.
+	autoHEP bool
 
 	mu   sync.Mutex
 	pods map[string]*k8sPod // by "namespace/name"
@@ -94,7 +96,8 @@ healthAddress: %s
 kubernetes:
   enabled: true
   debounce: 20ms
-`, n.ovs.DBAddr(), n.health)
+  autoHostEndpoints: %t
+`, n.ovs.DBAddr(), n.health, n.autoHEP)
 	path := filepath.Join(t.TempDir(), "agent.yaml")
 	if err := os.WriteFile(path, []byte(cfg), 0o644); err != nil {
 		t.Fatal(err)

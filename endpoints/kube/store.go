@@ -89,6 +89,13 @@ func (s *store) upsert(res *resource, obj any) {
 		s.log.WithError(err).WithFields(logrus.Fields{"resource": res.name, "object": key}).Warn("object not readable; ignored")
 		return
 	}
+	s.put(res, key, js, ref)
+}
+
+// put records the JSON document an object stands for (the object itself,
+// or what it implies: a Node's automatic host endpoint), keyed by the
+// object and reported against ref.
+func (s *store) put(res *resource, key string, js []byte, ref corev1.ObjectReference) {
 	key = res.name + "|" + key
 	sum := sha256.Sum256(js)
 	s.mu.Lock()
