@@ -70,7 +70,8 @@ exec "$@"`
 // ServiceAccount of deploy/kubernetes, read from the pod's mount path. With
 // exactly the ClusterRole of deploy/kubernetes bound to that account the
 // agent syncs, enforces NetworkPolicies by real traffic and posts Events
-// about invalid objects — the least-privilege role is sufficient. A
+// about invalid objects, and the CNI install step reads its Node's pod
+// CIDRs — the least-privilege role is sufficient. A
 // service account without the binding gets nowhere: the agent stays
 // unready, saying it is forbidden.
 func TestK8sInClusterConfig(t *testing.T) {
@@ -94,6 +95,24 @@ func TestK8sInClusterConfig(t *testing.T) {
 	a.kill(syscall.SIGTERM)
 
 	n.serviceAccount = c.serviceAccountDir(t, "flowgate-system", "flowgate-agent")
+	// The init container's step, in-cluster too: it reads its Node's pod
+	// CIDRs with the same account.
+	c.kubectl(t, `apiVersion: v1
+kind: Node
+metadata: {name: `+k8sNodeName+`}
+spec: {podCIDR: 10.244.7.0/24, podCIDRs: [10.244.7.0/24]}
+`, "apply", "-f", "-")
+	cniDir := t.TempDir()
+	install := n.inClusterCommand(t, filepath.Join(mustCNIBinDir(t), "flowgate-cni"), "install",
+		"--template", "../deploy/kubernetes/cni.conflist", "--bin-dir", filepath.Join(cniDir, "bin"), "--conf-dir", filepath.Join(cniDir, "net.d"))
+	install.Env = append(install.Env, "NODE_NAME="+k8sNodeName)
+	if out, err := install.CombinedOutput(); err != nil {
+		t.Fatalf("flowgate-cni install in-cluster: %v\n%s", err, out)
+	}
+	if conf := string(readFile(t, filepath.Join(cniDir, "net.d", "10-flowgate.conflist"))); !strings.Contains(conf, "10.244.7.0/24") {
+		t.Errorf("installed CNI configuration lacks the node's pod CIDR:\n%s", conf)
+	}
+
 	a = n.startAgent(t)
 	waitFor(t, "the in-cluster agent ready", 60*time.Second, func() bool { return agentReady(n) })
 	if log := a.log.String(); strings.Contains(log, "forbidden") || !strings.Contains(log, "caches synced") {
@@ -112,4 +131,13 @@ spec:
 		out, _ := c.kubectlErr("", "get", "events", "-A", "--field-selector", "reason=InvalidPolicy,involvedObject.name=broken-selector", "-o", "name")
 		return strings.TrimSpace(out) != ""
 	})
+}
+
+func mustCNIBinDir(t *testing.T) string {
+	t.Helper()
+	dir, err := cniBinDir()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dir
 }
