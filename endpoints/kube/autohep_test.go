@@ -8,8 +8,11 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
+	fakediscovery "k8s.io/client-go/discovery/fake"
 
 	"github.com/flowgate/flowgate/endpoints"
 	"github.com/flowgate/flowgate/endpoints/files"
@@ -72,6 +75,41 @@ func TestAutoHostEndpoints(t *testing.T) {
 	until(t, ch, "deleted node", func(s files.Snapshot) bool {
 		_, ok := refs(s)["HostEndpoint node-2-auto-hep"]
 		return !ok
+	})
+
+	// A HostEndpoint object of the same name replaces the generated one
+	// (no duplicate), and the generated one is back when it goes.
+	explicit := &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": "projectcalico.org/v3", "kind": "HostEndpoint",
+		"metadata": map[string]any{"name": "node-1-auto-hep", "uid": "uid-hep", "labels": map[string]any{"written": "by-hand"}},
+		"spec":     map[string]any{"node": "node-1", "interfaceName": "eth0"},
+	}}
+	s2, cs2, dyn2, _ := fakeSource(t, objs, explicit)
+	cs2.Discovery().(*fakediscovery.FakeDiscovery).Resources[0].APIResources = append(
+		cs2.Discovery().(*fakediscovery.FakeDiscovery).Resources[0].APIResources, metav1.APIResource{Name: "hostendpoints", Kind: "HostEndpoint"})
+	s2.cfg.AutoHostEndpoints = true
+	ctx3, cancel3 := context.WithCancel(context.Background())
+	defer cancel3()
+	ch2 := s2.Watch(ctx3)
+	snap = next(t, ch2)
+	n := 0
+	for _, o := range snap.Objects {
+		if o.Ref() == "HostEndpoint node-1-auto-hep" {
+			n++
+			if e := o.Value.(*endpoints.Endpoint); e.Labels["written"] != "by-hand" {
+				t.Errorf("the generated host endpoint won over the object: %+v", e)
+			}
+		}
+	}
+	if n != 1 {
+		t.Errorf("%d host endpoints named node-1-auto-hep, want 1", n)
+	}
+	if err := dyn2.Resource(schema.GroupVersionResource{Group: "projectcalico.org", Version: "v3", Resource: "hostendpoints"}).Delete(ctx3, "node-1-auto-hep", metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	until(t, ch2, "the generated host endpoint back", func(s files.Snapshot) bool {
+		o, ok := refs(s)["HostEndpoint node-1-auto-hep"]
+		return ok && o.Value.(*endpoints.Endpoint).InterfaceName == "*"
 	})
 
 	off, _, _, _ := fakeSource(t, objs)

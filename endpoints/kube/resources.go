@@ -52,6 +52,9 @@ var calicoResources = []resource{
 	calico("hostendpoints", "HostEndpoint", reasonInvalidObject),
 }
 
+// hostEndpointsName is the store name of the HostEndpoint kind.
+const hostEndpointsName = "hostendpoints.projectcalico.org"
+
 func calico(plural, kind, reason string) resource {
 	return resource{
 		name:       plural + ".projectcalico.org",

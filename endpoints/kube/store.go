@@ -187,11 +187,24 @@ func (s *store) snapshot() ([]decode.Object, uint64) {
 	objs := make([]decode.Object, 0, n)
 	for _, k := range s.keys {
 		e := s.entries[k]
-		if s.ready[e.res.name] {
+		if s.ready[e.res.name] && !s.shadowed(k, e) {
 			objs = append(objs, e.objs...)
 		}
 	}
 	return objs, s.version
+}
+
+// shadowed reports whether e is a Node's automatic host endpoint that a
+// HostEndpoint object of the same name replaces (one exported from a
+// Calico cluster, say): the object is what the user wrote, and two host
+// endpoints of one name would be a conflict on every realization.
+func (s *store) shadowed(key string, e *entry) bool {
+	node, ok := strings.CutPrefix(key, resNodes.name+"|")
+	if !ok || e.res != &resNodes {
+		return false
+	}
+	x := s.entries[hostEndpointsName+"|"+node+AutoHostEndpointSuffix]
+	return x != nil && len(x.objs) > 0 && s.ready[hostEndpointsName]
 }
 
 // checkCrossObject reports problems that only show between objects — a
