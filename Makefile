@@ -7,7 +7,7 @@ PKGS      := ./...
 # namespace each) and need root; keep package parallelism modest on 2 cores.
 TESTFLAGS ?= -p 2 -timeout 20m
 
-.PHONY: build test unit lint bench demo fuzz package clean
+.PHONY: build test unit lint bench demo fuzz package image clean
 
 build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o bin/flowgate ./cmd/flowgate
@@ -59,6 +59,26 @@ package:
 		$(GO) run github.com/goreleaser/nfpm/v2/cmd/nfpm@$(NFPM_VERSION) package \
 		--config deploy/package/nfpm.yaml --packager deb --target dist/
 	@ls dist/*.deb
+
+# image: the container image the DaemonSet runs, without Docker: an OCI
+# image layout in $(IMAGE_DIR) and a `docker load` / `ctr images import`
+# tarball $(IMAGE_TAR), built by deploy/image (go-containerregistry) from
+# static flowgate, flowgate-cni and host-local plus this machine's Open
+# vSwitch tools (ovs-ofctl, ovs-appctl, ovs-vsctl) with their shared
+# libraries. Push with `skopeo copy oci:$(IMAGE_DIR) docker://...`.
+IMAGE_TAG ?= ghcr.io/flowgate/flowgate:$(VERSION)
+IMAGE_DIR ?= dist/image
+IMAGE_TAR ?= dist/flowgate-image.tar
+SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null || echo 0)
+
+image:
+	mkdir -p dist/image-bin
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(LDFLAGS) -s -w" -o dist/image-bin/flowgate ./cmd/flowgate
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "-X main.buildVersion=$(VERSION) -s -w" -o dist/image-bin/flowgate-cni ./cmd/flowgate-cni
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "-s -w" -o dist/image-bin/host-local github.com/containernetworking/plugins/plugins/ipam/host-local
+	SOURCE_DATE_EPOCH=$(SOURCE_DATE_EPOCH) $(GO) run ./deploy/image --flowgate dist/image-bin/flowgate \
+		--flowgate-cni dist/image-bin/flowgate-cni --host-local dist/image-bin/host-local \
+		--oci $(IMAGE_DIR) --tar $(IMAGE_TAR) --tag $(IMAGE_TAG)
 
 clean:
 	rm -rf bin dist

@@ -160,6 +160,18 @@ func (c *k8sCluster) script(t testing.TB, args ...string) {
 	}
 }
 
+// install applies deploy/kubernetes for real (namespace first, then the
+// kustomize layout), waits for the CRDs, and binds the agent's ClusterRole
+// to the static user flowgate-agent the tests' agents authenticate as (the
+// DaemonSet's binding names the service account instead).
+func (c *k8sCluster) install(t testing.TB) {
+	t.Helper()
+	c.kubectl(t, "", "apply", "-f", "../deploy/kubernetes/namespace.yaml")
+	c.kubectl(t, "", "apply", "-k", "../deploy/kubernetes")
+	c.kubectl(t, "", "wait", "--for", "condition=established", "--timeout=60s", "crd", "-l", "app.kubernetes.io/part-of=flowgate")
+	c.kubectl(t, "", "create", "clusterrolebinding", "flowgate-agent-test-user", "--clusterrole=flowgate-agent", "--user=flowgate-agent")
+}
+
 // restart stops the API server and etcd and starts them again on the same
 // data, as an API server upgrade or crash would.
 func (c *k8sCluster) restart(t testing.TB) {

@@ -37,6 +37,12 @@ type k8sNode struct {
 	name   string
 	agent  *agentProc
 	health string // the agent's /healthz, /readyz, /metrics address
+	// autoHEP turns the agent's kubernetes.autoHostEndpoints on.
+	autoHEP bool
+	// serviceAccount, when set, is a directory holding a service account's
+	// token, ca.crt and namespace: the agent then runs as in a pod, with
+	// no kubeconfig (see inClusterCommand).
+	serviceAccount string
 
 	mu   sync.Mutex
 	pods map[string]*k8sPod // by "namespace/name"
@@ -80,7 +86,8 @@ func newK8sNode(t *testing.T, c *k8sCluster, name string) *k8sNode {
 	return n
 }
 
-// startAgent runs `flowgate agent --config C --kubeconfig K --node-name N`.
+// startAgent runs `flowgate agent --config C --kubeconfig K --node-name N`
+// (without --kubeconfig, as in a pod, when n.serviceAccount is set).
 func (n *k8sNode) startAgent(t *testing.T) *agentProc {
 	t.Helper()
 	n.health = fmt.Sprintf("127.0.0.1:%d", freePorts(t, 1)[0])
@@ -94,14 +101,19 @@ healthAddress: %s
 kubernetes:
   enabled: true
   debounce: 20ms
-`, n.ovs.DBAddr(), n.health)
+  autoHostEndpoints: %t
+`, n.ovs.DBAddr(), n.health, n.autoHEP)
 	path := filepath.Join(t.TempDir(), "agent.yaml")
 	if err := os.WriteFile(path, []byte(cfg), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	a := &agentProc{log: &syncBuffer{}, done: make(chan struct{})}
-	a.cmd = exec.Command(flowgateBin, "agent", "--config", path, "--kubeconfig", n.c.AgentKubeconfig, "--node-name", n.name)
-	a.cmd.Env = append(os.Environ(), n.ovs.Env()...)
+	if n.serviceAccount != "" {
+		a.cmd = n.inClusterCommand(t, flowgateBin, "agent", "--config", path, "--node-name", n.name)
+	} else {
+		a.cmd = exec.Command(flowgateBin, "agent", "--config", path, "--kubeconfig", n.c.AgentKubeconfig, "--node-name", n.name)
+		a.cmd.Env = append(os.Environ(), n.ovs.Env()...)
+	}
 	a.cmd.Stdout, a.cmd.Stderr = a.log, a.log
 	if err := a.cmd.Start(); err != nil {
 		t.Fatal(err)

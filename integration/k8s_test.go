@@ -68,14 +68,10 @@ func testK8sManifests(t *testing.T, c *k8sCluster) {
 			t.Errorf("dry run did not accept %s:\n%s", want, out)
 		}
 	}
-	c.kubectl(t, "", "apply", "-k", "../deploy/kubernetes")
-	c.kubectl(t, "", "wait", "--for", "condition=established", "--timeout=60s", "crd", "-l", "app.kubernetes.io/part-of=flowgate")
+	c.install(t)
 	if got := c.kubectl(t, "", "get", "ds", "-n", "flowgate-system", "flowgate-agent", "-o", "jsonpath={.spec.template.spec.containers[0].livenessProbe.httpGet.path} {.spec.template.spec.containers[0].readinessProbe.httpGet.path} {.spec.template.spec.hostNetwork}"); got != "/healthz /readyz true" {
 		t.Errorf("DaemonSet probes/hostNetwork: %q", got)
 	}
-	// The test's agent authenticates as the static user flowgate-agent;
-	// the DaemonSet's binding names the service account instead.
-	c.kubectl(t, "", "create", "clusterrolebinding", "flowgate-agent-test-user", "--clusterrole=flowgate-agent", "--user=flowgate-agent")
 	for _, q := range []struct {
 		verb, resource string
 		want           string

@@ -86,7 +86,8 @@ func runAgent(parent context.Context, cfg agentConfig) error {
 	}
 	var ks *kube.Source
 	if cfg.Kubernetes.Enabled { // a bad kubeconfig fails before OVS is touched
-		if ks, err = kube.New(kube.Config{Kubeconfig: cfg.Kubernetes.Kubeconfig, NodeName: cfg.Node, Debounce: time.Duration(cfg.Kubernetes.Debounce)}); err != nil {
+		if ks, err = kube.New(kube.Config{Kubeconfig: cfg.Kubernetes.Kubeconfig, NodeName: cfg.Node,
+			Debounce: time.Duration(cfg.Kubernetes.Debounce), AutoHostEndpoints: cfg.Kubernetes.AutoHostEndpoints}); err != nil {
 			return err
 		}
 	}

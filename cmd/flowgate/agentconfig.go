@@ -56,6 +56,9 @@ type kubernetesConfig struct {
 	Kubeconfig string `json:"kubeconfig"`
 	// Debounce batches a burst of changes into one realization.
 	Debounce duration `json:"debounce"`
+	// AutoHostEndpoints derives a host endpoint "<node>-auto-hep" from
+	// every Node, as Calico's automatic host endpoints (kube.Config).
+	AutoHostEndpoints bool `json:"autoHostEndpoints"`
 }
 
 // defaultOVSDB is where a system Open vSwitch listens.

@@ -17,9 +17,12 @@
 //     (deploy/kubernetes/crds). Kinds the API server does not serve are
 //     looked for again periodically, so installing the CRDs after the agent
 //     needs no restart.
-//   - Nodes (names only): to pick one agent to post an Event about an
-//     invalid object instead of one per node, and to warn when --node-name
-//     matches no Node.
+//   - Nodes (names, labels, InternalIP addresses): to pick one agent to
+//     post an Event about an invalid object instead of one per node, to
+//     warn when --node-name matches no Node, and, with
+//     Config.AutoHostEndpoints, to derive each node's automatic host
+//     endpoint "<node>-auto-hep" as Calico's kube-controllers would
+//     (autohep.go).
 //
 // One code path: every object — typed or a custom resource — is marshalled
 // to JSON and decoded by translator/decode, exactly as a file would be, so a

@@ -32,6 +32,10 @@ var (
 		apiVersion: "v1", kind: "Namespace", reason: reasonInvalidObject}
 	resServiceAccounts = resource{name: "serviceaccounts", gvr: schema.GroupVersionResource{Version: "v1", Resource: "serviceaccounts"},
 		apiVersion: "v1", kind: "ServiceAccount", reason: reasonInvalidObject}
+	// resNodes keys the automatic host endpoints derived from Nodes
+	// (Config.AutoHostEndpoints); problems are reported on the Node.
+	resNodes = resource{name: "nodes", gvr: schema.GroupVersionResource{Version: "v1", Resource: "nodes"},
+		apiVersion: "v1", kind: "Node", reason: reasonInvalidObject}
 	resKubePolicies = resource{name: "networkpolicies.networking.k8s.io",
 		gvr:        schema.GroupVersionResource{Group: "networking.k8s.io", Version: "v1", Resource: "networkpolicies"},
 		apiVersion: "networking.k8s.io/v1", kind: "NetworkPolicy", reason: reasonInvalidPolicy}
@@ -47,6 +51,9 @@ var calicoResources = []resource{
 	calico("networksets", "NetworkSet", reasonInvalidObject),
 	calico("hostendpoints", "HostEndpoint", reasonInvalidObject),
 }
+
+// hostEndpointsName is the store name of the HostEndpoint kind.
+const hostEndpointsName = "hostendpoints.projectcalico.org"
 
 func calico(plural, kind, reason string) resource {
 	return resource{

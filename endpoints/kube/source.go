@@ -39,6 +39,12 @@ type Config struct {
 	// first change not yet sent, so a `kubectl apply` of many objects is
 	// realized once. 0 means DefaultDebounce.
 	Debounce time.Duration
+	// AutoHostEndpoints derives a wildcard HostEndpoint "<node>-auto-hep"
+	// from every Node, as Calico's kube-controllers does with
+	// hostEndpoint.autoCreate: Enabled (see autoHostEndpoint): the node's
+	// labels, its InternalIP addresses, interfaceName "*" and the
+	// default-allow profile. They follow the Nodes live.
+	AutoHostEndpoints bool
 	// Rediscover is how often the agent looks again for projectcalico.org/v3
 	// kinds the API server did not serve (CRDs installed after the agent).
 	// 0 means DefaultRediscover.
@@ -169,11 +175,13 @@ func (s *Source) run(ctx context.Context, ch chan<- files.Snapshot) {
 		pending = append(pending, s.handle(w.res, w.inf))
 	}
 	nodes := factory.Core().V1().Nodes().Informer()
-	nodeReg, _ := nodes.AddEventHandler(cache.ResourceEventHandlerFuncs{
+	if nodeReg, err := nodes.AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc:    func(o any) { s.nodeEvent(o, true) },
 		UpdateFunc: func(_, o any) { s.nodeEvent(o, true) },
 		DeleteFunc: func(o any) { s.nodeEvent(o, false) },
-	})
+	}); err == nil {
+		pending = append(pending, watched{res: &resNodes, synced: nodeReg.HasSynced})
+	}
 	factory.Start(ctx.Done())
 	defer factory.Shutdown()
 
@@ -193,7 +201,7 @@ func (s *Source) run(ctx context.Context, ch chan<- files.Snapshot) {
 		}
 	}
 
-	if !s.waitSynced(ctx, pending, nodeReg) {
+	if !s.waitSynced(ctx, pending) {
 		return
 	}
 	if s.cfg.NodeName != "" && !s.reporter.hasNode(s.cfg.NodeName) {
@@ -270,7 +278,7 @@ func (s *Source) handle(res *resource, inf cache.SharedIndexInformer) watched {
 // waitSynced blocks until every informer has delivered its initial list,
 // saying which ones it is still waiting for every 10 s, then marks them
 // ready. It returns false if ctx ended first.
-func (s *Source) waitSynced(ctx context.Context, ws []watched, nodes cache.ResourceEventHandlerRegistration) bool {
+func (s *Source) waitSynced(ctx context.Context, ws []watched) bool {
 	start := time.Now()
 	t := time.NewTicker(100 * time.Millisecond)
 	defer t.Stop()
@@ -281,9 +289,6 @@ func (s *Source) waitSynced(ctx context.Context, ws []watched, nodes cache.Resou
 			if !w.synced() {
 				waiting = append(waiting, w.res.name)
 			}
-		}
-		if nodes != nil && !nodes.HasSynced() {
-			waiting = append(waiting, "nodes")
 		}
 		if len(waiting) == 0 {
 			for _, w := range ws {
@@ -367,9 +372,24 @@ func (s *Source) nodeEvent(o any, present bool) {
 	if d, ok := o.(cache.DeletedFinalStateUnknown); ok {
 		o = d.Obj
 	}
-	if n, ok := o.(*corev1.Node); ok {
-		s.reporter.setNode(n.Name, present)
+	n, ok := o.(*corev1.Node)
+	if !ok {
+		return
 	}
+	s.reporter.setNode(n.Name, present)
+	if !s.cfg.AutoHostEndpoints {
+		return
+	}
+	if !present {
+		s.store.remove(&resNodes, n)
+		return
+	}
+	js, err := autoHostEndpoint(n)
+	if err != nil {
+		s.log.WithError(err).Warn("no automatic host endpoint")
+		return
+	}
+	s.store.put(&resNodes, n.Name, js, corev1.ObjectReference{APIVersion: "v1", Kind: "Node", Name: n.Name, UID: n.UID, ResourceVersion: n.ResourceVersion})
 }
 
 // ErrNoNodeName is returned by CheckConfig when the node name is missing.

@@ -89,6 +89,13 @@ func (s *store) upsert(res *resource, obj any) {
 		s.log.WithError(err).WithFields(logrus.Fields{"resource": res.name, "object": key}).Warn("object not readable; ignored")
 		return
 	}
+	s.put(res, key, js, ref)
+}
+
+// put records the JSON document an object stands for (the object itself,
+// or what it implies: a Node's automatic host endpoint), keyed by the
+// object and reported against ref.
+func (s *store) put(res *resource, key string, js []byte, ref corev1.ObjectReference) {
 	key = res.name + "|" + key
 	sum := sha256.Sum256(js)
 	s.mu.Lock()
@@ -180,11 +187,24 @@ func (s *store) snapshot() ([]decode.Object, uint64) {
 	objs := make([]decode.Object, 0, n)
 	for _, k := range s.keys {
 		e := s.entries[k]
-		if s.ready[e.res.name] {
+		if s.ready[e.res.name] && !s.shadowed(k, e) {
 			objs = append(objs, e.objs...)
 		}
 	}
 	return objs, s.version
+}
+
+// shadowed reports whether e is a Node's automatic host endpoint that a
+// HostEndpoint object of the same name replaces (one exported from a
+// Calico cluster, say): the object is what the user wrote, and two host
+// endpoints of one name would be a conflict on every realization.
+func (s *store) shadowed(key string, e *entry) bool {
+	node, ok := strings.CutPrefix(key, resNodes.name+"|")
+	if !ok || e.res != &resNodes {
+		return false
+	}
+	x := s.entries[hostEndpointsName+"|"+node+AutoHostEndpointSuffix]
+	return x != nil && len(x.objs) > 0 && s.ready[hostEndpointsName]
 }
 
 // checkCrossObject reports problems that only show between objects — a

@@ -37,10 +37,17 @@ func trim(obj any) (any, error) {
 			Spec:       o.Spec,
 		}, nil
 	case *corev1.Node:
-		return &corev1.Node{
+		// Labels and InternalIP addresses make the automatic host endpoint.
+		n := &corev1.Node{
 			TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "Node"},
-			ObjectMeta: metav1.ObjectMeta{Name: o.Name, UID: o.UID, ResourceVersion: o.ResourceVersion},
-		}, nil
+			ObjectMeta: metav1.ObjectMeta{Name: o.Name, UID: o.UID, ResourceVersion: o.ResourceVersion, Labels: o.Labels},
+		}
+		for _, a := range o.Status.Addresses {
+			if a.Type == corev1.NodeInternalIP {
+				n.Status.Addresses = append(n.Status.Addresses, a)
+			}
+		}
+		return n, nil
 	case *unstructured.Unstructured:
 		unstructured.RemoveNestedField(o.Object, "metadata", "managedFields")
 		unstructured.RemoveNestedField(o.Object, "metadata", "annotations", lastApplied)

@@ -33,15 +33,31 @@ type Options struct {
 	Node string
 }
 
+// LocalPort is the OpenFlow number of a bridge's own internal interface
+// (OFPP_LOCAL, the interface named like the bridge).
+const LocalPort = 65534
+
+// WildcardInterface is the interfaceName of a host endpoint that stands
+// for every interface of the host (Calico's all-interfaces host endpoint,
+// and the automatic ones made from Kubernetes Nodes).
+const WildcardInterface = "*"
+
 // Bind returns the bindings of every endpoint that a usable port carries.
 // An endpoint is bound by iface-id — its ID ("namespace/name") or, for
-// namespaced workload endpoints, its bare name — or by interfaceName. The
+// namespaced workload endpoints, its bare name — or by interfaceName.
+// A host endpoint with interfaceName "*" (all of the host's interfaces) is
+// bound to the host's own port on the bridge: the port whose iface-id is
+// its name if there is one (a host whose address sits on another internal
+// port), else the bridge's internal interface, LOCAL. Only traffic that
+// crosses the bridge is filtered: host interfaces outside it never reach
+// OpenFlow. The
 // MAC is the endpoint's own, else attached-mac, else the port's (for host
 // endpoints on internal ports, the port's MAC is the host's). Endpoints
 // without a usable port, or on another node when Node is set, are remote.
 func Bind(eps []*endpoints.Endpoint, ports []Port, opts Options) map[string]compiler.Binding {
 	byIfaceID := map[string]*Port{}
 	byName := map[string]*Port{}
+	byOFPort := map[int]*Port{}
 	sorted := append([]Port(nil), ports...)
 	sort.Slice(sorted, func(i, j int) bool { return sorted[i].Name < sorted[j].Name })
 	for i := range sorted {
@@ -55,6 +71,7 @@ func Bind(eps []*endpoints.Endpoint, ports []Port, opts Options) map[string]comp
 			}
 		}
 		byName[p.Name] = p
+		byOFPort[p.OFPort] = p
 	}
 	out := map[string]compiler.Binding{}
 	usedPort := map[int]bool{}
@@ -70,7 +87,7 @@ func Bind(eps []*endpoints.Endpoint, ports []Port, opts Options) map[string]comp
 		if opts.Node != "" && e.Node != opts.Node {
 			continue
 		}
-		p := portFor(e, byIfaceID, byName)
+		p := portFor(e, byIfaceID, byName, byOFPort)
 		if p == nil || usedPort[p.OFPort] {
 			continue
 		}
@@ -92,7 +109,7 @@ func Bind(eps []*endpoints.Endpoint, ports []Port, opts Options) map[string]comp
 	return out
 }
 
-func portFor(e *endpoints.Endpoint, byIfaceID, byName map[string]*Port) *Port {
+func portFor(e *endpoints.Endpoint, byIfaceID, byName map[string]*Port, byOFPort map[int]*Port) *Port {
 	if p := byIfaceID[e.ID()]; p != nil {
 		return p
 	}
@@ -100,6 +117,9 @@ func portFor(e *endpoints.Endpoint, byIfaceID, byName map[string]*Port) *Port {
 		if p := byIfaceID[e.Name]; p != nil {
 			return p
 		}
+	}
+	if e.Kind == endpoints.Host && e.InterfaceName == WildcardInterface {
+		return byOFPort[LocalPort]
 	}
 	if e.InterfaceName != "" {
 		return byName[e.InterfaceName]

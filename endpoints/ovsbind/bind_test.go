@@ -50,3 +50,34 @@ func TestBind(t *testing.T) {
 		t.Errorf("with node n1: %v", got)
 	}
 }
+
+// TestBindWildcardHost: a host endpoint for all interfaces ("*") binds the
+// bridge's own internal port (LOCAL), with its MAC, unless a port's
+// iface-id names the endpoint; only this node's, with --node; a named
+// host endpoint never binds LOCAL by accident.
+func TestBindWildcardHost(t *testing.T) {
+	eps := []*endpoints.Endpoint{
+		{Kind: endpoints.Host, Name: "n1-auto-hep", InterfaceName: "*", Node: "n1"},
+		{Kind: endpoints.Host, Name: "n2-auto-hep", InterfaceName: "*", Node: "n2"},
+		{Kind: endpoints.Host, Name: "n1-eth1", InterfaceName: "eth1", Node: "n1"},
+	}
+	ports := []Port{
+		{Name: "br-int", OFPort: LocalPort, MACInUse: "02:00:00:00:00:fe"},
+		{Name: "veth1", OFPort: 1, IfaceID: "prod/web", AttachedMAC: "02:00:00:00:00:01"},
+	}
+	got := Bind(eps, ports, Options{Node: "n1"})
+	if len(got) != 1 || got["n1-auto-hep"].OFPort != LocalPort || got["n1-auto-hep"].MAC.String() != "02:00:00:00:00:fe" {
+		t.Fatalf("wildcard host endpoint on n1: %v", got)
+	}
+	// An internal port named for the endpoint takes precedence.
+	ports = append(ports, Port{Name: "mgmt0", OFPort: 7, IfaceID: "n1-auto-hep", MACInUse: "02:00:00:00:00:07"})
+	got = Bind(eps, ports, Options{Node: "n1"})
+	if len(got) != 1 || got["n1-auto-hep"].OFPort != 7 {
+		t.Fatalf("wildcard host endpoint with an iface-id port: %v", got)
+	}
+	// Without LOCAL (no such port reported) it stays unbound.
+	got = Bind(eps, ports[1:2], Options{Node: "n1"})
+	if len(got) != 0 {
+		t.Fatalf("without LOCAL: %v", got)
+	}
+}

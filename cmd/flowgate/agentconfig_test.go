@@ -1,0 +1,23 @@
+package main
+
+import "testing"
+
+// TestShippedAgentConfigs: the documented config (deploy/config) and the
+// DaemonSet's (deploy/kubernetes) load strictly — every field they spell
+// out exists — and say what they document.
+func TestShippedAgentConfigs(t *testing.T) {
+	cfg, err := loadAgentConfig("../../deploy/config/agent.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Kubernetes.Enabled || cfg.Kubernetes.AutoHostEndpoints {
+		t.Errorf("deploy/config/agent.yaml: kubernetes %+v, want everything off", cfg.Kubernetes)
+	}
+	cfg, err = loadAgentConfig("../../deploy/kubernetes/agent.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !cfg.Kubernetes.Enabled || cfg.Kubernetes.Kubeconfig != "" || cfg.Kubernetes.AutoHostEndpoints || len(cfg.PolicyPaths) != 0 {
+		t.Errorf("deploy/kubernetes/agent.yaml: %+v, want the in-cluster source, no files, no automatic host endpoints", cfg)
+	}
+}
