@@ -49,6 +49,8 @@ type Compiler struct {
 	// localIDs the bound endpoint IDs sorted; nil when stale.
 	tierRank map[string]int
 	localIDs []string
+	// zones numbers the networks of the local endpoints (zones.go).
+	zones map[string]uint16
 
 	owned  map[string][]Flow
 	errors map[string]error
@@ -98,6 +100,7 @@ func New(w *policy.World, opts Options) (*Compiler, []error) {
 	}
 	c.numbers = numberPolicies(w.Policies)
 	c.numbering = newPolicyNumbers(c.numbers)
+	c.zones = c.localZones()
 	c.owned[ownerPipeline] = c.pipelineFlows()
 	for _, id := range sortedKeys(c.policies) {
 		c.fileApplies(c.policies[id])

@@ -20,10 +20,7 @@ func (c *Compiler) endpointFlows(e *endpoints.Endpoint, b Binding) ([]Flow, erro
 	}
 	port := b.OFPort
 	mac := b.MAC.String()
-	zone := b.Zone
-	if zone == 0 {
-		zone = c.opts.DefaultZone
-	}
+	zone := c.endpointZone(e, b)
 	ck := NewCookie(c.opts.Generation, CategoryEndpoint, false, port)
 	f := func(t Table, prio uint16, match, actions string) Flow {
 		return Flow{Table: t.ID, Priority: prio, Match: match, Actions: actions, Cookie: ck}
@@ -64,6 +61,14 @@ func (c *Compiler) endpointFlows(e *endpoints.Endpoint, b Binding) ([]Flow, erro
 	}
 	// Router advertisements and every other frame from the port are dropped
 	// by the table's default.
+	if zone != c.opts.DefaultZone {
+		// Packets to the endpoint from ports that are no endpoint (uplink,
+		// tunnel, patch) are tracked in its zone, where its replies are.
+		out = append(out, f(TableClassify, prioDefault, "dl_dst="+mac, setField(uint32(zone), regZone)+fmt.Sprintf(",goto_table:%d", TableConntrack.ID)))
+	}
+	if policy.Untracked(e) {
+		out = append(out, untrackedFlows(f, port, mac)...)
+	}
 	for _, dir := range []policy.Direction{policy.Egress, policy.Ingress} {
 		out = append(out, c.dispatchFlows(e, port, dir)...)
 	}
@@ -169,6 +174,24 @@ func (c *Compiler) pipelineFlows() []Flow {
 			f(t, prioDefault, fmt.Sprintf("reg6=0,reg7=%#x", codeTierEndDeny), setField(verdictDeny, regVerdict)),
 			f(t, prioDefault, fmt.Sprintf("reg6=0,reg7=%#x", codeProfileAllow), setField(verdictAllow, regVerdict)),
 			f(t, prioDefault, fmt.Sprintf("reg6=0,reg7=%#x", codeProfileDeny), setField(verdictDeny, regVerdict)))
+	}
+	return out
+}
+
+// untrackedFlows make an untracked endpoint's packets, both ways, skip
+// conntrack: they go from the conntrack table straight to policy, where
+// egress and ingress rules decide each packet as if it opened a
+// connection, and leave through the commit table without a commit.
+func untrackedFlows(f func(Table, uint16, string, string) Flow, port uint32, mac string) []Flow {
+	toPolicy := fmt.Sprintf("goto_table:%d", TableEgressDispatch.ID)
+	var out []Flow
+	for _, m := range []string{fmt.Sprintf("reg0=%#x", port), "dl_dst=" + mac} {
+		out = append(out,
+			f(TableConntrack, prioEndpoint, m+",ip", toPolicy),
+			f(TableConntrack, prioEndpoint, m+",ipv6", toPolicy))
+	}
+	for _, reg := range []string{"reg0", "reg1"} {
+		out = append(out, f(TableCommit, prioEndpoint, fmt.Sprintf("%s=%#x", reg, port), "NORMAL"))
 	}
 	return out
 }

@@ -176,6 +176,9 @@ var (
 		"app":     {"web", "api", "db", "cache", "mq"},
 		"role":    {"frontend", "backend", "admin"},
 		"version": {"v1", "v2"},
+		// Networks: their scopes and zones come and go with the
+		// endpoints that carry them.
+		policy.LabelNetwork: {"net-a", "net-b"},
 	}
 	namespaceVocab = map[string][]string{
 		"env":  {"prod", "dev", "test"},

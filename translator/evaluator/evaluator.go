@@ -122,6 +122,9 @@ func (ev *Evaluator) Decide(e *endpoints.Endpoint, dir policy.Direction, p Packe
 		}
 	}
 	labels := ev.labels[e]
+	// The packet is in e's network: a peer's addresses that belong to
+	// another network's endpoints are not the packet's.
+	network := policy.EndpointNetwork(e)
 	for _, tier := range ev.tiers {
 		applied, passed := false, false
 		for _, pol := range ev.policies[tier.Name] {
@@ -131,7 +134,7 @@ func (ev *Evaluator) Decide(e *endpoints.Endpoint, dir policy.Direction, p Packe
 			applied = true
 			for i := range pol.Rules(dir) {
 				r := &pol.Rules(dir)[i]
-				if !ev.ruleMatches(r, p) {
+				if !ev.ruleMatches(r, p, network) {
 					continue
 				}
 				ref := RuleRef{Tier: tier.Name, Policy: pol.ID(), Direction: dir, Index: r.Index, Action: r.Action}

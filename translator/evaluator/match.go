@@ -7,8 +7,9 @@ import (
 	"github.com/flowgate/flowgate/translator/selector"
 )
 
-// ruleMatches reports whether every constraint of r holds for p.
-func (ev *Evaluator) ruleMatches(r *policy.Rule, p Packet) bool {
+// ruleMatches reports whether every constraint of r holds for p, a packet
+// of the given network ("" for none).
+func (ev *Evaluator) ruleMatches(r *policy.Rule, p Packet, network string) bool {
 	if r.IPVersion != 0 && r.IPVersion != p.ipVersion() {
 		return false
 	}
@@ -24,28 +25,28 @@ func (ev *Evaluator) ruleMatches(r *policy.Rule, p Packet) bool {
 	if r.NotICMP != nil && p.Protocol.IsICMP() && r.NotICMP.Matches(p.ICMPType, p.ICMPCode) {
 		return false
 	}
-	return ev.peerMatches(&r.Source, p.Src, p.Protocol, p.SrcPort) &&
-		ev.peerMatches(&r.Destination, p.Dst, p.Protocol, p.DstPort)
+	return ev.peerMatches(&r.Source, p.Src, p.Protocol, p.SrcPort, network) &&
+		ev.peerMatches(&r.Destination, p.Dst, p.Protocol, p.DstPort, network)
 }
 
 // peerMatches checks one side of a rule against that side's address and port.
-func (ev *Evaluator) peerMatches(peer *policy.Peer, addr netip.Addr, proto policy.Protocol, port uint16) bool {
+func (ev *Evaluator) peerMatches(peer *policy.Peer, addr netip.Addr, proto policy.Protocol, port uint16, network string) bool {
 	if len(peer.Nets) > 0 && !inAny(peer.Nets, addr) {
 		return false
 	}
 	if inAny(peer.NotNets, addr) {
 		return false
 	}
-	if peer.Selector != nil && !ev.selects(*peer.Selector, addr) {
+	if peer.Selector != nil && !ev.selects(*peer.Selector, addr, network) {
 		return false
 	}
-	if peer.NotSelector != nil && ev.selects(*peer.NotSelector, addr) {
+	if peer.NotSelector != nil && ev.selects(*peer.NotSelector, addr, network) {
 		return false
 	}
-	if len(peer.Ports) > 0 && !ev.portMatches(peer.Ports, peer.Selector, addr, proto, port) {
+	if len(peer.Ports) > 0 && !ev.portMatches(peer.Ports, peer.Selector, addr, proto, port, network) {
 		return false
 	}
-	if len(peer.NotPorts) > 0 && ev.portMatches(peer.NotPorts, peer.Selector, addr, proto, port) {
+	if len(peer.NotPorts) > 0 && ev.portMatches(peer.NotPorts, peer.Selector, addr, proto, port, network) {
 		return false
 	}
 	return true
@@ -60,16 +61,17 @@ func inAny(nets []netip.Prefix, a netip.Addr) bool {
 	return false
 }
 
-// selects reports whether sel selects an entity that owns addr: an
-// endpoint with that address, or a network set containing it.
-func (ev *Evaluator) selects(sel selector.Selector, addr netip.Addr) bool {
+// selects reports whether sel selects an entity that owns addr in the
+// packet's network: an endpoint with that address, or a network set
+// containing it, that is in no network or in this one.
+func (ev *Evaluator) selects(sel selector.Selector, addr netip.Addr, network string) bool {
 	for _, e := range ev.byAddr[addr] {
-		if sel.Matches(ev.labels[e]) {
+		if inNetwork(ev.labels[e], network) && sel.Matches(ev.labels[e]) {
 			return true
 		}
 	}
 	for _, s := range ev.sets {
-		if inAny(s.set.Nets, addr) && sel.Matches(s.labels) {
+		if inAny(s.set.Nets, addr) && inNetwork(s.labels, network) && sel.Matches(s.labels) {
 			return true
 		}
 	}
@@ -79,7 +81,7 @@ func (ev *Evaluator) selects(sel selector.Selector, addr netip.Addr) bool {
 // portMatches reports whether port matches one of ms: numerically, or as
 // a named port that an endpoint owning addr (and selected by sel, when
 // set) publishes for this protocol.
-func (ev *Evaluator) portMatches(ms []policy.PortMatch, sel *selector.Selector, addr netip.Addr, proto policy.Protocol, port uint16) bool {
+func (ev *Evaluator) portMatches(ms []policy.PortMatch, sel *selector.Selector, addr netip.Addr, proto policy.Protocol, port uint16, network string) bool {
 	if !proto.HasPorts() {
 		return false
 	}
@@ -91,7 +93,7 @@ func (ev *Evaluator) portMatches(ms []policy.PortMatch, sel *selector.Selector, 
 			continue
 		}
 		for _, e := range ev.byAddr[addr] {
-			if sel != nil && !sel.Matches(ev.labels[e]) {
+			if (sel != nil && !sel.Matches(ev.labels[e])) || !inNetwork(ev.labels[e], network) {
 				continue
 			}
 			for _, np := range e.Ports {
@@ -102,4 +104,12 @@ func (ev *Evaluator) portMatches(ms []policy.PortMatch, sel *selector.Selector, 
 		}
 	}
 	return false
+}
+
+// inNetwork reports whether an entity's addresses are seen in packets of
+// network: it is in no network, or in that one (an empty network label
+// names no network a packet can be in, as in the compiler).
+func inNetwork(labels selector.Set, network string) bool {
+	n, ok := labels[policy.LabelNetwork]
+	return !ok || (n != "" && n == network)
 }

@@ -1,0 +1,165 @@
+package compiler
+
+import (
+	"fmt"
+	"hash/fnv"
+	"sort"
+
+	"github.com/flowgate/flowgate/endpoints"
+	"github.com/flowgate/flowgate/translator/policy"
+	"github.com/flowgate/flowgate/translator/selector"
+)
+
+// Networks and conntrack zones.
+//
+// Each network with a local endpoint (policy.LabelNetwork) gets a conntrack
+// zone of its own, so that two networks reusing an address never share a
+// conntrack entry, and a rule peer's addresses that come from endpoints of
+// a network match only packets of that network (reg8 = its zone). A zone is
+// FNV-1a of the network ID folded into 1–65535 (the default zone skipped),
+// probing upwards on a collision with the networks before it in ID order:
+// it depends on the network's ID alone unless two hash alike, so it stays
+// the same across agent restarts and as other networks come and go, and
+// established connections keep their conntrack entries.
+
+// NetworkZones assigns a conntrack zone to each network, never
+// defaultZone or 0. It is how the compiler numbers the networks of its
+// local endpoints; tools use it to say which zone a network's
+// connections are in (`ovs-appctl dpctl/dump-conntrack zone=N`).
+func NetworkZones(networks []string, defaultZone uint16) map[string]uint16 {
+	sorted := append([]string(nil), networks...)
+	sort.Strings(sorted)
+	out := make(map[string]uint16, len(sorted))
+	taken := map[uint16]bool{0: true, defaultZone: true}
+	for _, n := range sorted {
+		if _, dup := out[n]; dup {
+			continue
+		}
+		h := fnv.New32a()
+		h.Write([]byte(n))
+		z := uint16(h.Sum32()%65535) + 1
+		for taken[z] {
+			z++
+			if z == 0 {
+				z = 1
+			}
+		}
+		taken[z] = true
+		out[n] = z
+	}
+	return out
+}
+
+// localZones numbers the networks of the local endpoints.
+func (c *Compiler) localZones() map[string]uint16 {
+	var nets []string
+	for _, id := range c.locals() {
+		if e := c.endpoint(id); e != nil {
+			if n := policy.EndpointNetwork(e); n != "" {
+				nets = append(nets, n)
+			}
+		}
+	}
+	return NetworkZones(nets, c.opts.DefaultZone)
+}
+
+// endpointZone is the conntrack zone of a local endpoint: its binding's
+// when set, else its network's, else the default.
+func (c *Compiler) endpointZone(e *endpoints.Endpoint, b Binding) uint16 {
+	if b.Zone != 0 {
+		return b.Zone
+	}
+	if z, ok := c.zones[policy.EndpointNetwork(e)]; ok {
+		return z
+	}
+	return c.opts.DefaultZone
+}
+
+// scope says in which packets a rule side's addresses are matched: all
+// (unqualified), or only those of one zone (reg8). filter restricts the
+// side's selectors to the entities whose addresses belong there.
+type scope struct {
+	qualified bool
+	zone      uint16
+	filter    selector.Selector
+}
+
+// noScope leaves a side as it is: nets alone need no network.
+var noScope = scope{}
+
+// restrict confines sel to the scope's entities.
+func (sc scope) restrict(sel selector.Selector) selector.Selector {
+	if sc.filter.IsAll() {
+		return sel
+	}
+	return selector.And(sel, sc.filter)
+}
+
+// qualify limits a fragment to the scope's packets.
+func (sc scope) qualify(f fragment) fragment {
+	if !sc.qualified {
+		return f
+	}
+	f.text = fmt.Sprintf("reg8=%#x,%s", sc.zone, f.text)
+	return f
+}
+
+func (sc scope) qualifyAll(fs fragmentSet) fragmentSet {
+	if !sc.qualified {
+		return fs
+	}
+	out := make(fragmentSet, len(fs))
+	for i, f := range fs {
+		out[i] = sc.qualify(f)
+	}
+	return out
+}
+
+// noNetwork selects the entities in no network: their addresses match in
+// every network.
+var noNetwork = selector.Not(selector.Has(policy.LabelNetwork))
+
+// pureScopes split a selector whose members a rule side matches as they
+// are: the members in no network match everywhere, those of a local
+// network only in its zone (members of networks with no local endpoint can
+// never be in a packet this host filters).
+func (c *Compiler) pureScopes() []scope {
+	out := []scope{{filter: noNetwork}}
+	for _, n := range sortedKeys(c.zones) {
+		out = append(out, scope{qualified: true, zone: c.zones[n], filter: selector.Equal(policy.LabelNetwork, n)})
+	}
+	return out
+}
+
+// staticScopes split a side that combines selectors with nets or
+// negations: the packets of each zone see the members in no network
+// together with those of their own network, so that a negation of one
+// network's member never excludes another network's packets. Without
+// local networks every packet is in the default zone and the side stays
+// unqualified.
+func (c *Compiler) staticScopes() []scope {
+	if len(c.zones) == 0 {
+		return []scope{{filter: noNetwork}}
+	}
+	out := []scope{{qualified: true, zone: c.opts.DefaultZone, filter: noNetwork}}
+	for _, n := range sortedKeys(c.zones) {
+		f := selector.MustParse(fmt.Sprintf("!has(%s) || %s == '%s'", policy.LabelNetwork, policy.LabelNetwork, n))
+		out = append(out, scope{qualified: true, zone: c.zones[n], filter: f})
+	}
+	return out
+}
+
+// entityScope is the scope of one entity's own addresses (named-port
+// tuples): its network's zone, unqualified when it has none; ok is false
+// for a network with no local endpoint.
+func (c *Compiler) entityScope(e *entity) (scope, bool) {
+	if e.endpoint == nil {
+		return noScope, true
+	}
+	n := policy.EndpointNetwork(e.endpoint)
+	if n == "" {
+		return noScope, true
+	}
+	z, ok := c.zones[n]
+	return scope{qualified: true, zone: z}, ok
+}
