@@ -49,8 +49,10 @@ type Compiler struct {
 	// localIDs the bound endpoint IDs sorted; nil when stale.
 	tierRank map[string]int
 	localIDs []string
-	// zones numbers the networks of the local endpoints (zones.go).
-	zones map[string]uint16
+	// zones numbers the networks of the local endpoints, and shared
+	// finds the addresses several networks use (zones.go).
+	zones  map[string]uint16
+	shared *policy.SharedAddresses
 
 	owned  map[string][]Flow
 	errors map[string]error
@@ -87,6 +89,7 @@ func New(w *policy.World, opts Options) (*Compiler, []error) {
 	for _, p := range w.Policies {
 		c.policies[p.ID()] = p
 	}
+	c.shared = policy.NewSharedAddresses(w.Endpoints)
 	for _, e := range w.Endpoints {
 		c.endpoints[e.ID()] = e
 		ent := c.endpointEntity(e)

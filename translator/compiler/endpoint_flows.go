@@ -66,6 +66,9 @@ func (c *Compiler) endpointFlows(e *endpoints.Endpoint, b Binding) ([]Flow, erro
 		// tunnel, patch) are tracked in its zone, where its replies are.
 		out = append(out, f(TableClassify, prioDefault, "dl_dst="+mac, setField(uint32(zone), regZone)+fmt.Sprintf(",goto_table:%d", TableConntrack.ID)))
 	}
+	if len(c.zones) > 0 {
+		out = append(out, c.zoneFlows(f, zone, mac)...)
+	}
 	if policy.Untracked(e) {
 		out = append(out, untrackedFlows(f, port, mac)...)
 	}

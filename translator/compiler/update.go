@@ -365,7 +365,7 @@ func portsDiffer(old, e *entity, was, is bool, localOnly bool) bool {
 	}
 	// The network decides the zone the tuples are matched in.
 	return !slices.Equal(a.endpoint.IPs, b.endpoint.IPs) || !slices.Equal(a.endpoint.Ports, b.endpoint.Ports) ||
-		policy.EndpointNetwork(a.endpoint) != policy.EndpointNetwork(b.endpoint)
+		a.labels[policy.LabelScopedNetwork] != b.labels[policy.LabelScopedNetwork]
 }
 
 // refreshEndpoint recomputes an endpoint's entity (its labels depend on

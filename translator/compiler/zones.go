@@ -75,6 +75,31 @@ func (c *Compiler) endpointZone(e *endpoints.Endpoint, b Binding) uint16 {
 	return c.opts.DefaultZone
 }
 
+// Priorities of the conntrack table's per-destination zone flows, between
+// the table's default (ct in reg8's zone) and untracked endpoints.
+const (
+	prioZoneKept  = 60
+	prioZoneCross = 50
+)
+
+// zoneFlows keep both directions of a connection in one zone when
+// networks have zones: a packet to the endpoint keeps the zone it was
+// classified in only when that is the endpoint's own (from its network, or
+// from a port that is no endpoint); one crossing from another network's
+// endpoint, which only a bridge without L2 isolation carries, is tracked in
+// the default zone, as its replies will be.
+func (c *Compiler) zoneFlows(f func(Table, uint16, string, string) Flow, zone uint16, mac string) []Flow {
+	ct := fmt.Sprintf("ct(table=%d,zone=%s)", TableConntrackState.ID, regZone)
+	var out []Flow
+	for _, proto := range []string{"ip", "ipv6"} {
+		if zone != c.opts.DefaultZone {
+			out = append(out, f(TableConntrack, prioZoneKept, fmt.Sprintf("%s,dl_dst=%s,reg8=%#x", proto, mac, zone), ct))
+		}
+		out = append(out, f(TableConntrack, prioZoneCross, proto+",dl_dst="+mac, setField(uint32(c.opts.DefaultZone), regZone)+","+ct))
+	}
+	return out
+}
+
 // scope says in which packets a rule side's addresses are matched: all
 // (unqualified), or only those of one zone (reg8). filter restricts the
 // side's selectors to the entities whose addresses belong there.
@@ -115,49 +140,46 @@ func (sc scope) qualifyAll(fs fragmentSet) fragmentSet {
 	return out
 }
 
-// noNetwork selects the entities in no network: their addresses match in
-// every network.
-var noNetwork = selector.Not(selector.Has(policy.LabelNetwork))
+// unscoped selects the entities whose addresses match in every network:
+// those in no network, and those whose addresses no other network uses.
+var unscoped = selector.Not(selector.Has(policy.LabelScopedNetwork))
 
 // pureScopes split a selector whose members a rule side matches as they
-// are: the members in no network match everywhere, those of a local
-// network only in its zone (members of networks with no local endpoint can
-// never be in a packet this host filters).
+// are: the unscoped members match everywhere, those scoped to a local
+// network only in its zone (members scoped to a network with no local
+// endpoint can never be in a packet this host filters).
 func (c *Compiler) pureScopes() []scope {
-	out := []scope{{filter: noNetwork}}
+	out := []scope{{filter: unscoped}}
 	for _, n := range sortedKeys(c.zones) {
-		out = append(out, scope{qualified: true, zone: c.zones[n], filter: selector.Equal(policy.LabelNetwork, n)})
+		out = append(out, scope{qualified: true, zone: c.zones[n], filter: selector.Equal(policy.LabelScopedNetwork, n)})
 	}
 	return out
 }
 
 // staticScopes split a side that combines selectors with nets or
 // negations: the packets of each zone see the members in no network
-// together with those of their own network, so that a negation of one
-// network's member never excludes another network's packets. Without
+// together with those scoped to their own network, so that a negation of
+// one network's member never excludes another network's packets. Without
 // local networks every packet is in the default zone and the side stays
 // unqualified.
 func (c *Compiler) staticScopes() []scope {
 	if len(c.zones) == 0 {
-		return []scope{{filter: noNetwork}}
+		return []scope{{filter: unscoped}}
 	}
-	out := []scope{{qualified: true, zone: c.opts.DefaultZone, filter: noNetwork}}
+	out := []scope{{qualified: true, zone: c.opts.DefaultZone, filter: unscoped}}
 	for _, n := range sortedKeys(c.zones) {
-		f := selector.MustParse(fmt.Sprintf("!has(%s) || %s == '%s'", policy.LabelNetwork, policy.LabelNetwork, n))
+		f := selector.MustParse(fmt.Sprintf("!has(%s) || %s == '%s'", policy.LabelScopedNetwork, policy.LabelScopedNetwork, n))
 		out = append(out, scope{qualified: true, zone: c.zones[n], filter: f})
 	}
 	return out
 }
 
 // entityScope is the scope of one entity's own addresses (named-port
-// tuples): its network's zone, unqualified when it has none; ok is false
-// for a network with no local endpoint.
+// tuples): its network's zone when they are scoped to it, unqualified
+// otherwise; ok is false for a network with no local endpoint.
 func (c *Compiler) entityScope(e *entity) (scope, bool) {
-	if e.endpoint == nil {
-		return noScope, true
-	}
-	n := policy.EndpointNetwork(e.endpoint)
-	if n == "" {
+	n, scoped := e.labels[policy.LabelScopedNetwork]
+	if !scoped {
 		return noScope, true
 	}
 	z, ok := c.zones[n]

@@ -49,8 +49,9 @@ func TestNetworkZones(t *testing.T) {
 
 // twoTenants has two networks reusing 10.0.0.5 and 10.0.0.6: in each, the
 // server .6 admits tcp/80 from its security group's members, and .5 is a
-// member in net-a only. Every endpoint is local, and a remote endpoint of
-// a third network (no local endpoint) is a member too.
+// member in net-a only. Every endpoint is local. Two remote endpoints of a
+// third network (no local endpoint) are members too: one with 10.0.0.7,
+// an address no other network uses, one with 10.0.0.5 again.
 func twoTenants() (*policy.World, Options) {
 	ep := func(name, network, ip string, labels map[string]string) *endpoints.Endpoint {
 		l := map[string]string{policy.LabelNetwork: network}
@@ -67,6 +68,7 @@ func twoTenants() (*policy.World, Options) {
 		ep("b-client", "net-b", "10.0.0.5", nil),
 		ep("b-server", "net-b", "10.0.0.6", map[string]string{"app": "server"}),
 		ep("c-remote", "net-c", "10.0.0.7", map[string]string{"grp": ""}),
+		ep("c-shared", "net-c", "10.0.0.5", map[string]string{"grp": ""}),
 	}
 	grp := selector.MustParse("has(grp)")
 	w.Policies = []*policy.Policy{{
@@ -83,8 +85,9 @@ func twoTenants() (*policy.World, Options) {
 }
 
 // TestZonesAndScopedMembers: each endpoint is classified into its
-// network's zone, packets to it from other ports too, and a remote
-// group's member address matches only in its own network's zone.
+// network's zone, packets to it from other ports too; a group's member
+// address that other networks use matches only in its own network's zone,
+// one no other network uses matches in all (as routed traffic needs).
 func TestZonesAndScopedMembers(t *testing.T) {
 	w, opts := twoTenants()
 	c, errs := New(w, opts)
@@ -105,6 +108,7 @@ func TestZonesAndScopedMembers(t *testing.T) {
 		"dl_dst=02:00:00:00:00:02 set_field:" + za + "/0xffff->reg8",
 		"dl_dst=02:00:00:00:00:04 set_field:" + zb + "/0xffff->reg8",
 		"reg8=" + za + ",ip,nw_src=10.0.0.5",
+		",ip,nw_src=10.0.0.7",
 	} {
 		if !slices.ContainsFunc(got, func(s string) bool { return strings.Contains(s, want) }) {
 			t.Errorf("no flow with %q in\n%s", want, strings.Join(got, "\n"))
@@ -114,8 +118,8 @@ func TestZonesAndScopedMembers(t *testing.T) {
 		if strings.Contains(s, "nw_src=10.0.0.5") && !strings.Contains(s, "reg8="+za+",") {
 			t.Errorf("10.0.0.5 of net-a matched outside its zone: %s", s)
 		}
-		if strings.Contains(s, "10.0.0.7") {
-			t.Errorf("a member of a network with no local endpoint is matched: %s", s)
+		if strings.Contains(s, "10.0.0.7") && strings.Contains(s, "reg8") {
+			t.Errorf("an address no other network uses is confined to one: %s", s)
 		}
 	}
 }

@@ -107,9 +107,9 @@ func (ev *Evaluator) portMatches(ms []policy.PortMatch, sel *selector.Selector, 
 }
 
 // inNetwork reports whether an entity's addresses are seen in packets of
-// network: it is in no network, or in that one (an empty network label
-// names no network a packet can be in, as in the compiler).
+// network: they are not confined to a network (policy.LabelScopedNetwork),
+// or to that one.
 func inNetwork(labels selector.Set, network string) bool {
-	n, ok := labels[policy.LabelNetwork]
-	return !ok || (n != "" && n == network)
+	n, ok := labels[policy.LabelScopedNetwork]
+	return !ok || n == network
 }

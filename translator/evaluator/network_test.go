@@ -12,7 +12,8 @@ import (
 
 // TestAddressesScopedToNetwork: two networks reuse 10.0.0.5; a group's
 // member there is a member only for packets of its own network, while an
-// endpoint in no network is one everywhere.
+// endpoint in no network, or with an address no other network uses, is
+// one everywhere.
 func TestAddressesScopedToNetwork(t *testing.T) {
 	ep := func(name, network, ip string, labels map[string]string) *endpoints.Endpoint {
 		l := map[string]string{}
@@ -32,6 +33,7 @@ func TestAddressesScopedToNetwork(t *testing.T) {
 		ep("a-client", "net-a", "10.0.0.5", map[string]string{"grp": ""}),
 		ep("b-client", "net-b", "10.0.0.5", nil),
 		ep("anywhere", "", "10.0.0.9", map[string]string{"grp": ""}),
+		ep("routed", "net-c", "10.0.0.8", map[string]string{"grp": ""}),
 		aServer, bServer,
 	}
 	grp := selector.MustParse("has(grp)")
@@ -50,6 +52,7 @@ func TestAddressesScopedToNetwork(t *testing.T) {
 		{bServer, "10.0.0.5", false},
 		{aServer, "10.0.0.9", true},
 		{bServer, "10.0.0.9", true},
+		{bServer, "10.0.0.8", true},
 	} {
 		p := evaluator.Packet{Src: netip.MustParseAddr(tc.src), Dst: netip.MustParseAddr("10.0.0.6"), Protocol: policy.TCP, SrcPort: 40000, DstPort: 80}
 		if got := ev.Decide(tc.dst, policy.Ingress, p); got.Allowed != tc.want {
