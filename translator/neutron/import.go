@@ -28,8 +28,8 @@ const (
 	// AddressGroupLabelPrefix + group ID marks an address group's network set.
 	AddressGroupLabelPrefix = "ag.openstack.org/"
 	// NetworkLabel holds a port's network ID: the compiler gives each
-	// network its own conntrack zone and matches the port's addresses only
-	// in packets of its network.
+	// network its own conntrack zone, and matches the port's addresses that
+	// another network also uses only in packets of its own network.
 	NetworkLabel = policy.LabelNetwork
 	// StatefulLabel is "false" on a filtered port whose groups are
 	// stateless: the compiler filters its packets without conntrack.
