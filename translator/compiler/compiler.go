@@ -53,6 +53,9 @@ type Compiler struct {
 	// finds the addresses several networks use (zones.go).
 	zones  map[string]uint16
 	shared *policy.SharedAddresses
+	// scoping: some address is shared, so rule sides with selectors are
+	// split by scope; without, they compile exactly as with no networks.
+	scoping bool
 
 	owned  map[string][]Flow
 	errors map[string]error
@@ -104,6 +107,7 @@ func New(w *policy.World, opts Options) (*Compiler, []error) {
 	c.numbers = numberPolicies(w.Policies)
 	c.numbering = newPolicyNumbers(c.numbers)
 	c.zones = c.localZones()
+	c.scoping = c.shared.Any()
 	c.owned[ownerPipeline] = c.pipelineFlows()
 	for _, id := range sortedKeys(c.policies) {
 		c.fileApplies(c.policies[id])

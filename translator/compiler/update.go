@@ -120,9 +120,10 @@ func (u *update) finish(ch Change) (Delta, []error) {
 	c := u.c
 	// A network gaining its first local endpoint or losing its last one
 	// changes the scopes every rule's selectors are split by, and maybe
-	// zones: rare, so everything is recompiled.
-	if zones := c.localZones(); !maps.Equal(zones, c.zones) {
-		c.zones = zones
+	// zones, as does the first address two networks share or the last one
+	// they stop sharing: rare, so everything is recompiled.
+	if zones := c.localZones(); !maps.Equal(zones, c.zones) || c.shared.Any() != c.scoping {
+		c.zones, c.scoping = zones, c.shared.Any()
 		for id := range c.states {
 			u.policies[id] = true
 		}

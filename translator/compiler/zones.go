@@ -149,6 +149,9 @@ var unscoped = selector.Not(selector.Has(policy.LabelScopedNetwork))
 // network only in its zone (members scoped to a network with no local
 // endpoint can never be in a packet this host filters).
 func (c *Compiler) pureScopes() []scope {
+	if !c.scoping {
+		return []scope{noScope}
+	}
 	out := []scope{{filter: unscoped}}
 	for _, n := range sortedKeys(c.zones) {
 		out = append(out, scope{qualified: true, zone: c.zones[n], filter: selector.Equal(policy.LabelScopedNetwork, n)})
@@ -163,6 +166,9 @@ func (c *Compiler) pureScopes() []scope {
 // local networks every packet is in the default zone and the side stays
 // unqualified.
 func (c *Compiler) staticScopes() []scope {
+	if !c.scoping {
+		return []scope{noScope}
+	}
 	if len(c.zones) == 0 {
 		return []scope{{filter: unscoped}}
 	}

@@ -47,6 +47,8 @@ const LabelScopedNetwork = "flowgate.io/scoped-network"
 type SharedAddresses struct {
 	// m holds, per address, per network, the endpoint IDs using it.
 	m map[netip.Addr]map[string]map[string]struct{}
+	// shared counts the addresses several networks use.
+	shared int
 }
 
 // NewSharedAddresses indexes eps.
@@ -72,6 +74,9 @@ func (s *SharedAddresses) Add(e *endpoints.Endpoint) {
 		}
 		if byNet[n] == nil {
 			byNet[n] = map[string]struct{}{}
+			if len(byNet) == 2 {
+				s.shared++
+			}
 		}
 		byNet[n][e.ID()] = struct{}{}
 	}
@@ -85,6 +90,9 @@ func (s *SharedAddresses) Remove(e *endpoints.Endpoint) {
 			delete(ids, e.ID())
 			if len(ids) == 0 {
 				delete(s.m[a], n)
+				if len(s.m[a]) == 1 {
+					s.shared--
+				}
 			}
 			if len(s.m[a]) == 0 {
 				delete(s.m, a)
@@ -92,6 +100,9 @@ func (s *SharedAddresses) Remove(e *endpoints.Endpoint) {
 		}
 	}
 }
+
+// Any reports whether several networks use some address.
+func (s *SharedAddresses) Any() bool { return s.shared > 0 }
 
 // Shared reports whether several networks use address a.
 func (s *SharedAddresses) Shared(a netip.Addr) bool { return len(s.m[a]) > 1 }
