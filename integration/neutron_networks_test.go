@@ -9,7 +9,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -35,6 +37,7 @@ type neutronNetScene struct {
 	dir       string
 	policyDir string
 	ports     []neutronPort
+	agent     *agentProc
 }
 
 func startNeutronNetScene(t *testing.T, groups string, ports []neutronPort) *neutronNetScene {
@@ -66,7 +69,7 @@ func startNeutronNetScene(t *testing.T, groups string, ports []neutronPort) *neu
 	s.write(t, "ports.json", `{"ports": [`+strings.Join(docs, ",\n")+`]}`)
 	s.write(t, "security-groups.json", groups)
 	s.importPolicy(t)
-	startAgent(t, o, writeAgentConfig(t, o, s.policyDir))
+	s.agent = startAgent(t, o, writeAgentConfig(t, o, s.policyDir))
 	return s
 }
 
@@ -226,6 +229,51 @@ func TestNeutronOverlappingTenants(t *testing.T) {
 	if !s.vm["a5"].ProbeTCP(s.addr("a6", 80), time.Second) {
 		t.Error("a5 → a6:80 denied")
 	}
+
+	// Zones depend on the network IDs alone: a restarted agent puts the
+	// networks in the zones they were in, so A's connections go on in
+	// their conntrack entries (a new zone would make new entries).
+	before := s.conntrackZones(t, "src=10.0.0.5,dst=10.0.0.6,sport=40000")
+	if len(before) != 1 {
+		t.Fatalf("tenant A's connections from 10.0.0.5:40000 are in zones %v, want one", before)
+	}
+	s.agent.kill(syscall.SIGKILL)
+	a2 := startAgent(t, s.o, writeAgentConfig(t, s.o, s.policyDir))
+	waitFor(t, "the restarted agent to sync", 10*time.Second, func() bool { return strings.Contains(a2.log.String(), "flows replaced") })
+	if !echoes(tcpA, 2*time.Second) || !echoes(udpA, 2*time.Second) {
+		t.Error("tenant A's open connections stopped working across an agent restart")
+	}
+	if echoes(udpB, 2*time.Second) {
+		t.Error("after the agent restart b5 → b6:53/udp from 10.0.0.5:40000 went through")
+	}
+	if after := s.conntrackZones(t, "src=10.0.0.5,dst=10.0.0.6,sport=40000"); !slices.Equal(after, before) {
+		t.Errorf("across an agent restart tenant A's connections moved from zones %v to %v", before, after)
+	}
+}
+
+// conntrackZones returns the zones of the conntrack entries whose
+// original direction contains tuple, sorted and distinct.
+func (s *neutronNetScene) conntrackZones(t *testing.T, tuple string) []string {
+	t.Helper()
+	out, err := s.o.Appctl("dpctl/dump-conntrack")
+	if err != nil {
+		t.Fatalf("dpctl/dump-conntrack: %v: %s", err, out)
+	}
+	var zones []string
+	for _, line := range strings.Split(out, "\n") {
+		if !strings.Contains(line, tuple) {
+			continue
+		}
+		zone := "0"
+		if i := strings.Index(line, "zone="); i >= 0 {
+			zone = strings.FieldsFunc(line[i+len("zone="):], func(r rune) bool { return r == ',' || r == ' ' })[0]
+		}
+		if !slices.Contains(zones, zone) {
+			zones = append(zones, zone)
+		}
+	}
+	slices.Sort(zones)
+	return zones
 }
 
 const (
