@@ -97,7 +97,7 @@ func TestZonesAndScopedMembers(t *testing.T) {
 	zones := NetworkZones([]string{"net-a", "net-b"}, 0)
 	var got []string
 	for _, f := range c.Flows() {
-		if f.Table == TableClassify.ID || (f.Table == TableIngressRules.ID && strings.Contains(f.Match, "_src=")) {
+		if f.Table == TableClassify.ID || f.Table == TableConntrack.ID || (f.Table == TableIngressRules.ID && strings.Contains(f.Match, "_src=")) {
 			got = append(got, f.Match+" "+f.Actions)
 		}
 	}
@@ -108,6 +108,10 @@ func TestZonesAndScopedMembers(t *testing.T) {
 		"dl_dst=02:00:00:00:00:02 set_field:" + za + "/0xffff->reg8",
 		"dl_dst=02:00:00:00:00:04 set_field:" + zb + "/0xffff->reg8",
 		"reg8=" + za + ",ip,nw_src=10.0.0.5",
+		// Both directions of a connection in one zone: kept when it is the
+		// destination's, the default one when it crosses networks.
+		"ip,dl_dst=02:00:00:00:00:02,reg8=" + za + " ct(table=21,zone=NXM_NX_REG8[0..15])",
+		"ip,dl_dst=02:00:00:00:00:02 set_field:0x0/0xffff->reg8,ct(table=21,zone=NXM_NX_REG8[0..15])",
 		",ip,nw_src=10.0.0.7",
 	} {
 		if !slices.ContainsFunc(got, func(s string) bool { return strings.Contains(s, want) }) {
