@@ -15,6 +15,14 @@ type randWorld struct {
 	r    *rand.Rand
 	b    strings.Builder
 	pods int
+	// vms are the VMs given a network so far, which later VMs of the
+	// other network may take the address of.
+	vms []rwVM
+}
+
+type rwVM struct {
+	ip      netip.Addr
+	network string
 }
 
 var (
@@ -82,9 +90,27 @@ func (g *randWorld) addEndpoint(i int, node string) {
 		ips += fmt.Sprintf(", {ip: 'fd00::%x'}", 10+i)
 	}
 	if g.chance(0.25) {
-		// An OpenStack-style VM: default-deny, no Kubernetes policy.
+		// An OpenStack-style VM: default-deny, no Kubernetes policy. Most
+		// are in a network, and some reuse the address of a VM of the
+		// other network (tenants overlap).
+		labels := g.labels()
+		if g.chance(0.7) {
+			network := g.pick([]string{"net-a", "net-b"})
+			for _, vm := range g.vms {
+				if vm.network != network && g.chance(0.5) {
+					ip = vm.ip
+					break
+				}
+			}
+			g.vms = append(g.vms, rwVM{ip, network})
+			labels = strings.TrimSuffix(labels, "}")
+			if labels != "{" {
+				labels += ", "
+			}
+			labels += "neutron.openstack.org/network: " + network + "}"
+		}
 		g.doc("apiVersion: projectcalico.org/v3\nkind: WorkloadEndpoint\nmetadata: {name: vm%d, namespace: %s, labels: %s}\nspec: {orchestrator: openstack, node: %s, ipNetworks: [%s/32], ports: [{name: http, protocol: TCP, port: 81}]}",
-			i, ns, g.labels(), node, ip)
+			i, ns, labels, node, ip)
 		return
 	}
 	g.doc("apiVersion: v1\nkind: Pod\nmetadata: {name: pod%d, namespace: %s, labels: %s}\nspec: {nodeName: %s, containers: [{name: c, image: x, ports: [{name: http, containerPort: %d}, {name: dns, containerPort: 53, protocol: UDP}]}]}\nstatus: {podIPs: [%s]}",

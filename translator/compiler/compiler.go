@@ -49,6 +49,13 @@ type Compiler struct {
 	// localIDs the bound endpoint IDs sorted; nil when stale.
 	tierRank map[string]int
 	localIDs []string
+	// zones numbers the networks of the local endpoints, and shared
+	// finds the addresses several networks use (zones.go).
+	zones  map[string]uint16
+	shared *policy.SharedAddresses
+	// scoping: some address is shared, so rule sides with selectors are
+	// split by scope; without, they compile exactly as with no networks.
+	scoping bool
 
 	owned  map[string][]Flow
 	errors map[string]error
@@ -90,6 +97,7 @@ func New(w *policy.World, opts Options) (*Compiler, []error) {
 	for _, p := range w.Policies {
 		c.policies[p.ID()] = p
 	}
+	c.shared = policy.NewSharedAddresses(w.Endpoints)
 	for _, e := range w.Endpoints {
 		c.endpoints[e.ID()] = e
 		ent := c.endpointEntity(e)
@@ -103,6 +111,8 @@ func New(w *policy.World, opts Options) (*Compiler, []error) {
 	}
 	c.numbers = numberPolicies(w.Policies)
 	c.numbering = newPolicyNumbers(c.numbers)
+	c.zones = c.localZones()
+	c.scoping = c.shared.Any()
 	c.owned[ownerPipeline] = c.pipelineFlows()
 	for _, id := range sortedKeys(c.policies) {
 		c.fileApplies(c.policies[id])

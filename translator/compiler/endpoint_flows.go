@@ -19,10 +19,7 @@ func (c *Compiler) endpointFlows(e *endpoints.Endpoint, b Binding) ([]Flow, erro
 		return nil, fmt.Errorf("no MAC address: the destination table cannot recognise it")
 	}
 	port := b.OFPort
-	zone := b.Zone
-	if zone == 0 {
-		zone = c.opts.DefaultZone
-	}
+	zone := c.endpointZone(e, b)
 	ck := NewCookie(c.opts.Generation, CategoryEndpoint, false, port)
 	f := func(t Table, prio uint16, match, actions string) Flow {
 		return Flow{Table: t.ID, Priority: prio, Match: match, Actions: actions, Cookie: ck}
@@ -32,24 +29,26 @@ func (c *Compiler) endpointFlows(e *endpoints.Endpoint, b Binding) ([]Flow, erro
 		// Not filtered: switched as a port that is no endpoint is (no
 		// source endpoint, so no egress policy), without conntrack unless
 		// it reaches a filtered endpoint, and never a destination endpoint.
-		return []Flow{
+		out := []Flow{
 			f(TableClassify, prioEndpoint, inPort, setField(uint32(zone), regZone)+fmt.Sprintf(",goto_table:%d", TableConntrack.ID)),
 			f(TableConntrack, prioUnfiltered, inPort, "NORMAL"),
-		}, nil
+		}
+		if len(c.zones) > 0 {
+			out = append(out, c.unfilteredArrivalFlows(f, zone, b.MAC.String())...)
+		}
+		return out, nil
 	}
 	out := []Flow{
 		f(TableClassify, prioEndpoint, inPort, setField(port, regSrc)+","+setField(uint32(zone), regZone)+fmt.Sprintf(",goto_table:%d", TableSpoofGuard.ID)),
 	}
-	ct := fmt.Sprintf("ct(table=%d,zone=%s)", TableConntrackState.ID, regZone)
+	untracked := policy.Untracked(e)
 	for i, src := range sourceMACs(e, b.MAC) {
 		// The endpoint is the destination of frames to any of its MACs;
 		// from an unfiltered port they still meet conntrack and its
 		// ingress policy.
 		if i == 0 || !c.claimedElsewhere(e.ID(), src.mac) {
-			out = append(out,
-				f(TableDestination, prioEndpoint, "dl_dst="+src.mac, setField(port, regDst)+fmt.Sprintf(",goto_table:%d", TableIngressDispatch.ID)),
-				f(TableConntrack, prioEndpoint, "ip,dl_dst="+src.mac, ct),
-				f(TableConntrack, prioEndpoint, "ipv6,dl_dst="+src.mac, ct))
+			out = append(out, f(TableDestination, prioEndpoint, "dl_dst="+src.mac, setField(port, regDst)+fmt.Sprintf(",goto_table:%d", TableIngressDispatch.ID)))
+			out = append(out, c.arrivalFlows(f, zone, src.mac, untracked)...)
 		}
 		out = append(out, spoofGuardFlows(f, inPort, src)...)
 	}
@@ -58,6 +57,9 @@ func (c *Compiler) endpointFlows(e *endpoints.Endpoint, b Binding) ([]Flow, erro
 	}
 	// Router advertisements and every other frame from the port are dropped
 	// by the table's default.
+	if untracked {
+		out = append(out, untrackedFlows(f, port)...)
+	}
 	for _, dir := range []policy.Direction{policy.Egress, policy.Ingress} {
 		out = append(out, c.dispatchFlows(e, port, dir)...)
 	}
@@ -163,6 +165,24 @@ func (c *Compiler) pipelineFlows() []Flow {
 			f(t, prioDefault, fmt.Sprintf("reg6=0,reg7=%#x", codeTierEndDeny), setField(verdictDeny, regVerdict)),
 			f(t, prioDefault, fmt.Sprintf("reg6=0,reg7=%#x", codeProfileAllow), setField(verdictAllow, regVerdict)),
 			f(t, prioDefault, fmt.Sprintf("reg6=0,reg7=%#x", codeProfileDeny), setField(verdictDeny, regVerdict)))
+	}
+	return out
+}
+
+// untrackedFlows make an untracked endpoint's packets skip conntrack
+// (arrivalFlows does the same for packets to it): they go from the
+// conntrack table straight to policy, where egress and ingress rules decide
+// each packet as if it opened a connection, and leave through the commit
+// table without a commit.
+func untrackedFlows(f func(Table, uint16, string, string) Flow, port uint32) []Flow {
+	toPolicy := fmt.Sprintf("goto_table:%d", TableEgressDispatch.ID)
+	m := fmt.Sprintf("reg0=%#x", port)
+	out := []Flow{
+		f(TableConntrack, prioEndpoint, m+",ip", toPolicy),
+		f(TableConntrack, prioEndpoint, m+",ipv6", toPolicy),
+	}
+	for _, reg := range []string{"reg0", "reg1"} {
+		out = append(out, f(TableCommit, prioEndpoint, fmt.Sprintf("%s=%#x", reg, port), "NORMAL"))
 	}
 	return out
 }

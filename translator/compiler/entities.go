@@ -35,7 +35,9 @@ func (c *Compiler) endpointEntity(e *endpoints.Endpoint) *entity {
 		ps = append(ps, netip.PrefixFrom(a, a.BitLen()))
 	}
 	_, local := c.opts.Locals[e.ID()]
-	return &entity{key: endpointKey(e.ID()), labels: c.world.EndpointLabels(e), prefixes: ps, macs: wideMACs(e), endpoint: e, local: local}
+	labels := c.world.EndpointLabels(e)
+	c.shared.Label(labels, e)
+	return &entity{key: endpointKey(e.ID()), labels: labels, prefixes: ps, macs: wideMACs(e), endpoint: e, local: local}
 }
 
 func (c *Compiler) networkSetEntity(s *policy.NetworkSet) *entity {

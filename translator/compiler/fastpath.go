@@ -50,6 +50,7 @@ func (c *Compiler) fastSlot(s *slotState, deltas map[*memberSet]*setDelta, log *
 	}
 	type candidate struct {
 		side int
+		sc   scope
 		p    netip.Prefix
 	}
 	var cands []candidate
@@ -65,7 +66,7 @@ func (c *Compiler) fastSlot(s *slotState, deltas map[*memberSet]*setDelta, log *
 			}
 			for _, ps := range [][]netip.Prefix{d.added, d.removed} {
 				for _, p := range ps {
-					cands = append(cands, candidate{side, p})
+					cands = append(cands, candidate{side, a.scope, p})
 				}
 			}
 		}
@@ -76,22 +77,25 @@ func (c *Compiler) fastSlot(s *slotState, deltas map[*memberSet]*setDelta, log *
 			continue
 		}
 		seen[cd] = struct{}{}
-		before, after := s.present(cd.side, cd.p, live, deltas)
+		before, after := s.present(cd.side, cd.sc, cd.p, live, deltas)
 		if before != after {
-			s.addressChanged(cd.side, cd.p, after, log)
+			s.addressChanged(cd.side, cd.sc, cd.p, after, log)
 		}
 	}
 	return true
 }
 
-// present reports whether the address clause of side admits p before and
-// after the changes in deltas.
-func (s *slotState) present(side int, p netip.Prefix, live []bool, deltas map[*memberSet]*setDelta) (before, after bool) {
+// present reports whether the address clause of side admits p in scope sc
+// before and after the changes in deltas.
+func (s *slotState) present(side int, sc scope, p netip.Prefix, live []bool, deltas map[*memberSet]*setDelta) (before, after bool) {
 	for i := range s.rules {
 		if !live[i] {
 			continue
 		}
 		a := &s.rules[i].addr[side]
+		if a.scope.qualified != sc.qualified || a.scope.zone != sc.zone {
+			continue // another scope's flows
+		}
 		inAfter, inBefore := false, false
 		if a.pure != nil {
 			inAfter = a.pure.has(p)
@@ -106,10 +110,10 @@ func (s *slotState) present(side int, p netip.Prefix, live []bool, deltas map[*m
 	return before, after
 }
 
-// addressChanged updates the flows matching p on one side, now that the
-// side's clause admits it (now true) or no longer does.
-func (s *slotState) addressChanged(side int, p netip.Prefix, now bool, log *flowLog) {
-	text := addrFragment([2]string{"src", "dst"}[side], p).text
+// addressChanged updates the flows matching p in scope sc on one side, now
+// that the side's clause admits it (now true) or no longer does.
+func (s *slotState) addressChanged(side int, sc scope, p netip.Prefix, now bool, log *flowLog) {
+	text := sc.qualify(addrFragment([2]string{"src", "dst"}[side], p)).text
 	k := s.addrClause[side]
 	var pos *Flow
 	if now {

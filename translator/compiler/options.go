@@ -14,8 +14,10 @@ type Binding struct {
 	// MAC is the endpoint's MAC address: the spoof guard admits only it
 	// and the destination table recognises the endpoint by it.
 	MAC net.HardwareAddr
-	// Zone is the conntrack zone of the endpoint's network (0 uses
-	// Options.DefaultZone).
+	// Zone, when set, overrides the endpoint's conntrack zone, which is
+	// otherwise its network's (NetworkZones) or, in no network,
+	// Options.DefaultZone. Rules still scope shared addresses by network
+	// zone, so set it only for endpoints in no network.
 	Zone uint16
 }
 

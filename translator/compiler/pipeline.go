@@ -103,8 +103,8 @@ const (
 	prioMiss    = 0
 	prioDefault = 10
 	// prioUnfiltered switches an unfiltered port's traffic past conntrack
-	// unless a prioEndpoint flow finds a filtered destination.
-	prioUnfiltered = 50
+	// unless a higher flow (arrivalFlows) finds a filtered destination.
+	prioUnfiltered = 40
 	prioEndpoint   = 100
 	prioSpecific   = 200
 	prioHigh       = 300

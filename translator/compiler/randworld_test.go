@@ -56,9 +56,11 @@ type randConfig struct {
 	maxRules int
 	// addrs is how many distinct IPv4 host addresses endpoints draw from.
 	addrs int
+	// networks labels endpoints with networks, which share addresses.
+	networks bool
 }
 
-var smallWorld = randConfig{namespaces: 4, endpoints: 24, sets: 4, policies: 14, localPercent: 40, maxRules: 4, addrs: 200}
+var smallWorld = randConfig{namespaces: 4, endpoints: 24, sets: 4, policies: 14, localPercent: 40, maxRules: 4, addrs: 200, networks: true}
 
 func newRandWorld(tb testing.TB, seed uint64, cfg randConfig) *randWorld {
 	g := &randWorld{
@@ -179,6 +181,14 @@ var (
 		"role":    {"frontend", "backend", "admin"},
 		"version": {"v1", "v2"},
 	}
+	// networkVocab adds networks (randConfig.networks): their scopes and
+	// zones come and go with the endpoints that carry them.
+	networkVocab = map[string][]string{
+		"app":               {"web", "api", "db", "cache", "mq"},
+		"role":              {"frontend", "backend", "admin"},
+		"version":           {"v1", "v2"},
+		policy.LabelNetwork: {"net-a", "net-b"},
+	}
 	namespaceVocab = map[string][]string{
 		"env":  {"prod", "dev", "test"},
 		"team": {"a", "b"},
@@ -275,9 +285,16 @@ func (g *randWorld) endpointNamespace() string {
 	return fmt.Sprintf("ns-%d", g.r.IntN(g.cfg.namespaces))
 }
 
+func (g *randWorld) endpointVocab() map[string][]string {
+	if g.cfg.networks {
+		return networkVocab
+	}
+	return endpointVocab
+}
+
 func (g *randWorld) endpoint() *endpoints.Endpoint {
 	g.seq++
-	e := &endpoints.Endpoint{Name: fmt.Sprintf("ep-%d", g.seq), Labels: g.labels(endpointVocab, 3), IPs: g.ips(), Ports: g.namedPorts()}
+	e := &endpoints.Endpoint{Name: fmt.Sprintf("ep-%d", g.seq), Labels: g.labels(g.endpointVocab(), 3), IPs: g.ips(), Ports: g.namedPorts()}
 	switch k := g.r.IntN(20); {
 	case k < 12:
 		e.Kind = endpoints.Pod
@@ -309,7 +326,7 @@ func (g *randWorld) endpoint() *endpoints.Endpoint {
 // addresses, ports, service account or profiles).
 func (g *randWorld) relabel(e *endpoints.Endpoint) *endpoints.Endpoint {
 	n := *e
-	n.Labels = g.labels(endpointVocab, 3)
+	n.Labels = g.labels(g.endpointVocab(), 3)
 	if g.chance(30) {
 		n.IPs = g.ips()
 	}

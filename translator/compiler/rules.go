@@ -120,6 +120,8 @@ type addrSource struct {
 	// static are fixed prefixes (nets, or selector members combined with
 	// nets and negations, which a change of the selector recompiles).
 	static []netip.Prefix
+	// scope is the packets (zone) the addresses are matched in.
+	scope scope
 }
 
 // has reports whether the source admits addresses of family f, with the
@@ -180,8 +182,11 @@ func (d *ruleDims) live(family func(*memberSet) [2]int) bool {
 func currentFamily(s *memberSet) [2]int { return s.family }
 
 // ruleDimensions computes one rule's dimensions, registering with slot s
-// every selector it reads.
-func (c *Compiler) ruleDimensions(r *policy.Rule, dir policy.Direction, appliesTo selector.Selector, s *slotState) ruleDims {
+// every selector it reads. A side whose addresses come from selectors is
+// split by scope (zones.go): the rule becomes one ruleDims per combination
+// of the sides' scopes, all sharing the port and service dimensions, so
+// their union per dimension is exactly the rule.
+func (c *Compiler) ruleDimensions(r *policy.Rule, dir policy.Direction, appliesTo selector.Selector, s *slotState) []ruleDims {
 	var d ruleDims
 	families := []uint8{4, 6}
 	switch r.IPVersion {
@@ -197,39 +202,21 @@ func (c *Compiler) ruleDimensions(r *policy.Rule, dir policy.Direction, appliesT
 	}
 	if len(families) == 0 {
 		d.dead = true
-		return d
+		return []ruleDims{d}
 	}
 	var fams famMask
 	for _, f := range families {
 		fams |= famMask(1) << map[uint8]int{4: 0, 6: 1}[f]
 	}
 	localSrc := dir == policy.Egress
+	var sides [2][]sideSource
 	for i, side := range []struct {
 		name  string
 		peer  *policy.Peer
 		local bool
 	}{{"src", &r.Source, localSrc}, {"dst", &r.Destination, !localSrc}} {
 		peer := side.peer
-		if peer.Selector != nil && len(peer.Nets) == 0 && len(peer.NotNets) == 0 && peer.NotSelector == nil {
-			c.use(*peer.Selector, s, usePureAddr)
-			d.addr[i] = addrSource{pure: c.memberSet(*peer.Selector), fams: fams}
-		} else {
-			for _, sel := range []*selector.Selector{peer.Selector, peer.NotSelector} {
-				if sel != nil {
-					c.use(*sel, s, useAddr)
-				}
-			}
-			pos, negs := c.peerAddresses(peer)
-			if pos == nil {
-				d.addr[i] = addrSource{any: true}
-			} else {
-				d.addr[i] = addrSource{static: onlyFamilyPrefixes(pos, fams), fams: fams}
-				if len(d.addr[i].static) == 0 {
-					d.dead = true
-				}
-			}
-			d.neg = append(d.neg, addrFragments(side.name, negs)...)
-		}
+		sides[i] = c.sideSources(peer, side.name, fams, s)
 		if len(peer.NotPorts) > 0 {
 			d.neg = append(d.neg, c.portClause(r.Protocol, side.name, peer, peer.NotPorts, side.local, appliesTo, families, s)...)
 		}
@@ -251,7 +238,7 @@ func (c *Compiler) ruleDimensions(r *policy.Rule, dir policy.Direction, appliesT
 				d.service = append(d.service, f)
 			}
 		}
-	case r.Protocol == 0 && len(families) == 1 && d.addr[0].any && d.addr[1].any:
+	case r.Protocol == 0 && len(families) == 1 && sides[0][0].addr.any && sides[1][0].addr.any:
 		// ipVersion alone restricts the family.
 		if families[0] == 4 {
 			d.service = fragmentSet{{"ip", 4}}
@@ -276,7 +263,63 @@ func (c *Compiler) ruleDimensions(r *policy.Rule, dir policy.Direction, appliesT
 			d.neg = append(d.neg, icmpFragment(p, r.NotICMP))
 		}
 	}
-	return d
+	out := make([]ruleDims, 0, len(sides[0])*len(sides[1]))
+	for _, a := range sides[0] {
+		for _, b := range sides[1] {
+			x := d
+			x.addr = [2]addrSource{a.addr, b.addr}
+			x.neg = append(append(append(fragmentSet(nil), a.neg...), b.neg...), d.neg...)
+			x.dead = d.dead || a.dead || b.dead
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
+// sideSource is what one side of a rule admits in one scope: its
+// addresses, the addresses to exclude that could not be subtracted, and
+// whether it admits nothing.
+type sideSource struct {
+	addr addrSource
+	neg  fragmentSet
+	dead bool
+}
+
+// sideSources computes one side's addresses, one source per scope when
+// selectors name them.
+func (c *Compiler) sideSources(peer *policy.Peer, name string, fams famMask, s *slotState) []sideSource {
+	if peer.Selector != nil && len(peer.Nets) == 0 && len(peer.NotNets) == 0 && peer.NotSelector == nil {
+		var out []sideSource
+		for _, sc := range c.pureScopes() {
+			sel := sc.restrict(*peer.Selector)
+			c.use(sel, s, usePureAddr)
+			out = append(out, sideSource{addr: addrSource{pure: c.memberSet(sel), fams: fams, scope: sc}})
+		}
+		return out
+	}
+	scopes := []scope{noScope}
+	if peer.Selector != nil || peer.NotSelector != nil {
+		scopes = c.staticScopes()
+	}
+	out := make([]sideSource, 0, len(scopes))
+	for _, sc := range scopes {
+		for _, sel := range []*selector.Selector{peer.Selector, peer.NotSelector} {
+			if sel != nil {
+				c.use(sc.restrict(*sel), s, useAddr)
+			}
+		}
+		var src sideSource
+		pos, negs := c.peerAddresses(peer, sc)
+		if pos == nil {
+			src.addr = addrSource{any: true}
+		} else {
+			src.addr = addrSource{static: onlyFamilyPrefixes(pos, fams), fams: fams, scope: sc}
+			src.dead = len(src.addr.static) == 0
+		}
+		src.neg = sc.qualifyAll(addrFragments(name, negs))
+		out = append(out, src)
+	}
+	return out
 }
 
 // onlyFamilyPrefixes keeps the prefixes of the families in fams: a rule
@@ -304,12 +347,12 @@ func intersectFamilies(fs []uint8, f uint8) []uint8 {
 // peerAddresses computes the addresses one side admits: nil for any, else
 // a prefix list; negs are addresses to exclude that could not be
 // subtracted exactly (when the positive side is "any", or too costly).
-func (c *Compiler) peerAddresses(p *policy.Peer) (pos, negs []netip.Prefix) {
+func (c *Compiler) peerAddresses(p *policy.Peer, sc scope) (pos, negs []netip.Prefix) {
 	if len(p.Nets) > 0 {
 		pos = normalizePrefixes(p.Nets)
 	}
 	if p.Selector != nil {
-		members := c.memberPrefixes(*p.Selector)
+		members := c.memberPrefixes(sc.restrict(*p.Selector))
 		if pos == nil {
 			pos = members
 		} else {
@@ -318,7 +361,7 @@ func (c *Compiler) peerAddresses(p *policy.Peer) (pos, negs []netip.Prefix) {
 	}
 	negs = append(negs, p.NotNets...)
 	if p.NotSelector != nil {
-		negs = append(negs, c.memberPrefixes(*p.NotSelector)...)
+		negs = append(negs, c.memberPrefixes(sc.restrict(*p.NotSelector))...)
 	}
 	if len(negs) == 0 {
 		return pos, nil
@@ -361,13 +404,17 @@ func (c *Compiler) portClause(proto policy.Protocol, side string, peer *policy.P
 			if e.endpoint == nil {
 				continue
 			}
+			sc, ok := c.entityScope(e)
+			if !ok {
+				continue // its network's packets never reach this host's rules
+			}
 			for _, np := range e.endpoint.Ports {
 				if np.Name != m.Name || policy.Protocol(np.Protocol) != proto {
 					continue
 				}
 				for _, a := range e.endpoint.IPs {
 					if (a.Is4() && containsFamily(families, 4)) || (a.Is6() && containsFamily(families, 6)) {
-						out = append(out, tupleFragment(proto, side, a, np.Port))
+						out = append(out, sc.qualify(tupleFragment(proto, side, a, np.Port)))
 					}
 				}
 			}

@@ -73,9 +73,9 @@ func (c *Compiler) buildSlot(p *policy.Policy, dir policy.Direction, g ruleGroup
 	s.conjID = id << 1
 	s.cookie = NewCookie(c.opts.Generation, CategoryRule, ingress, id)
 	s.exCookie = NewCookie(c.opts.Generation, CategoryExclusion, ingress, id)
-	s.rules = make([]ruleDims, len(g))
-	for i, r := range g {
-		s.rules[i] = c.ruleDimensions(r, dir, p.AppliesTo, s)
+	s.rules = make([]ruleDims, 0, len(g))
+	for _, r := range g {
+		s.rules = append(s.rules, c.ruleDimensions(r, dir, p.AppliesTo, s)...)
 	}
 	s.needGuard = g[0].Action == policy.Log
 	s.computeClauses()
@@ -211,14 +211,14 @@ func (s *slotState) addrFragments(side int, live []bool) fragmentSet {
 		if a.pure != nil {
 			for _, f := range a.pure.sideFragments(name) {
 				if fam := f.famIndex(); a.fams.has(fam) && s.admit[fam] {
-					out = append(out, f)
+					out = append(out, a.scope.qualify(f))
 				}
 			}
 			continue
 		}
 		for _, f := range addrFragments(name, a.static) {
 			if s.admit[f.famIndex()] {
-				out = append(out, f)
+				out = append(out, a.scope.qualify(f))
 			}
 		}
 	}

@@ -3,11 +3,13 @@ package compiler
 import (
 	"cmp"
 	"fmt"
+	"maps"
 	"net/netip"
 	"slices"
 	"sort"
 	"strings"
 
+	"github.com/flowgate/flowgate/translator/policy"
 	"github.com/flowgate/flowgate/translator/selector"
 )
 
@@ -119,6 +121,19 @@ func (u *update) apply(ch Change) error {
 // and returns the delta the flow log recorded.
 func (u *update) finish(ch Change) (Delta, []error) {
 	c := u.c
+	// A network gaining its first local endpoint or losing its last one
+	// changes the scopes every rule's selectors are split by, and maybe
+	// zones, as does the first address two networks share or the last one
+	// they stop sharing: rare, so everything is recompiled.
+	if zones := c.localZones(); !maps.Equal(zones, c.zones) || c.shared.Any() != c.scoping {
+		c.zones, c.scoping = zones, c.shared.Any()
+		for id := range c.states {
+			u.policies[id] = true
+		}
+		for _, id := range c.locals() {
+			u.endpoints[id] = true
+		}
+	}
 	// Member sets: their new prefixes, and the slots reading them.
 	deltas := map[*memberSet]*setDelta{}
 	for m, sc := range u.sets {
@@ -362,7 +377,9 @@ func portsDiffer(old, e *entity, was, is bool, localOnly bool) bool {
 	if a == nil || b == nil {
 		return a != b
 	}
-	return !slices.Equal(a.endpoint.IPs, b.endpoint.IPs) || !slices.Equal(a.endpoint.Ports, b.endpoint.Ports)
+	// The network decides the zone the tuples are matched in.
+	return !slices.Equal(a.endpoint.IPs, b.endpoint.IPs) || !slices.Equal(a.endpoint.Ports, b.endpoint.Ports) ||
+		a.labels[policy.LabelScopedNetwork] != b.labels[policy.LabelScopedNetwork]
 }
 
 // refreshEndpoint recomputes an endpoint's entity (its labels depend on

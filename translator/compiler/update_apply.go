@@ -3,6 +3,7 @@ package compiler
 import (
 	"fmt"
 	"maps"
+	"net/netip"
 	"slices"
 
 	"github.com/flowgate/flowgate/endpoints"
@@ -40,8 +41,10 @@ func (u *update) upsertEndpoint(e *endpoints.Endpoint) error {
 	if e.Name == "" {
 		return fmt.Errorf("endpoint has no name")
 	}
-	c.world.Endpoints = replaceOrAppend(c.world.Endpoints, c.endpoints[id], e)
+	old := c.endpoints[id]
+	c.world.Endpoints = replaceOrAppend(c.world.Endpoints, old, e)
 	c.endpoints[id] = e
+	u.reindexAddresses(old, e)
 	u.refreshEndpoint(id)
 	return nil
 }
@@ -54,8 +57,43 @@ func (u *update) deleteEndpoint(id string) error {
 	}
 	c.world.Endpoints = remove(c.world.Endpoints, old)
 	delete(c.endpoints, id)
+	u.reindexAddresses(old, nil)
 	u.refreshEndpoint(id)
 	return nil
+}
+
+// reindexAddresses moves an endpoint's addresses in the shared-address
+// index from old to e (either may be nil) and refreshes the other
+// endpoints of every address that starts or stops being shared: whether
+// their addresses are confined to their network changes.
+func (u *update) reindexAddresses(old, e *endpoints.Endpoint) {
+	c := u.c
+	var addrs []netip.Addr
+	for _, x := range []*endpoints.Endpoint{old, e} {
+		if x != nil {
+			addrs = append(addrs, x.IPs...)
+		}
+	}
+	before := make([]bool, len(addrs))
+	for i, a := range addrs {
+		before[i] = c.shared.Shared(a)
+	}
+	if old != nil {
+		c.shared.Remove(old)
+	}
+	if e != nil {
+		c.shared.Add(e)
+	}
+	for i, a := range addrs {
+		if c.shared.Shared(a) == before[i] {
+			continue
+		}
+		for _, id := range c.shared.Users(a) {
+			if c.endpoints[id] != nil {
+				u.refreshEndpoint(id)
+			}
+		}
+	}
 }
 
 func (u *update) upsertPolicy(p *policy.Policy) error {

@@ -65,8 +65,10 @@ func New(w *policy.World, opts Options) *Evaluator {
 	for _, t := range ev.tiers {
 		ev.policies[t.Name] = w.PoliciesInOrder(t.Name)
 	}
+	shared := policy.NewSharedAddresses(w.Endpoints)
 	for _, e := range w.Endpoints {
 		ev.labels[e] = w.EndpointLabels(e)
+		shared.Label(ev.labels[e], e)
 		ev.byID[e.ID()] = e
 		for _, a := range e.IPs {
 			ev.byAddr[a] = append(ev.byAddr[a], e)
@@ -99,13 +101,14 @@ func (ev *Evaluator) EndpointAt(a netip.Addr) *endpoints.Endpoint {
 // destination's ingress policy must both allow it.
 func (ev *Evaluator) Evaluate(src, dst *endpoints.Endpoint, p Packet) Verdict {
 	v := Verdict{Allowed: true}
+	network := packetNetwork(src, dst)
 	if src != nil {
-		d := ev.Decide(src, policy.Egress, p)
+		d := ev.decide(src, policy.Egress, p, network)
 		v.Egress = &d
 		v.Allowed = v.Allowed && d.Allowed
 	}
 	if dst != nil {
-		d := ev.Decide(dst, policy.Ingress, p)
+		d := ev.decide(dst, policy.Ingress, p, network)
 		v.Ingress = &d
 		v.Allowed = v.Allowed && d.Allowed
 	}
@@ -116,7 +119,30 @@ func (ev *Evaluator) Evaluate(src, dst *endpoints.Endpoint, p Packet) Verdict {
 // then tiers in order, policies in order, rules in order; a tier with
 // policies for e ends in its default action; when no tier decides, the
 // endpoint's default (allow for pods, deny for VMs and hosts) applies.
+// The packet is taken to be in e's network (policy.LabelNetwork).
 func (ev *Evaluator) Decide(e *endpoints.Endpoint, dir policy.Direction, p Packet) Decision {
+	return ev.decide(e, dir, p, policy.EndpointNetwork(e))
+}
+
+// packetNetwork is the network a connection between src and dst (either
+// may be nil) is in: the endpoints' when they share it or only one is
+// known; none when they are in different networks, which only a bridge
+// without L2 isolation carries (Neutron routes between networks).
+func packetNetwork(src, dst *endpoints.Endpoint) string {
+	switch {
+	case src == nil && dst == nil:
+		return ""
+	case src == nil:
+		return policy.EndpointNetwork(dst)
+	case dst == nil, policy.EndpointNetwork(src) == policy.EndpointNetwork(dst):
+		return policy.EndpointNetwork(src)
+	}
+	return ""
+}
+
+// decide is Decide for a packet of the given network: a peer's addresses
+// that belong to another network's endpoints are not the packet's.
+func (ev *Evaluator) decide(e *endpoints.Endpoint, dir policy.Direction, p Packet, network string) Decision {
 	d := Decision{Endpoint: e.ID(), Direction: dir}
 	if e.Guard == endpoints.GuardNone {
 		d.Allowed, d.Reason = true, "not filtered (port security off)"
@@ -144,7 +170,7 @@ func (ev *Evaluator) Decide(e *endpoints.Endpoint, dir policy.Direction, p Packe
 			applied = true
 			for i := range pol.Rules(dir) {
 				r := &pol.Rules(dir)[i]
-				if !ev.ruleMatches(r, p) {
+				if !ev.ruleMatches(r, p, network) {
 					continue
 				}
 				ref := RuleRef{Tier: tier.Name, Policy: pol.ID(), Direction: dir, Index: r.Index, Action: r.Action}

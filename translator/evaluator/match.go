@@ -9,8 +9,9 @@ import (
 	"github.com/flowgate/flowgate/translator/selector"
 )
 
-// ruleMatches reports whether every constraint of r holds for p.
-func (ev *Evaluator) ruleMatches(r *policy.Rule, p Packet) bool {
+// ruleMatches reports whether every constraint of r holds for p, a packet
+// of the given network ("" for none).
+func (ev *Evaluator) ruleMatches(r *policy.Rule, p Packet, network string) bool {
 	if r.IPVersion != 0 && r.IPVersion != p.ipVersion() {
 		return false
 	}
@@ -26,13 +27,13 @@ func (ev *Evaluator) ruleMatches(r *policy.Rule, p Packet) bool {
 	if r.NotICMP != nil && p.Protocol.IsICMP() && r.NotICMP.Matches(p.ICMPType, p.ICMPCode) {
 		return false
 	}
-	return ev.peerMatches(&r.Source, p.Src, p.SrcMAC, p.Protocol, p.SrcPort) &&
-		ev.peerMatches(&r.Destination, p.Dst, p.DstMAC, p.Protocol, p.DstPort)
+	return ev.peerMatches(&r.Source, p.Src, p.SrcMAC, p.Protocol, p.SrcPort, network) &&
+		ev.peerMatches(&r.Destination, p.Dst, p.DstMAC, p.Protocol, p.DstPort, network)
 }
 
 // peerMatches checks one side of a rule against that side's address, MAC
-// and port.
-func (ev *Evaluator) peerMatches(peer *policy.Peer, addr netip.Addr, mac net.HardwareAddr, proto policy.Protocol, port uint16) bool {
+// and port, in the packet's network.
+func (ev *Evaluator) peerMatches(peer *policy.Peer, addr netip.Addr, mac net.HardwareAddr, proto policy.Protocol, port uint16, network string) bool {
 	if len(peer.Nets) > 0 && !inAny(peer.Nets, addr) {
 		return false
 	}
@@ -42,16 +43,16 @@ func (ev *Evaluator) peerMatches(peer *policy.Peer, addr netip.Addr, mac net.Har
 	// A selector used alone also selects by the MAC of a member's pair of
 	// all addresses, as the compiler matches it (macmembers.go).
 	alone := len(peer.Nets) == 0 && len(peer.NotNets) == 0 && peer.NotSelector == nil
-	if peer.Selector != nil && !ev.selects(*peer.Selector, addr) && !(alone && ev.selectsMAC(*peer.Selector, addr, mac)) {
+	if peer.Selector != nil && !ev.selects(*peer.Selector, addr, network) && !(alone && ev.selectsMAC(*peer.Selector, addr, mac)) {
 		return false
 	}
-	if peer.NotSelector != nil && ev.selects(*peer.NotSelector, addr) {
+	if peer.NotSelector != nil && ev.selects(*peer.NotSelector, addr, network) {
 		return false
 	}
-	if len(peer.Ports) > 0 && !ev.portMatches(peer.Ports, peer.Selector, addr, proto, port) {
+	if len(peer.Ports) > 0 && !ev.portMatches(peer.Ports, peer.Selector, addr, proto, port, network) {
 		return false
 	}
-	if len(peer.NotPorts) > 0 && ev.portMatches(peer.NotPorts, peer.Selector, addr, proto, port) {
+	if len(peer.NotPorts) > 0 && ev.portMatches(peer.NotPorts, peer.Selector, addr, proto, port, network) {
 		return false
 	}
 	return true
@@ -66,16 +67,17 @@ func inAny(nets []netip.Prefix, a netip.Addr) bool {
 	return false
 }
 
-// selects reports whether sel selects an entity that owns addr: an
-// endpoint with that address, or a network set containing it.
-func (ev *Evaluator) selects(sel selector.Selector, addr netip.Addr) bool {
+// selects reports whether sel selects an entity that owns addr in the
+// packet's network: an endpoint with that address, or a network set
+// containing it, that is in no network or in this one.
+func (ev *Evaluator) selects(sel selector.Selector, addr netip.Addr, network string) bool {
 	for _, e := range ev.byAddr[addr] {
-		if sel.Matches(ev.labels[e]) {
+		if inNetwork(ev.labels[e], network) && sel.Matches(ev.labels[e]) {
 			return true
 		}
 	}
 	for _, s := range ev.sets {
-		if inAny(s.set.Nets, addr) && sel.Matches(s.labels) {
+		if inAny(s.set.Nets, addr) && inNetwork(s.labels, network) && sel.Matches(s.labels) {
 			return true
 		}
 	}
@@ -85,7 +87,7 @@ func (ev *Evaluator) selects(sel selector.Selector, addr netip.Addr) bool {
 // portMatches reports whether port matches one of ms: numerically, or as
 // a named port that an endpoint owning addr (and selected by sel, when
 // set) publishes for this protocol.
-func (ev *Evaluator) portMatches(ms []policy.PortMatch, sel *selector.Selector, addr netip.Addr, proto policy.Protocol, port uint16) bool {
+func (ev *Evaluator) portMatches(ms []policy.PortMatch, sel *selector.Selector, addr netip.Addr, proto policy.Protocol, port uint16, network string) bool {
 	if !proto.HasPorts() {
 		return false
 	}
@@ -97,7 +99,7 @@ func (ev *Evaluator) portMatches(ms []policy.PortMatch, sel *selector.Selector, 
 			continue
 		}
 		for _, e := range ev.byAddr[addr] {
-			if sel != nil && !sel.Matches(ev.labels[e]) {
+			if (sel != nil && !sel.Matches(ev.labels[e])) || !inNetwork(ev.labels[e], network) {
 				continue
 			}
 			for _, np := range e.Ports {
@@ -135,4 +137,12 @@ func pairMAC(e *endpoints.Endpoint, p endpoints.AddressPair) net.HardwareAddr {
 		return p.MAC
 	}
 	return e.MAC
+}
+
+// inNetwork reports whether an entity's addresses are seen in packets of
+// network: they are not confined to a network (policy.LabelScopedNetwork),
+// or to that one.
+func inNetwork(labels selector.Set, network string) bool {
+	n, ok := labels[policy.LabelScopedNetwork]
+	return !ok || n == network
 }

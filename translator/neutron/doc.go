@@ -17,16 +17,24 @@
 //     port UUID (what Nova/os-vif put in external_ids:iface-id, so the agent
 //     binds it), orchestrator "openstack", with the port's MAC and fixed IPs.
 //     Labels: `sg.openstack.org/<sg-id>: ""` per security group,
-//     `neutron.openstack.org/network: <network-id>`,
-//     `neutron.openstack.org/port-security: enabled|disabled|trusted` and
-//     `neutron.openstack.org/project: <project-id>`.
+//     `neutron.openstack.org/network: <network-id>` (the compiler gives each
+//     network a conntrack zone and confines addresses another network also
+//     uses to their own network's packets),
+//     `neutron.openstack.org/port-security: enabled|disabled|trusted`,
+//     `neutron.openstack.org/project: <project-id>`, and
+//     `neutron.openstack.org/stateful: "false"` on a filtered port whose
+//     groups are stateless.
 //   - Each security group is a NetworkPolicy openstack/sg-<id> (order 100)
 //     that applies to filtered ports carrying the group's label, in both
 //     directions, with one Allow rule per Neutron rule. Policies of one tier
 //     allow what any of their rules allows and a VM is default-deny, so a port
 //     gets exactly the union of its groups' rules per direction, as in Neutron;
 //     a port with no group allows nothing. Neutron rules are stateful: replies
-//     of an allowed connection pass, as flowgate's conntrack stage does.
+//     of an allowed connection pass, as flowgate's conntrack stage does —
+//     unless the port's groups are stateless (stateful=false): then its
+//     packets skip conntrack and every one, replies included, needs a rule.
+//     A port mixing stateful and stateless groups is an error (Neutron
+//     refuses it) and is enforced statefully.
 //   - remote_group_id becomes the selector has(sg.openstack.org/<id>), so the
 //     group's members are whatever ports carry the label at the moment —
 //     membership follows ports as they come and go. remote_ip_prefix becomes
@@ -83,8 +91,6 @@
 //
 // README.md ("Replace the Neutron OVS firewall") lists it precisely; in
 // short: sharing br-int with the Neutron OVS agent (flowgate's flows only,
-// relocated into Neutron's firewall tables); a conntrack zone per
-// neutron.openstack.org/network and remote addresses scoped to it;
-// stateless groups (stateful=false); and cutting connections when a rule
-// is removed.
+// relocated into Neutron's firewall tables) and cutting connections when a
+// rule is removed.
 package neutron

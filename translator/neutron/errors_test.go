@@ -186,7 +186,6 @@ func TestWarnings(t *testing.T) {
 		t.Fatal(errs)
 	}
 	want := []string{
-		"stateful: a stateless group is enforced statefully",
 		"remote address group ffffffff-0000-4000-8000-000000000001 is not in the input",
 		"security group 00000000-0000-4000-8000-00000000beef is not in the input",
 	}
@@ -260,31 +259,56 @@ func TestWidePairBypass(t *testing.T) {
 }
 
 // TestOverlappingAddresses: two tenants using the same address is valid
-// Neutron, kept as two endpoints on their networks, and reported, since
-// the compiler does not yet keep networks apart.
+// Neutron, kept as two endpoints each labelled with its network (the
+// compiler keeps networks apart by them), and needs no warning.
 func TestOverlappingAddresses(t *testing.T) {
 	doc := `{"ports": [
 	  {"id": "00000000-0000-4000-8000-0000000000a1", "network_id": "net-a", "fixed_ips": [{"ip_address": "10.0.0.5"}],
 	   "security_groups": [], "allowed_address_pairs": []},
 	  {"id": "00000000-0000-4000-8000-0000000000b1", "network_id": "net-b", "fixed_ips": [{"ip_address": "10.0.0.5"}],
-	   "security_groups": [], "allowed_address_pairs": []},
-	  {"id": "00000000-0000-4000-8000-0000000000a2", "network_id": "net-a", "fixed_ips": [{"ip_address": "10.0.0.6"}],
-	   "security_groups": [], "allowed_address_pairs": [{"ip_address": "10.0.0.7"}]},
-	  {"id": "00000000-0000-4000-8000-0000000000a3", "network_id": "net-a", "fixed_ips": [{"ip_address": "10.0.0.8"}],
-	   "security_groups": [], "allowed_address_pairs": [{"ip_address": "10.0.0.7"}]}]}`
+	   "security_groups": [], "allowed_address_pairs": []}]}`
 	in, errs := Decode("overlap.json", []byte(doc))
 	im, cerrs := Convert(in)
 	if errs = append(errs, cerrs...); len(errs) > 0 {
 		t.Fatal(errs)
 	}
-	if len(im.ports) != 4 {
-		t.Fatalf("want 4 ports, got %d", len(im.ports))
+	if len(im.ports) != 2 || len(im.Warnings) != 0 {
+		t.Fatalf("want 2 ports and no warning, got %d ports, warnings %v", len(im.ports), im.Warnings)
 	}
-	var got []string
-	for _, w := range im.Warnings {
-		got = append(got, w.Error())
+	for i, want := range []string{"net-a", "net-b"} {
+		if got := im.ports[i].endpoint().Labels[NetworkLabel]; got != want {
+			t.Errorf("port %s: network label %q, want %q", im.ports[i].id, got, want)
+		}
 	}
-	if len(got) != 1 || !strings.Contains(got[0], "address 10.0.0.5 is used on 2 networks") {
-		t.Errorf("want one warning about 10.0.0.5 (a VIP shared on one network is fine), got %q", got)
+}
+
+// TestStatelessGroups: a port whose groups are all stateless is labelled
+// untracked; one mixing stateless and stateful groups is refused, as
+// Neutron refuses it, and enforced statefully.
+func TestStatelessGroups(t *testing.T) {
+	const (
+		stateless = "00000000-0000-4000-8000-0000000005a1"
+		stateful  = "00000000-0000-4000-8000-0000000005f1"
+	)
+	doc := fmt.Sprintf(`{"security_groups": [{"id": %q, "stateful": false, "security_group_rules": []},
+	   {"id": %q, "stateful": true, "security_group_rules": []}],
+	 "ports": [
+	  {"id": "00000000-0000-4000-8000-0000000000c1", "security_groups": [%q], "allowed_address_pairs": [], "port_security_enabled": true, "network_id": "n"},
+	  {"id": "00000000-0000-4000-8000-0000000000c2", "security_groups": [%q, %q], "allowed_address_pairs": [], "port_security_enabled": true, "network_id": "n"},
+	  {"id": "00000000-0000-4000-8000-0000000000c3", "security_groups": [%q], "allowed_address_pairs": [], "port_security_enabled": true, "network_id": "n"}]}`,
+		stateless, stateful, stateless, stateless, stateful, stateful)
+	in, errs := Decode("stateless.json", []byte(doc))
+	if len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	im, cerrs := Convert(in)
+	if len(cerrs) != 1 || !strings.Contains(cerrs[0].Error(), "stateless.json") || !strings.Contains(cerrs[0].Error(), "00000000-0000-4000-8000-0000000000c2: security_groups: stateless groups") {
+		t.Fatalf("want one error about the mixed port, got %v", cerrs)
+	}
+	want := map[string]string{"00000000-0000-4000-8000-0000000000c1": "false", "00000000-0000-4000-8000-0000000000c2": "", "00000000-0000-4000-8000-0000000000c3": ""}
+	for _, p := range im.ports {
+		if got := p.endpoint().Labels[StatefulLabel]; got != want[p.id] {
+			t.Errorf("port %s: %s=%q, want %q", p.id, StatefulLabel, got, want[p.id])
+		}
 	}
 }

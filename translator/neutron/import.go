@@ -28,8 +28,13 @@ const (
 	GroupLabelPrefix = "sg.openstack.org/"
 	// AddressGroupLabelPrefix + group ID marks an address group's network set.
 	AddressGroupLabelPrefix = "ag.openstack.org/"
-	// NetworkLabel holds a port's network ID (the compiler's conntrack zone key).
-	NetworkLabel = "neutron.openstack.org/network"
+	// NetworkLabel holds a port's network ID: the compiler gives each
+	// network its own conntrack zone, and matches the port's addresses that
+	// another network also uses only in packets of its own network.
+	NetworkLabel = policy.LabelNetwork
+	// StatefulLabel is "false" on a filtered port whose groups are
+	// stateless: the compiler filters its packets without conntrack.
+	StatefulLabel = policy.LabelStateful
 	// ProjectLabel holds a port's project ID.
 	ProjectLabel = "neutron.openstack.org/project"
 	// PortLabel marks the network set of one port's allowed address pairs.
@@ -115,6 +120,7 @@ type vmPort struct {
 	ips                                             []netip.Addr
 	groups                                          []string
 	security                                        string
+	stateless                                       bool
 	pairPrefixes                                    []netip.Prefix
 	pairs                                           []endpoints.AddressPair
 }
@@ -128,7 +134,6 @@ func Convert(in *Input) (*Import, []error) {
 	c.addressGroups(in.AddressGroups)
 	c.groups(in)
 	c.ports(in.Ports)
-	c.overlaps()
 	c.remotes()
 	return c.im, c.errs
 }
@@ -139,6 +144,8 @@ type converter struct {
 	// known groups (even those left out), to tell "absent" from "invalid".
 	groupIDs map[string]bool
 	agIDs    map[string]bool
+	// stateless are the groups with stateful=false.
+	stateless map[string]bool
 }
 
 func (c *converter) fail(err error)   { c.errs = append(c.errs, err) }
@@ -234,7 +241,10 @@ func (c *converter) groups(in *Input) {
 			continue
 		}
 		if g.Stateful != nil && !*g.Stateful {
-			c.warn(g.loc.errorf("stateful", "a stateless group is enforced statefully: replies to connections its rules allow pass without rules of their own"))
+			if c.stateless == nil {
+				c.stateless = map[string]bool{}
+			}
+			c.stateless[g.ID] = true
 		}
 		ng := &group{id: g.ID, name: g.Name, description: g.Description, project: g.ProjectID, origin: origin(g.loc)}
 		for _, r := range g.Rules {
@@ -586,6 +596,7 @@ func (c *converter) port(p *Port) *vmPort {
 		}
 	}
 	sort.Strings(vp.groups)
+	vp.stateless = c.statelessGroups(p, vp.groups)
 	switch {
 	case p.PortSecurityEnabled != nil && !*p.PortSecurityEnabled:
 		vp.security = PortSecurityOff
@@ -635,36 +646,6 @@ func (vp *vmPort) addIP(a netip.Addr) {
 	vp.ips = append(vp.ips, a)
 }
 
-// overlaps warns about an address used on several networks (tenants may
-// pick the same private ranges): until the compiler scopes addresses per
-// network, a rule matching the address on one network matches it on the
-// others too.
-func (c *converter) overlaps() {
-	nets := map[netip.Addr]map[string]bool{}
-	first := map[netip.Addr]*vmPort{}
-	for _, p := range c.im.ports {
-		for _, a := range p.ips {
-			if nets[a] == nil {
-				nets[a] = map[string]bool{}
-				first[a] = p
-			}
-			nets[a][p.network] = true
-		}
-	}
-	addrs := make([]netip.Addr, 0, len(nets))
-	for a, ns := range nets {
-		if len(ns) > 1 {
-			addrs = append(addrs, a)
-		}
-	}
-	sort.Slice(addrs, func(i, j int) bool { return addrs[i].Less(addrs[j]) })
-	for _, a := range addrs {
-		p := first[a]
-		c.warn(&decode.Error{File: p.origin.File, Line: p.origin.Line, Object: named("Port", p.id, p.name),
-			Err: fmt.Errorf("address %s is used on %d networks: until the compiler scopes addresses and conntrack zones per network, rules matching it on one network match it on the others", a, len(nets[a]))})
-	}
-}
-
 // remotes warns about remote address groups the input does not define:
 // rules naming them match nothing until they are added.
 func (c *converter) remotes() {
@@ -687,4 +668,25 @@ func (c *converter) remotes() {
 			}
 		}
 	}
+}
+
+// statelessGroups reports whether a port's groups are stateless. Neutron
+// refuses a port with both kinds; such a port is reported and enforced
+// statefully, as its stateful groups ask.
+func (c *converter) statelessGroups(p *Port, groups []string) bool {
+	var stateless, stateful []string
+	for _, g := range groups {
+		switch {
+		case c.stateless[g]:
+			stateless = append(stateless, g)
+		case c.groupIDs[g]: // an absent group has no known kind
+			stateful = append(stateful, g)
+		}
+	}
+	if len(stateless) > 0 && len(stateful) > 0 {
+		c.fail(p.loc.errorf("security_groups", "stateless groups (%s) mixed with stateful ones (%s), which Neutron refuses: the port is enforced statefully",
+			strings.Join(stateless, ", "), strings.Join(stateful, ", ")))
+		return false
+	}
+	return len(stateless) > 0
 }

@@ -187,6 +187,9 @@ func (p *vmPort) labels() map[string]string {
 	if p.network != "" {
 		l[NetworkLabel] = p.network
 	}
+	if p.stateless && p.security == PortSecurityOn {
+		l[StatefulLabel] = "false"
+	}
 	if p.project != "" {
 		l[ProjectLabel] = p.project
 	}
