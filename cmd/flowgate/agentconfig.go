@@ -8,6 +8,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/flowgate/flowgate/endpoints/kube"
+	"github.com/flowgate/flowgate/translator/compiler"
 	"github.com/flowgate/flowgate/translator/policy"
 )
 
@@ -35,6 +36,9 @@ type agentConfig struct {
 	// allowed into / out of host endpoints ("none" disables).
 	FailsafeInbound  string `json:"failsafeInbound"`
 	FailsafeOutbound string `json:"failsafeOutbound"`
+	// EstablishedConnections says what a policy change does to open
+	// connections: "survive" (Calico, the default) or "cut" (Neutron).
+	EstablishedConnections string `json:"establishedConnections"`
 	// LogLevel and LogFormat configure logging (text or json).
 	LogLevel  string `json:"logLevel"`
 	LogFormat string `json:"logFormat"`
@@ -99,6 +103,9 @@ func loadAgentConfig(path string) (agentConfig, error) {
 	}
 	if _, err := policy.ParseFailsafes(cfg.FailsafeOutbound); err != nil {
 		return cfg, fmt.Errorf("config %s: failsafeOutbound: %w", path, err)
+	}
+	if _, err := compiler.ParseEstablished(cfg.EstablishedConnections); err != nil {
+		return cfg, fmt.Errorf("config %s: establishedConnections: %w", path, err)
 	}
 	return cfg, nil
 }

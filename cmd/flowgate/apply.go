@@ -20,11 +20,19 @@ bundle. Running it again with the same input changes nothing and says so.
   flowgate apply --bridge br-int -f /etc/flowgate/policy/
   OVS_RUNDIR=/tmp/ovs flowgate apply --ovsdb unix:/tmp/ovs/db.sock -f world.yaml
 
-Invalid documents are reported and left out; everything valid is enforced.`,
-		Flags: []cli.Flag{fileFlag, bridgeFlag, ovsdbFlag, datapathFlag, nodeFlag, failsafeInboundFlag, failsafeOutboundFlag},
+Invalid documents are reported and left out; everything valid is enforced.
+
+--established-connections cut (Neutron's behaviour) makes the bridge check
+every packet of an open connection against the policy in force, so running
+apply with a policy that no longer allows a connection cuts it, in both
+directions; survive (the default, Calico's) leaves open connections alone.`,
+		Flags: []cli.Flag{fileFlag, bridgeFlag, ovsdbFlag, datapathFlag, nodeFlag, failsafeInboundFlag, failsafeOutboundFlag, establishedFlag},
 		Action: func(c *cli.Context) error {
 			opts, err := compilerOptions(c.String("failsafe-inbound"), c.String("failsafe-outbound"))
 			if err != nil {
+				return cli.Exit(err.Error(), 2)
+			}
+			if opts.Established, err = establishedOption(c); err != nil {
 				return cli.Exit(err.Error(), 2)
 			}
 			objs, problems := files.Read(c.StringSlice("filename"), c.App.Reader)

@@ -143,8 +143,6 @@ func (c *Compiler) pipelineFlows() []Flow {
 		f(TableConntrack, prioDefault, "ipv6", ct),
 		f(TableConntrack, prioMiss, "", "NORMAL"),
 		f(TableConntrackState, prioHigh, "ct_state=+inv+trk", "drop"),
-		f(TableConntrackState, prioSpecific, "ct_state=+est+trk", "NORMAL"),
-		f(TableConntrackState, prioSpecific, "ct_state=+rel+trk", "NORMAL"),
 		f(TableConntrackState, prioEndpoint, "ct_state=+new+trk", fmt.Sprintf("goto_table:%d", TableEgressDispatch.ID)),
 		f(TableConntrackState, prioMiss, "", "drop"),
 		f(TableEgressDispatch, prioMiss, "", fmt.Sprintf("goto_table:%d", TableDestination.ID)),
@@ -158,6 +156,7 @@ func (c *Compiler) pipelineFlows() []Flow {
 		f(TableCommit, prioDefault, "ipv6", commit),
 		f(TableCommit, prioMiss, "", "NORMAL"),
 	}
+	out = append(out, c.conntrackStateFlows(f)...)
 	// Neighbour discovery from ports that are no endpoint bypasses conntrack.
 	for _, t := range []int{133, 134, 135, 136} {
 		out = append(out, f(TableConntrack, prioSpecific, fmt.Sprintf("icmp6,icmpv6_type=%d", t), "NORMAL"))

@@ -30,6 +30,9 @@ type randWorld struct {
 	// that it does not disturb the sequence of changes.
 	shuffle *rand.Rand
 	cfg     randConfig
+	// established alternates with the seed, so both modes meet every
+	// check that runs on random worlds.
+	established Established
 
 	namespaces      map[string]*policy.Namespace
 	serviceAccounts map[string]*policy.ServiceAccount
@@ -65,6 +68,7 @@ func newRandWorld(tb testing.TB, seed uint64, cfg randConfig) *randWorld {
 		r:               rand.New(rand.NewPCG(seed, 0x5eed)),
 		shuffle:         rand.New(rand.NewPCG(seed, 0xface)),
 		cfg:             cfg,
+		established:     Established(seed % 2),
 		namespaces:      map[string]*policy.Namespace{},
 		serviceAccounts: map[string]*policy.ServiceAccount{},
 		endpoints:       map[string]*endpoints.Endpoint{},
@@ -147,6 +151,7 @@ func (g *randWorld) options() Options {
 		FailsafeOutbound: policy.DefaultFailsafeOutbound(),
 		DefaultZone:      7,
 		Generation:       3,
+		Established:      g.established,
 	}
 }
 

@@ -1,0 +1,72 @@
+package compiler
+
+import (
+	"strings"
+	"testing"
+)
+
+// TestEstablishedModes: survive switches established packets without
+// policy; cut sends the initiator's established packets through the
+// policy, marks and drops denied ones and their replies, and keeps Log
+// to new connections.
+func TestEstablishedModes(t *testing.T) {
+	w := loadExample(t, "calico-getting-started/log-and-deny")
+	compile := func(m Established) []Flow {
+		c, errs := New(w, Options{Locals: AllLocal(w, ""), Established: m})
+		if len(errs) > 0 {
+			t.Fatal(errs)
+		}
+		checkOverlaps(t, m.String(), c.Flows())
+		return c.Flows()
+	}
+	has := func(fs []Flow, table Table, match, actions string) bool {
+		for _, f := range fs {
+			if f.Table == table.ID && f.Match == match && f.Actions == actions {
+				return true
+			}
+		}
+		return false
+	}
+	survive, cut := compile(EstablishedSurvive), compile(EstablishedCut)
+	if !has(survive, TableConntrackState, "ct_state=+est+trk", "NORMAL") {
+		t.Error("survive: established packets must be switched without policy")
+	}
+	want := []struct {
+		table          Table
+		match, actions string
+	}{
+		{TableConntrackState, "ct_state=+trk,ct_mark=0x2/0x2", "drop"},
+		{TableConntrackState, "ct_state=+est-rel-rpl+trk", "goto_table:30"},
+		{TableConntrackState, "ct_state=+est+rpl+trk", "NORMAL"},
+		{TableEgressVerdict, "ct_state=+est+trk", "ct(commit,zone=NXM_NX_REG8[0..15],exec(set_field:0x2/0x2->ct_mark))"},
+		{TableIngressVerdict, "ct_state=+est+trk", "ct(commit,zone=NXM_NX_REG8[0..15],exec(set_field:0x2/0x2->ct_mark))"},
+		{TableCommit, "ct_state=+est+trk", "NORMAL"},
+	}
+	for _, w := range want {
+		if !has(cut, w.table, w.match, w.actions) {
+			t.Errorf("cut: missing %s %s actions=%s", w.table.Name, w.match, w.actions)
+		}
+		if has(survive, w.table, w.match, w.actions) {
+			t.Errorf("survive: unexpected %s %s", w.table.Name, w.match)
+		}
+	}
+	if has(cut, TableConntrackState, "ct_state=+est+trk", "NORMAL") {
+		t.Error("cut: the initiator's established packets must not bypass policy")
+	}
+	// The Log rule's flows (its cookie) match new connections only in
+	// cut mode, so established packets do not reach the controller.
+	logCookies := map[Cookie]bool{}
+	for _, f := range cut {
+		if strings.Contains(f.Actions, "controller(") {
+			logCookies[f.Cookie] = true
+		}
+	}
+	if len(logCookies) == 0 {
+		t.Fatal("the world has no Log rule: the test proves nothing")
+	}
+	for _, f := range cut {
+		if logCookies[f.Cookie] && strings.Contains(f.Match, "reg7=") && !strings.Contains(f.Match, "ct_state=+new+trk") {
+			t.Errorf("cut: Log rule flow %q would log every established packet", f.Match)
+		}
+	}
+}
