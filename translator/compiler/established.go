@@ -69,7 +69,7 @@ func (c *Compiler) conntrackStateFlows(f func(Table, uint16, string, string) Flo
 		}
 	}
 	markCut := fmt.Sprintf("ct(commit,zone=%s,exec(%s))", regZone, setField(1, "NXM_NX_CT_MARK[1]"))
-	return []Flow{
+	out := []Flow{
 		f(TableConntrackState, prioCut, fmt.Sprintf("ct_state=+trk,ct_mark=%#x/%#x", ctMarkCut, ctMarkCut), "drop"),
 		// Only the initiator's packets are checked: the reply of an
 		// allowed connection is allowed, and a denied connection's
@@ -77,12 +77,16 @@ func (c *Compiler) conntrackStateFlows(f func(Table, uint16, string, string) Flo
 		f(TableConntrackState, prioSpecific, "ct_state=+est-rel-rpl+trk", fmt.Sprintf("goto_table:%d", TableEgressDispatch.ID)),
 		f(TableConntrackState, prioSpecific, "ct_state=+est+rpl+trk", "NORMAL"),
 		f(TableConntrackState, prioSpecific, "ct_state=+rel+trk", "NORMAL"),
-		// Denied on the way: mark the connection cut (the packet is
-		// dropped: no output follows).
-		f(TableEgressVerdict, prioRecheckDenied, "ct_state=+est+trk", markCut),
-		f(TableIngressVerdict, prioRecheckDenied, "ct_state=+est+trk", markCut),
 		// Allowed: already committed with the rule ids that opened it;
 		// committing every packet again would double its conntrack cost.
 		f(TableCommit, prioSpecific, "ct_state=+est+trk", "NORMAL"),
 	}
+	// Denied on the way: mark the connection cut (the packet is dropped:
+	// no output follows). ct() needs the match to name the family.
+	for _, t := range []Table{TableEgressVerdict, TableIngressVerdict} {
+		for _, fam := range []string{"ip", "ipv6"} {
+			out = append(out, f(t, prioRecheckDenied, "ct_state=+est+trk,"+fam, markCut))
+		}
+	}
+	return out
 }

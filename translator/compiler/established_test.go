@@ -38,8 +38,8 @@ func TestEstablishedModes(t *testing.T) {
 		{TableConntrackState, "ct_state=+trk,ct_mark=0x2/0x2", "drop"},
 		{TableConntrackState, "ct_state=+est-rel-rpl+trk", "goto_table:30"},
 		{TableConntrackState, "ct_state=+est+rpl+trk", "NORMAL"},
-		{TableEgressVerdict, "ct_state=+est+trk", "ct(commit,zone=NXM_NX_REG8[0..15],exec(set_field:0x2/0x2->ct_mark))"},
-		{TableIngressVerdict, "ct_state=+est+trk", "ct(commit,zone=NXM_NX_REG8[0..15],exec(set_field:0x2/0x2->ct_mark))"},
+		{TableEgressVerdict, "ct_state=+est+trk,ip", "ct(commit,zone=NXM_NX_REG8[0..15],exec(set_field:0x2/0x2->ct_mark))"},
+		{TableIngressVerdict, "ct_state=+est+trk,ipv6", "ct(commit,zone=NXM_NX_REG8[0..15],exec(set_field:0x2/0x2->ct_mark))"},
 		{TableCommit, "ct_state=+est+trk", "NORMAL"},
 	}
 	for _, w := range want {

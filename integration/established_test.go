@@ -1,0 +1,253 @@
+package integration
+
+import (
+	"bufio"
+	"fmt"
+	"net"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/flowgate/flowgate/ovs/sandbox"
+	"github.com/flowgate/flowgate/ovs/sandbox/sandboxtest"
+)
+
+// twoRulePolicy admits the frontend on 9090 (rule 0) and, unless
+// dropFirst, the backend on 8080 (rule 1); with dropFirst the backend's
+// rule is alone and takes slot 0, so its rule id is the one the removed
+// rule had.
+func twoRulePolicy(frontend, backend netip.Addr, dropFirst bool) string {
+	fe := fmt.Sprintf(`  - action: Allow
+    protocol: TCP
+    source:
+      nets: [%s/32]
+    destination:
+      ports: [9090]
+`, frontend)
+	if dropFirst {
+		fe = ""
+	}
+	return fmt.Sprintf(`apiVersion: projectcalico.org/v3
+kind: NetworkPolicy
+metadata:
+  name: database-ingress
+  namespace: prod
+spec:
+  selector: app == 'database'
+  types: [Ingress]
+  ingress:
+%s  - action: Allow
+    protocol: TCP
+    source:
+      nets: [%s/32]
+    destination:
+      ports: [8080]
+`, fe, backend)
+}
+
+// establishedScene starts OVS, the database-allow-backends workloads and
+// an agent in the given establishedConnections mode enforcing policy.
+func establishedScene(t *testing.T, mode string, policy func(*Scene) string) (*sandbox.OVS, *Scene, string) {
+	t.Helper()
+	o := sandboxtest.New(t)
+	if err := o.AddBridge("br-int"); err != nil {
+		t.Fatal(err)
+	}
+	src := "../examples/seeds/database-allow-backends"
+	s, err := StartScene(o, "br-int", src, []int{8080})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Stop)
+	dir := t.TempDir()
+	copyFile(t, filepath.Join(src, "world.yaml"), filepath.Join(dir, "world.yaml"))
+	writePolicy(t, dir, policy(s))
+	cfg := writeAgentConfig(t, o, dir)
+	f, err := os.OpenFile(cfg, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fmt.Fprintf(f, "establishedConnections: %s\n", mode)
+	f.Close()
+	startAgent(t, o, cfg)
+	return o, s, dir
+}
+
+func writePolicy(t *testing.T, dir, yaml string) {
+	t.Helper()
+	if err := os.WriteFile(filepath.Join(dir, "policy.yaml"), []byte(yaml), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// lineConn reads and writes lines on one side of a TCP connection with a
+// deadline, so a cut connection shows as a timeout.
+type lineConn struct {
+	c net.Conn
+	r *bufio.Reader
+}
+
+func newLineConn(c net.Conn) *lineConn { return &lineConn{c, bufio.NewReader(c)} }
+
+func (l *lineConn) send(msg string) error {
+	l.c.SetWriteDeadline(time.Now().Add(time.Second))
+	_, err := fmt.Fprintln(l.c, msg)
+	return err
+}
+
+func (l *lineConn) recv(d time.Duration) (string, error) {
+	l.c.SetReadDeadline(time.Now().Add(d))
+	s, err := l.r.ReadString('\n')
+	return strings.TrimSpace(s), err
+}
+
+// exchange sends a line each way (client first) and reports which arrived.
+func exchange(client, server *lineConn, tag string) (toServer, toClient bool) {
+	if client.send("c-"+tag) == nil {
+		got, err := server.recv(1500 * time.Millisecond)
+		toServer = err == nil && got == "c-"+tag
+	}
+	if server.send("s-"+tag) == nil {
+		got, err := client.recv(1500 * time.Millisecond)
+		toClient = err == nil && got == "s-"+tag
+	}
+	return toServer, toClient
+}
+
+// TestEstablishedConnectionsOnRuleRemoval: prod/database admits the
+// frontend on 9090 and the backend on 8080, each by its own rule; both
+// connect, then the frontend's rule is removed (the backend's rule moves
+// into its slot and takes its rule id). With establishedConnections:
+// survive (Calico) the frontend's open connection keeps working both
+// ways; with cut (Neutron) it carries nothing more in either direction and
+// conntrack marks it cut. In both modes the backend's connection keeps
+// working and new connections follow the new policy.
+func TestEstablishedConnectionsOnRuleRemoval(t *testing.T) {
+	for _, mode := range []string{"survive", "cut"} {
+		t.Run(mode, func(t *testing.T) {
+			o, s, dir := establishedScene(t, mode, func(s *Scene) string {
+				return twoRulePolicy(s.addr("dev/frontend", 0).Addr(), s.addr("dev/backend", 0).Addr(), false)
+			})
+			fe, be := s.Workloads["dev/frontend"], s.Workloads["dev/backend"]
+			db9090, db8080 := s.addr("prod/database", 9090), s.addr("prod/database", 8080)
+			ln, err := s.Workloads["prod/database"].Listen(9090)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer ln.Close()
+			waitFor(t, "the backend allowed to 8080", 10*time.Second, func() bool { return be.ProbeTCP(db8080, 300*time.Millisecond) })
+			if fe.ProbeTCP(db8080, 300*time.Millisecond) {
+				t.Fatal("the frontend must not reach 8080")
+			}
+			c, err := fe.DialTCP(db9090, 2*time.Second)
+			if err != nil {
+				t.Fatalf("the frontend's rule admits 9090: %v", err)
+			}
+			defer c.Close()
+			sc, err := ln.Accept()
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer sc.Close()
+			client, server := newLineConn(c), newLineConn(sc)
+			if up, down := exchange(client, server, "before"); !up || !down {
+				t.Fatalf("before the change: to server %v, to client %v", up, down)
+			}
+			bc, err := be.DialTCP(db8080, 2*time.Second)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer bc.Close()
+			backend := newLineConn(bc)
+			echo := func(tag string) error {
+				if err := backend.send(tag); err != nil {
+					return err
+				}
+				got, err := backend.recv(1500 * time.Millisecond)
+				if err == nil && got != tag {
+					err = fmt.Errorf("echo %q, want %q", got, tag)
+				}
+				return err
+			}
+			if err := echo("before"); err != nil {
+				t.Fatal(err)
+			}
+
+			writePolicy(t, dir, twoRulePolicy(fe.IPs[0].Addr(), be.IPs[0].Addr(), true))
+			waitFor(t, "new frontend connections to 9090 denied", 10*time.Second, func() bool {
+				nc, err := fe.DialTCP(db9090, 300*time.Millisecond)
+				if err == nil {
+					nc.Close()
+				}
+				return err != nil
+			})
+
+			up, down := exchange(client, server, "after")
+			switch mode {
+			case "survive":
+				if !up || !down {
+					t.Errorf("survive: the frontend's open connection must keep working: to server %v, to client %v", up, down)
+				}
+			case "cut":
+				if up || down {
+					t.Errorf("cut: the frontend's connection lost its rule and must carry nothing: to server %v, to client %v", up, down)
+				}
+				cut, kept := conntrackMarks(t, o, fe.IPs[0].Addr(), be.IPs[0].Addr())
+				if !cut || kept {
+					t.Errorf("cut: conntrack: frontend's connection marked cut %v (want true), backend's %v (want false)", cut, kept)
+				}
+			}
+			for i := 0; i < 3; i++ {
+				if err := echo(fmt.Sprintf("after-%d", i)); err != nil {
+					t.Fatalf("the backend's connection is still allowed and must keep working: %v", err)
+				}
+			}
+			if !be.ProbeTCP(db8080, time.Second) {
+				t.Error("a new backend connection to 8080 must be allowed")
+			}
+			if fe.ProbeTCP(db8080, 300*time.Millisecond) {
+				t.Error("a new frontend connection to 8080 must be denied")
+			}
+		})
+	}
+}
+
+// conntrackMarks reports whether a TCP connection from each source
+// carries the cut mark (ct_mark bit 1) in the datapath's conntrack.
+func conntrackMarks(t *testing.T, o *sandbox.OVS, a, b netip.Addr) (aCut, bCut bool) {
+	t.Helper()
+	out, err := o.Appctl("dpctl/dump-conntrack", "-m")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(out, "\n") {
+		if !strings.HasPrefix(line, "tcp,") {
+			continue
+		}
+		cut := markCut(line)
+		switch {
+		case strings.Contains(line, "orig=(src="+a.String()+","):
+			aCut = aCut || cut
+		case strings.Contains(line, "orig=(src="+b.String()+","):
+			bCut = bCut || cut
+		}
+	}
+	if t.Failed() {
+		t.Logf("conntrack:\n%s", out)
+	}
+	return aCut, bCut
+}
+
+// markCut reads "mark=N" of a dump-conntrack line.
+func markCut(line string) bool {
+	i := strings.Index(line, "mark=")
+	if i < 0 {
+		return false
+	}
+	var m uint32
+	fmt.Sscanf(line[i+len("mark="):], "%d", &m)
+	return m&2 != 0
+}
