@@ -199,6 +199,7 @@ func TestEstablishedConnectionsOnRuleRemoval(t *testing.T) {
 				if !cut || kept {
 					t.Errorf("cut: conntrack: frontend's connection marked cut %v (want true), backend's %v (want false)", cut, kept)
 				}
+				relatedDropped(t, o, s.Workloads["prod/database"], fe)
 			}
 			for i := 0; i < 3; i++ {
 				if err := echo(fmt.Sprintf("after-%d", i)); err != nil {
@@ -250,4 +251,25 @@ func markCut(line string) bool {
 	var m uint32
 	fmt.Sscanf(line[i+len("mark="):], "%d", &m)
 	return m&2 != 0
+}
+
+// relatedDropped traces an ICMP error (port unreachable, quoting a TCP
+// segment) from db to client, related to a connection: delivered while the
+// connection's mark is only "committed", dropped once it is cut.
+func relatedDropped(t *testing.T, o *sandbox.OVS, db, client *sandbox.Workload) {
+	t.Helper()
+	for _, c := range []struct {
+		mark    string
+		deliver bool
+	}{{"0x1", true}, {"0x3", false}} {
+		pkt := fmt.Sprintf("in_port=%d,icmp,dl_src=%s,dl_dst=%s,nw_src=%s,nw_dst=%s,icmp_type=3,icmp_code=3,ct_mark=%s",
+			db.OFPort, db.MAC, client.MAC, db.IPs[0].Addr(), client.IPs[0].Addr(), c.mark)
+		out, err := o.Appctl("ofproto/trace", "br-int", pkt, "--ct-next", "trk,rel")
+		if err != nil {
+			t.Fatalf("trace %s: %v\n%s", pkt, err, out)
+		}
+		if delivers(out) != c.deliver {
+			t.Errorf("cut: a related ICMP error of a connection with ct_mark=%s: delivered %v, want %v\n%s", c.mark, !c.deliver, c.deliver, out)
+		}
+	}
 }
