@@ -2,10 +2,12 @@ package integration
 
 import (
 	"bufio"
+	"encoding/json"
 	"fmt"
 	"net"
 	"net/netip"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -65,15 +67,24 @@ func establishedScene(t *testing.T, mode string, policy func(*Scene) string) (*s
 	dir := t.TempDir()
 	copyFile(t, filepath.Join(src, "world.yaml"), filepath.Join(dir, "world.yaml"))
 	writePolicy(t, dir, policy(s))
-	cfg := writeAgentConfig(t, o, dir)
-	f, err := os.OpenFile(cfg, os.O_APPEND|os.O_WRONLY, 0)
+	startAgent(t, o, appendConfig(t, writeAgentConfig(t, o, dir), "establishedConnections: "+mode))
+	return o, s, dir
+}
+
+// appendConfig adds lines to an agent config file and returns its path.
+func appendConfig(t *testing.T, path string, lines ...string) string {
+	t.Helper()
+	f, err := os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	fmt.Fprintf(f, "establishedConnections: %s\n", mode)
-	f.Close()
-	startAgent(t, o, cfg)
-	return o, s, dir
+	defer f.Close()
+	for _, l := range lines {
+		if _, err := fmt.Fprintln(f, l); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return path
 }
 
 func writePolicy(t *testing.T, dir, yaml string) {
@@ -270,6 +281,91 @@ func relatedDropped(t *testing.T, o *sandbox.OVS, db, client *sandbox.Workload) 
 		}
 		if delivers(out) != c.deliver {
 			t.Errorf("cut: a related ICMP error of a connection with ct_mark=%s: delivered %v, want %v\n%s", c.mark, !c.deliver, c.deliver, out)
+		}
+	}
+}
+
+// TestNeutronRuleRemovalCutsConnections: with establishedConnections: cut
+// (Neutron's behaviour), removing the web group's "TCP 80 from anywhere"
+// rule and reimporting cuts the open connection it admitted from beyond
+// the uplink, while web-2's connection to the same port, admitted by the
+// default group's rule, keeps working; new connections follow the new
+// groups.
+func TestNeutronRuleRemovalCutsConnections(t *testing.T) {
+	s := startNeutronScene(t, "establishedConnections: cut")
+	outside, web2 := s.outside["203.0.113.5"], s.vm["web-2"]
+	to := s.addr("web-1", 80)
+	checkNeutron(t, []neutronProbe{
+		{what: "outside → web-1:80 allowed", run: func() bool { return outside.ProbeTCP(to, probeTimeout) }, allowed: true},
+		s.tcp("web-2", "web-1", 80, true),
+	})
+	dial := func(w *sandbox.Workload) *lineConn {
+		c, err := w.DialTCP(to, 2*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		return newLineConn(c)
+	}
+	echo := func(l *lineConn, tag string) bool {
+		if l.send(tag) != nil {
+			return false
+		}
+		got, err := l.recv(1500 * time.Millisecond)
+		return err == nil && got == tag
+	}
+	fromOutside, fromWeb2 := dial(outside), dial(web2)
+	if !echo(fromOutside, "before") || !echo(fromWeb2, "before") {
+		t.Fatal("both connections must work before the change")
+	}
+
+	// The web group without its rule 7403e430 (IPv4 TCP 80 from 0.0.0.0/0).
+	data, err := os.ReadFile(neutronSample + "security-groups.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc map[string][]map[string]any
+	if err := json.Unmarshal(data, &doc); err != nil {
+		t.Fatal(err)
+	}
+	removed := 0
+	for _, g := range doc["security_groups"] {
+		var kept []any
+		for _, r := range g["security_group_rules"].([]any) {
+			if strings.HasPrefix(r.(map[string]any)["id"].(string), "7403e430") {
+				removed++
+				continue
+			}
+			kept = append(kept, r)
+		}
+		g["security_group_rules"] = kept
+	}
+	if removed != 1 {
+		t.Fatalf("the sample's web group has no rule 7403e430 (%d found)", removed)
+	}
+	sgs := filepath.Join(t.TempDir(), "security-groups.json")
+	out, err := json.Marshal(doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(sgs, out, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(flowgateBin, "import", "openstack", "-f", sgs, "-f", neutronSample+"address-groups.json",
+		"-f", s.portsJSON, "-o", filepath.Join(s.policyDir, "neutron.yaml"))
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("flowgate import openstack: %v\n%s", err, out)
+	}
+	checkNeutron(t, []neutronProbe{
+		{what: "new outside → web-1:80 denied", run: func() bool { return outside.ProbeTCP(to, probeTimeout) }, allowed: false},
+		s.tcp("web-2", "web-1", 80, true),
+	})
+	if echo(fromOutside, "after") {
+		t.Error("the connection the removed rule admitted must be cut")
+	}
+	for i := 0; i < 3; i++ {
+		if !echo(fromWeb2, fmt.Sprintf("after-%d", i)) {
+			t.Fatal("web-2's connection, admitted by a rule still present, must keep working")
 		}
 	}
 }

@@ -33,7 +33,7 @@ type neutronScene struct {
 	portsJSON string // the ports file the import reads
 }
 
-func startNeutronScene(t *testing.T) *neutronScene {
+func startNeutronScene(t *testing.T, agentConfigLines ...string) *neutronScene {
 	t.Helper()
 	o := sandboxtest.New(t)
 	if err := o.AddBridge("br-int"); err != nil {
@@ -93,7 +93,7 @@ func startNeutronScene(t *testing.T) *neutronScene {
 		t.Fatal(err)
 	}
 	s.importPolicy(t)
-	startAgent(t, o, writeAgentConfig(t, o, s.policyDir))
+	startAgent(t, o, appendConfig(t, writeAgentConfig(t, o, s.policyDir), agentConfigLines...))
 	return s
 }
 
