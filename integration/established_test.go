@@ -52,7 +52,7 @@ spec:
 
 // establishedScene starts OVS, the database-allow-backends workloads and
 // an agent in the given establishedConnections mode enforcing policy.
-func establishedScene(t *testing.T, mode string, policy func(*Scene) string) (*sandbox.OVS, *Scene, string) {
+func establishedScene(t testing.TB, mode string, policy func(*Scene) string) (*sandbox.OVS, *Scene, string) {
 	t.Helper()
 	o := sandboxtest.New(t)
 	if err := o.AddBridge("br-int"); err != nil {
@@ -65,14 +65,20 @@ func establishedScene(t *testing.T, mode string, policy func(*Scene) string) (*s
 	}
 	t.Cleanup(s.Stop)
 	dir := t.TempDir()
-	copyFile(t, filepath.Join(src, "world.yaml"), filepath.Join(dir, "world.yaml"))
+	world, err := os.ReadFile(filepath.Join(src, "world.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "world.yaml"), world, 0o644); err != nil {
+		t.Fatal(err)
+	}
 	writePolicy(t, dir, policy(s))
 	startAgent(t, o, appendConfig(t, writeAgentConfig(t, o, dir), "establishedConnections: "+mode))
 	return o, s, dir
 }
 
 // appendConfig adds lines to an agent config file and returns its path.
-func appendConfig(t *testing.T, path string, lines ...string) string {
+func appendConfig(t testing.TB, path string, lines ...string) string {
 	t.Helper()
 	f, err := os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0)
 	if err != nil {
@@ -87,7 +93,7 @@ func appendConfig(t *testing.T, path string, lines ...string) string {
 	return path
 }
 
-func writePolicy(t *testing.T, dir, yaml string) {
+func writePolicy(t testing.TB, dir, yaml string) {
 	t.Helper()
 	if err := os.WriteFile(filepath.Join(dir, "policy.yaml"), []byte(yaml), 0o644); err != nil {
 		t.Fatal(err)
