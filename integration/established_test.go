@@ -17,17 +17,23 @@ import (
 	"github.com/flowgate/flowgate/ovs/sandbox/sandboxtest"
 )
 
-// twoRulePolicy admits the frontend on 9090 (rule 0) and, unless
-// dropFirst, the backend on 8080 (rule 1); with dropFirst the backend's
-// rule is alone and takes slot 0, so its rule id is the one the removed
-// rule had.
+// twoRulePolicy admits the frontend on TCP 9090 and UDP 9091 (rules 0
+// and 1) and the backend on 8080 (rule 2); with dropFirst the frontend's
+// rules are gone and the backend's takes slot 0, so its rule id is the
+// one the first removed rule had.
 func twoRulePolicy(frontend, backend netip.Addr, dropFirst bool) string {
 	fe := fmt.Sprintf(`  - action: Allow
     protocol: TCP
     source:
-      nets: [%s/32]
+      nets: [%[1]s/32]
     destination:
       ports: [9090]
+  - action: Allow
+    protocol: UDP
+    source:
+      nets: [%[1]s/32]
+    destination:
+      ports: [9091]
 `, frontend)
 	if dropFirst {
 		fe = ""
@@ -173,6 +179,44 @@ func TestEstablishedConnectionsOnRuleRemoval(t *testing.T) {
 			if up, down := exchange(client, server, "before"); !up || !down {
 				t.Fatalf("before the change: to server %v, to client %v", up, down)
 			}
+			// A UDP flow the frontend opens and then only listens to.
+			udpServer, err := s.Workloads["prod/database"].ListenPacket(9091)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer udpServer.Close()
+			udpClient, err := fe.DialUDP(s.addr("prod/database", 9091))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer udpClient.Close()
+			if _, err := udpClient.Write([]byte("hello")); err != nil {
+				t.Fatal(err)
+			}
+			buf := make([]byte, 64)
+			udpServer.SetReadDeadline(time.Now().Add(2 * time.Second))
+			_, udpPeer, err := udpServer.ReadFrom(buf)
+			if err != nil {
+				t.Fatalf("the frontend's UDP rule admits 9091: %v", err)
+			}
+			if got := udpStream(t, udpServer, udpPeer, udpClient, 1); got != 1 {
+				t.Fatalf("before the change the UDP reply must arrive, got %d of 1", got)
+			}
+			// A TCP connection whose client will fall silent.
+			c2, err := fe.DialTCP(db9090, 2*time.Second)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c2.Close()
+			sc2, err := ln.Accept()
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer sc2.Close()
+			silent, silentServer := newLineConn(c2), newLineConn(sc2)
+			if up, down := exchange(silent, silentServer, "before"); !up || !down {
+				t.Fatalf("before the change: to server %v, to client %v", up, down)
+			}
 			bc, err := be.DialTCP(db8080, 2*time.Second)
 			if err != nil {
 				t.Fatal(err)
@@ -193,6 +237,10 @@ func TestEstablishedConnectionsOnRuleRemoval(t *testing.T) {
 				t.Fatal(err)
 			}
 
+			if cut := cutEntries(t, o); len(cut) > 0 {
+				t.Fatalf("before the change nothing is denied, yet conntrack holds cut connections:\n%s", strings.Join(cut, "\n"))
+			}
+
 			writePolicy(t, dir, twoRulePolicy(fe.IPs[0].Addr(), be.IPs[0].Addr(), true))
 			waitFor(t, "new frontend connections to 9090 denied", 10*time.Second, func() bool {
 				nc, err := fe.DialTCP(db9090, 300*time.Millisecond)
@@ -202,13 +250,45 @@ func TestEstablishedConnectionsOnRuleRemoval(t *testing.T) {
 				return err != nil
 			})
 
+			// The responder sends first: only the reply direction is
+			// seen (the UDP client stays silent).
+			streamed := udpStream(t, udpServer, udpPeer, udpClient, 5)
+			t.Logf("%s: %d of 5 UDP replies arrived after the change", mode, streamed)
+			// The silent client's segments (its ACKs too) go to a MAC
+			// that is no endpoint's, so they meet no ingress policy and
+			// cannot cut the connection: only the server's replies can.
+			dbIP := s.addr("prod/database", 0).Addr().String()
+			if out, err := fe.Exec("ip", "neigh", "replace", dbIP, "lladdr", "02:00:00:00:00:99", "dev", "eth0", "nud", "permanent"); err != nil {
+				t.Fatalf("ip neigh: %v: %s", err, out)
+			}
+			tcpStreamed := 0
+			for i := 0; i < 3; i++ {
+				silentServer.send(fmt.Sprintf("s-%d", i))
+				time.Sleep(200 * time.Millisecond)
+			}
+			for {
+				if _, err := silent.recv(time.Second); err != nil {
+					break
+				}
+				tcpStreamed++
+			}
+			t.Logf("%s: %d of 3 TCP replies to a silent client arrived after the change", mode, tcpStreamed)
+			if out, err := fe.Exec("ip", "neigh", "del", dbIP, "dev", "eth0"); err != nil {
+				t.Fatalf("ip neigh: %v: %s", err, out)
+			}
 			up, down := exchange(client, server, "after")
 			switch mode {
 			case "survive":
 				if !up || !down {
 					t.Errorf("survive: the frontend's open connection must keep working: to server %v, to client %v", up, down)
 				}
+				if streamed != 5 || tcpStreamed != 3 {
+					t.Errorf("survive: the replies must keep coming: UDP %d of 5, TCP %d of 3", streamed, tcpStreamed)
+				}
 			case "cut":
+				if streamed > 1 || tcpStreamed > 1 {
+					t.Errorf("cut: the flows lost their rules: only the reply that finds one denied may pass: UDP %d of 5, TCP %d of 3", streamed, tcpStreamed)
+				}
 				if up || down {
 					t.Errorf("cut: the frontend's connection lost its rule and must carry nothing: to server %v, to client %v", up, down)
 				}
@@ -231,6 +311,34 @@ func TestEstablishedConnectionsOnRuleRemoval(t *testing.T) {
 			}
 		})
 	}
+}
+
+// udpStream sends n datagrams from server to peer, 100 ms apart, and
+// counts those client receives.
+func udpStream(t *testing.T, server net.PacketConn, peer net.Addr, client net.Conn, n int) int {
+	t.Helper()
+	got := make(chan int, 1)
+	go func() {
+		count, buf := 0, make([]byte, 64)
+		for {
+			client.SetReadDeadline(time.Now().Add(time.Duration(n)*100*time.Millisecond + time.Second))
+			if _, err := client.Read(buf); err != nil {
+				got <- count
+				return
+			}
+			if count++; count == n {
+				got <- count
+				return
+			}
+		}
+	}()
+	for i := 0; i < n; i++ {
+		if _, err := server.WriteTo([]byte(fmt.Sprintf("s-%d", i)), peer); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	return <-got
 }
 
 // conntrackMarks reports whether a TCP connection from each source
@@ -257,6 +365,22 @@ func conntrackMarks(t *testing.T, o *sandbox.OVS, a, b netip.Addr) (aCut, bCut b
 		t.Logf("conntrack:\n%s", out)
 	}
 	return aCut, bCut
+}
+
+// cutEntries lists the conntrack entries carrying the cut mark.
+func cutEntries(t *testing.T, o *sandbox.OVS) []string {
+	t.Helper()
+	out, err := o.Appctl("dpctl/dump-conntrack", "-m")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cut []string
+	for _, line := range strings.Split(out, "\n") {
+		if markCut(line) {
+			cut = append(cut, line)
+		}
+	}
+	return cut
 }
 
 // markCut reads "mark=N" of a dump-conntrack line.
@@ -323,6 +447,22 @@ func TestNeutronRuleRemovalCutsConnections(t *testing.T) {
 	fromOutside, fromWeb2 := dial(outside), dial(web2)
 	if !echo(fromOutside, "before") || !echo(fromWeb2, "before") {
 		t.Fatal("both connections must work before the change")
+	}
+	// Replies are re-checked as their connection's original direction:
+	// traffic only a port or ICMP-type rule admits must not be cut by it.
+	for i := 0; i < 3; i++ {
+		if !s.outside["10.99.0.5"].Ping(s.vm["web-1"].IPs[0].Addr(), time.Second) {
+			t.Fatal("ping from 10.99.0.5 to web-1 is admitted by icmp-diag's type 8 rule")
+		}
+		if !echo(fromOutside, fmt.Sprintf("before-%d", i)) {
+			t.Fatal("the outside connection must keep working before the change")
+		}
+	}
+	if !s.vm["db-1"].Ping(s.vm["web-1"].IPs[1].Addr(), time.Second) {
+		t.Fatal("IPv6 ping db-1 → web-1 is admitted by the default group")
+	}
+	if cut := cutEntries(t, s.o); len(cut) > 0 {
+		t.Fatalf("allowed traffic was cut:\n%s", strings.Join(cut, "\n"))
 	}
 
 	// The web group without its rule 7403e430 (IPv4 TCP 80 from 0.0.0.0/0).

@@ -33,6 +33,7 @@ func (c *Compiler) endpointFlows(e *endpoints.Endpoint, b Binding) ([]Flow, erro
 		f(TableClassify, prioEndpoint, inPort, setField(port, regSrc)+","+setField(uint32(zone), regZone)+fmt.Sprintf(",goto_table:%d", TableSpoofGuard.ID)),
 		f(TableDestination, prioEndpoint, "dl_dst="+mac, setField(port, regDst)+fmt.Sprintf(",goto_table:%d", TableIngressDispatch.ID)),
 	}
+	out = append(out, c.replyInitiatorFlows(port, mac, ck)...)
 	// Spoof guard: only the endpoint's own MAC and addresses.
 	src := inPort + ",dl_src=" + mac
 	toCT := fmt.Sprintf("goto_table:%d", TableConntrack.ID)

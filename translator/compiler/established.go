@@ -71,22 +71,93 @@ func (c *Compiler) conntrackStateFlows(f func(Table, uint16, string, string) Flo
 	markCut := fmt.Sprintf("ct(commit,zone=%s,exec(%s))", regZone, setField(1, "NXM_NX_CT_MARK[1]"))
 	out := []Flow{
 		f(TableConntrackState, prioCut, fmt.Sprintf("ct_state=+trk,ct_mark=%#x/%#x", ctMarkCut, ctMarkCut), "drop"),
-		// Only the initiator's packets are checked: the reply of an
-		// allowed connection is allowed, and a denied connection's
-		// replies meet the mark once its initiator has sent one packet.
+		// The initiator's packets walk the policy as new ones do.
 		f(TableConntrackState, prioSpecific, "ct_state=+est-rel-rpl+trk", fmt.Sprintf("goto_table:%d", TableEgressDispatch.ID)),
-		f(TableConntrackState, prioSpecific, "ct_state=+est+rpl+trk", "NORMAL"),
 		f(TableConntrackState, prioSpecific, "ct_state=+rel+trk", "NORMAL"),
 		// Allowed: already committed with the rule ids that opened it;
 		// committing every packet again would double its conntrack cost.
 		f(TableCommit, prioSpecific, "ct_state=+est+trk", "NORMAL"),
+		// A reply's re-check ends here: its clone is never switched.
+		f(TableCommit, prioHigh, "ct_state=+est+rpl+trk", "drop"),
+		f(TableReplyInitiator, prioMiss, "", setField(0, regSrc)),
+	}
+	// A reply is checked too, on a clone turned into the initiator's
+	// packet: addresses, ports or ICMP type and code from the connection's
+	// original tuple, the initiator endpoint (reg0) found by the reply's
+	// destination MAC, and the destination MAC set to the responder's so
+	// that the destination table finds it. The clone walks the policy (a
+	// denial marks the connection cut); the reply itself is switched, so
+	// the packet that finds a connection denied is the last one through.
+	for _, r := range replyRewrites {
+		prio := uint16(prioSpecific)
+		if r.proto == "ip" || r.proto == "ipv6" {
+			prio-- // other protocols: addresses only
+		}
+		clone := fmt.Sprintf("clone(resubmit(,%d),move:NXM_OF_ETH_SRC[]->NXM_OF_ETH_DST[],%s,resubmit(,%d)),NORMAL",
+			TableReplyInitiator.ID, r.rewrite, TableEgressDispatch.ID)
+		out = append(out, f(TableConntrackState, prio, "ct_state=+est-rel+rpl+trk,"+r.proto, clone))
 	}
 	// Denied on the way: mark the connection cut (the packet is dropped:
-	// no output follows). ct() needs the match to name the family.
+	// no output follows). ct() needs the match to name the family. A
+	// reply's clone of a stateful protocol is turned back into the reply
+	// first: conntrack checks TCP and SCTP segments against their
+	// direction's sequence window and would refuse (not mark) the reply's
+	// segment posing as the initiator's.
 	for _, t := range []Table{TableEgressVerdict, TableIngressVerdict} {
 		for _, fam := range []string{"ip", "ipv6"} {
 			out = append(out, f(t, prioRecheckDenied, "ct_state=+est+trk,"+fam, markCut))
 		}
+		for _, r := range replyRestores {
+			out = append(out, f(t, prioRecheckDenied+1, "ct_state=+est+rpl+trk,"+r.proto, r.rewrite+","+markCut))
+		}
 	}
 	return out
+}
+
+// replyRewrites turn a reply into its connection's original direction,
+// per protocol, from the conntrack original-tuple fields.
+var replyRewrites = func() []struct{ proto, rewrite string } {
+	const (
+		v4 = "move:NXM_NX_CT_NW_SRC[]->NXM_OF_IP_SRC[],move:NXM_NX_CT_NW_DST[]->NXM_OF_IP_DST[]"
+		v6 = "move:NXM_NX_CT_IPV6_SRC[]->NXM_NX_IPV6_SRC[],move:NXM_NX_CT_IPV6_DST[]->NXM_NX_IPV6_DST[]"
+	)
+	ports := func(src, dst string) string {
+		return fmt.Sprintf("move:NXM_NX_CT_TP_SRC[]->%s[],move:NXM_NX_CT_TP_DST[]->%s[]", src, dst)
+	}
+	// For ICMP the original tuple's "ports" are its type and code.
+	icmp := func(typ, code string) string {
+		return fmt.Sprintf("move:NXM_NX_CT_TP_SRC[0..7]->%s[],move:NXM_NX_CT_TP_DST[0..7]->%s[]", typ, code)
+	}
+	tcp, udp, sctp := ports("NXM_OF_TCP_SRC", "NXM_OF_TCP_DST"), ports("NXM_OF_UDP_SRC", "NXM_OF_UDP_DST"), ports("OXM_OF_SCTP_SRC", "OXM_OF_SCTP_DST")
+	return []struct{ proto, rewrite string }{
+		{"tcp", v4 + "," + tcp}, {"udp", v4 + "," + udp}, {"sctp", v4 + "," + sctp},
+		{"icmp", v4 + "," + icmp("NXM_OF_ICMP_TYPE", "NXM_OF_ICMP_CODE")}, {"ip", v4},
+		{"tcp6", v6 + "," + tcp}, {"udp6", v6 + "," + udp}, {"sctp6", v6 + "," + sctp},
+		{"icmp6", v6 + "," + icmp("NXM_NX_ICMPV6_TYPE", "NXM_NX_ICMPV6_CODE")}, {"ipv6", v6},
+	}
+}()
+
+// replyRestores turn a reply's clone of a stateful protocol back into the
+// reply, from the conntrack original-tuple fields.
+var replyRestores = func() []struct{ proto, rewrite string } {
+	const (
+		v4 = "move:NXM_NX_CT_NW_DST[]->NXM_OF_IP_SRC[],move:NXM_NX_CT_NW_SRC[]->NXM_OF_IP_DST[]"
+		v6 = "move:NXM_NX_CT_IPV6_DST[]->NXM_NX_IPV6_SRC[],move:NXM_NX_CT_IPV6_SRC[]->NXM_NX_IPV6_DST[]"
+	)
+	ports := func(src, dst string) string {
+		return fmt.Sprintf("move:NXM_NX_CT_TP_DST[]->%s[],move:NXM_NX_CT_TP_SRC[]->%s[]", src, dst)
+	}
+	tcp, sctp := ports("NXM_OF_TCP_SRC", "NXM_OF_TCP_DST"), ports("OXM_OF_SCTP_SRC", "OXM_OF_SCTP_DST")
+	return []struct{ proto, rewrite string }{
+		{"tcp", v4 + "," + tcp}, {"sctp", v4 + "," + sctp}, {"tcp6", v6 + "," + tcp}, {"sctp6", v6 + "," + sctp},
+	}
+}()
+
+// replyInitiatorFlows let a reply's re-check find a local initiator by
+// its MAC (cut mode only).
+func (c *Compiler) replyInitiatorFlows(port uint32, mac string, ck Cookie) []Flow {
+	if c.opts.Established != EstablishedCut {
+		return nil
+	}
+	return []Flow{{Table: TableReplyInitiator.ID, Priority: prioEndpoint, Match: "dl_dst=" + mac, Actions: setField(port, regSrc), Cookie: ck}}
 }

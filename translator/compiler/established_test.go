@@ -7,8 +7,9 @@ import (
 
 // TestEstablishedModes: survive switches established packets without
 // policy; cut sends the initiator's established packets through the
-// policy, marks and drops denied ones and their replies, and keeps Log
-// to new connections.
+// policy, and a clone of each reply turned into the initiator's packet,
+// marks denied connections and drops them, and keeps Log to new
+// connections.
 func TestEstablishedModes(t *testing.T) {
 	w := loadExample(t, "calico-getting-started/log-and-deny")
 	compile := func(m Established) []Flow {
@@ -37,7 +38,11 @@ func TestEstablishedModes(t *testing.T) {
 	}{
 		{TableConntrackState, "ct_state=+trk,ct_mark=0x2/0x2", "drop"},
 		{TableConntrackState, "ct_state=+est-rel-rpl+trk", "goto_table:30"},
-		{TableConntrackState, "ct_state=+est+rpl+trk", "NORMAL"},
+		{TableConntrackState, "ct_state=+est-rel+rpl+trk,tcp", "clone(resubmit(,22),move:NXM_OF_ETH_SRC[]->NXM_OF_ETH_DST[]," +
+			"move:NXM_NX_CT_NW_SRC[]->NXM_OF_IP_SRC[],move:NXM_NX_CT_NW_DST[]->NXM_OF_IP_DST[]," +
+			"move:NXM_NX_CT_TP_SRC[]->NXM_OF_TCP_SRC[],move:NXM_NX_CT_TP_DST[]->NXM_OF_TCP_DST[],resubmit(,30)),NORMAL"},
+		{TableCommit, "ct_state=+est+rpl+trk", "drop"},
+		{TableReplyInitiator, "", "set_field:0x0->reg0"},
 		{TableEgressVerdict, "ct_state=+est+trk,ip", "ct(commit,zone=NXM_NX_REG8[0..15],exec(set_field:0x2/0x2->ct_mark))"},
 		{TableIngressVerdict, "ct_state=+est+trk,ipv6", "ct(commit,zone=NXM_NX_REG8[0..15],exec(set_field:0x2/0x2->ct_mark))"},
 		{TableCommit, "ct_state=+est+trk", "NORMAL"},
@@ -50,8 +55,20 @@ func TestEstablishedModes(t *testing.T) {
 			t.Errorf("survive: unexpected %s %s", w.table.Name, w.match)
 		}
 	}
-	if has(cut, TableConntrackState, "ct_state=+est+trk", "NORMAL") {
-		t.Error("cut: the initiator's established packets must not bypass policy")
+	for _, m := range []string{"ct_state=+est+trk", "ct_state=+est+rpl+trk"} {
+		if has(cut, TableConntrackState, m, "NORMAL") {
+			t.Errorf("cut: %s must not bypass policy", m)
+		}
+	}
+	// Every local endpoint can be found as a reply's initiator.
+	initiators := 0
+	for _, f := range cut {
+		if f.Table == TableReplyInitiator.ID && strings.HasPrefix(f.Match, "dl_dst=") {
+			initiators++
+		}
+	}
+	if want := len(AllLocal(w, "")); initiators != want {
+		t.Errorf("cut: %d reply_initiator flows, want one per local endpoint (%d)", initiators, want)
 	}
 	// The Log rule's flows (its cookie) match new connections only in
 	// cut mode, so established packets do not reach the controller.
