@@ -12,8 +12,9 @@ import (
 // costs established traffic, against survive, through the real agent: the
 // database admits the backend on 8080 after 100 rules that do not match
 // (every initiator packet walks them in cut mode), 200 connections are
-// open. It reports echo round trips over all 200 connections, bulk echo
-// throughput on one, and the datapath flows (megaflows) the traffic left.
+// open. It reports echo round trips over all 200 connections, new
+// connections per second (connect, one echo, close), bulk echo throughput
+// on one, and the datapath flows (megaflows) the round trips left.
 //
 //	go test -run '^$' -bench EstablishedRecheck -benchtime 20x ./integration/
 func BenchmarkEstablishedRecheck(b *testing.B) {
@@ -67,6 +68,23 @@ func benchEstablished(b *testing.B, mode string) {
 	})
 	out, _ := o.Appctl("dpctl/dump-flows")
 	b.Logf("%s: %d datapath flows after the round trips", mode, strings.Count(out, "\n"))
+	b.Run("connect-echo-close", func(b *testing.B) {
+		for n := 0; n < b.N; n++ {
+			c, err := be.DialTCP(to, 2*time.Second)
+			if err != nil {
+				b.Fatal(err)
+			}
+			l := newLineConn(c)
+			if err := l.send("x"); err != nil {
+				b.Fatal(err)
+			}
+			if got, err := l.recv(5 * time.Second); err != nil || got != "x" {
+				b.Fatalf("%q %v", got, err)
+			}
+			c.Close()
+		}
+		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "conns/s")
+	})
 	b.Run("bulk-1-conn", func(b *testing.B) {
 		c, err := be.DialTCP(to, 2*time.Second)
 		if err != nil {
