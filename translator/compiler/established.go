@@ -15,13 +15,13 @@ const (
 	// closes, whatever the policy becomes.
 	EstablishedSurvive Established = iota
 	// EstablishedCut is Neutron's OVS firewall behaviour: every packet of
-	// an open connection sent by its initiator is checked against the
-	// current policy; a connection the policy no longer allows is marked
-	// cut in conntrack (ct_mark bit 1) and its packets are dropped in both
-	// directions, related ones (ICMP errors) included. The flows that do
-	// it arrive with the policy's own flows in one bundle, so there is no
-	// moment where the new policy is in force and a denied connection is
-	// not.
+	// an open connection is checked against the current policy (a reply
+	// as its connection's original direction); a connection the policy no
+	// longer allows is marked cut in conntrack (ct_mark bit 1) and its
+	// packets are dropped in both directions, related ones (ICMP errors)
+	// included. The flows that do it arrive with the policy's own flows in
+	// one bundle, so there is no moment where the new policy is in force
+	// and a denied connection is not.
 	EstablishedCut
 )
 
@@ -57,10 +57,9 @@ const prioCut = 250
 // the policy now denies: above the table's drop miss, below its allow.
 const prioRecheckDenied = 5
 
-// conntrackStateFlows are conntrack_state's flows for the established and
-// related packets: switched without policy (survive), or, in cut mode,
-// the initiator's packets walk the policy again and cut connections are
-// dropped.
+// conntrackStateFlows are the flows for established and related packets:
+// switched without policy (survive), or, in cut mode, checked against the
+// policy, cut when it denies them, and dropped once cut.
 func (c *Compiler) conntrackStateFlows(f func(Table, uint16, string, string) Flow) []Flow {
 	if c.opts.Established != EstablishedCut {
 		return []Flow{
@@ -88,7 +87,7 @@ func (c *Compiler) conntrackStateFlows(f func(Table, uint16, string, string) Flo
 	// that the destination table finds it. The clone walks the policy (a
 	// denial marks the connection cut); the reply itself is switched, so
 	// the packet that finds a connection denied is the last one through.
-	for _, r := range replyRewrites {
+	for _, r := range replyRewrites() {
 		prio := uint16(prioSpecific)
 		if r.proto == "ip" || r.proto == "ipv6" {
 			prio-- // other protocols: addresses only
@@ -107,16 +106,20 @@ func (c *Compiler) conntrackStateFlows(f func(Table, uint16, string, string) Flo
 		for _, fam := range []string{"ip", "ipv6"} {
 			out = append(out, f(t, prioRecheckDenied, "ct_state=+est+trk,"+fam, markCut))
 		}
-		for _, r := range replyRestores {
+		for _, r := range replyRestores() {
 			out = append(out, f(t, prioRecheckDenied+1, "ct_state=+est+rpl+trk,"+r.proto, r.rewrite+","+markCut))
 		}
 	}
 	return out
 }
 
+// protoRewrite rewrites the packets of one protocol (an ovs-ofctl match
+// keyword) with actions.
+type protoRewrite struct{ proto, rewrite string }
+
 // replyRewrites turn a reply into its connection's original direction,
 // per protocol, from the conntrack original-tuple fields.
-var replyRewrites = func() []struct{ proto, rewrite string } {
+func replyRewrites() []protoRewrite {
 	const (
 		v4 = "move:NXM_NX_CT_NW_SRC[]->NXM_OF_IP_SRC[],move:NXM_NX_CT_NW_DST[]->NXM_OF_IP_DST[]"
 		v6 = "move:NXM_NX_CT_IPV6_SRC[]->NXM_NX_IPV6_SRC[],move:NXM_NX_CT_IPV6_DST[]->NXM_NX_IPV6_DST[]"
@@ -129,17 +132,17 @@ var replyRewrites = func() []struct{ proto, rewrite string } {
 		return fmt.Sprintf("move:NXM_NX_CT_TP_SRC[0..7]->%s[],move:NXM_NX_CT_TP_DST[0..7]->%s[]", typ, code)
 	}
 	tcp, udp, sctp := ports("NXM_OF_TCP_SRC", "NXM_OF_TCP_DST"), ports("NXM_OF_UDP_SRC", "NXM_OF_UDP_DST"), ports("OXM_OF_SCTP_SRC", "OXM_OF_SCTP_DST")
-	return []struct{ proto, rewrite string }{
+	return []protoRewrite{
 		{"tcp", v4 + "," + tcp}, {"udp", v4 + "," + udp}, {"sctp", v4 + "," + sctp},
 		{"icmp", v4 + "," + icmp("NXM_OF_ICMP_TYPE", "NXM_OF_ICMP_CODE")}, {"ip", v4},
 		{"tcp6", v6 + "," + tcp}, {"udp6", v6 + "," + udp}, {"sctp6", v6 + "," + sctp},
 		{"icmp6", v6 + "," + icmp("NXM_NX_ICMPV6_TYPE", "NXM_NX_ICMPV6_CODE")}, {"ipv6", v6},
 	}
-}()
+}
 
 // replyRestores turn a reply's clone of a stateful protocol back into the
 // reply, from the conntrack original-tuple fields.
-var replyRestores = func() []struct{ proto, rewrite string } {
+func replyRestores() []protoRewrite {
 	const (
 		v4 = "move:NXM_NX_CT_NW_DST[]->NXM_OF_IP_SRC[],move:NXM_NX_CT_NW_SRC[]->NXM_OF_IP_DST[]"
 		v6 = "move:NXM_NX_CT_IPV6_DST[]->NXM_NX_IPV6_SRC[],move:NXM_NX_CT_IPV6_SRC[]->NXM_NX_IPV6_DST[]"
@@ -148,10 +151,10 @@ var replyRestores = func() []struct{ proto, rewrite string } {
 		return fmt.Sprintf("move:NXM_NX_CT_TP_DST[]->%s[],move:NXM_NX_CT_TP_SRC[]->%s[]", src, dst)
 	}
 	tcp, sctp := ports("NXM_OF_TCP_SRC", "NXM_OF_TCP_DST"), ports("OXM_OF_SCTP_SRC", "OXM_OF_SCTP_DST")
-	return []struct{ proto, rewrite string }{
+	return []protoRewrite{
 		{"tcp", v4 + "," + tcp}, {"sctp", v4 + "," + sctp}, {"tcp6", v6 + "," + tcp}, {"sctp6", v6 + "," + sctp},
 	}
-}()
+}
 
 // replyInitiatorFlows let a reply's re-check find a local initiator by
 // its MAC (cut mode only).
