@@ -9,16 +9,16 @@ import (
 )
 
 // BenchmarkEstablishedRecheck measures what establishedConnections: cut
-// costs established traffic, against survive, through the real agent: the
-// database admits the backend on 8080 after 100 rules that do not match
-// (every initiator packet walks them in cut mode), 200 connections are
+// and cut-initiator cost established traffic, against survive, through the
+// real agent: the database admits the backend on 8080 after 100 rules that
+// do not match (re-checked packets walk them), 200 connections are
 // open. It reports echo round trips over all 200 connections, new
 // connections per second (connect, one echo, close), bulk echo throughput
 // on one, and the datapath flows (megaflows) the round trips left.
 //
 //	go test -run '^$' -bench EstablishedRecheck -benchtime 20x ./integration/
 func BenchmarkEstablishedRecheck(b *testing.B) {
-	for _, mode := range []string{"survive", "cut"} {
+	for _, mode := range []string{"survive", "cut", "cut-initiator"} {
 		b.Run(mode, func(b *testing.B) {
 			benchEstablished(b, mode)
 		})

@@ -20,6 +20,11 @@ func TestEstablishedConnectionsSetting(t *testing.T) {
 	if r := run(t, "compile", "-f", db, "--established-connections", "cut"); r.err != nil || !strings.Contains(r.stdout, recheck) {
 		t.Errorf("compile --established-connections cut: err %v, re-check present %v", r.err, strings.Contains(r.stdout, recheck))
 	}
+	if r := run(t, "compile", "-f", db, "--established-connections", "cut-initiator", "-o", "names"); r.err != nil ||
+		!strings.Contains(r.stdout, recheck) || strings.Contains(r.stdout, "reply_initiator") {
+		t.Errorf("compile --established-connections cut-initiator: err %v, re-check present %v, replies checked %v",
+			r.err, strings.Contains(r.stdout, recheck), strings.Contains(r.stdout, "reply_initiator"))
+	}
 	if r := run(t, "compile", "-f", db, "--established-connections", "drop"); r.code != 2 || !strings.Contains(r.err.Error(), "--established-connections") {
 		t.Errorf("a bad value: exit %d, err %v", r.code, r.err)
 	}

@@ -65,7 +65,7 @@ func compilerOptions(inbound, outbound string) (compiler.Options, error) {
 // establishedFlag chooses what a policy change does to open connections
 // (the agent's establishedConnections setting).
 var establishedFlag = &cli.StringFlag{Name: "established-connections", Value: "survive",
-	Usage: "what a policy change does to open connections: survive (Calico: they keep working) or cut (Neutron: those the new policy denies are cut, both directions)"}
+	Usage: "what a policy change does to open connections: survive (Calico: they keep working), cut (those the new policy denies are cut, both directions; every packet checked) or cut-initiator (Neutron: the same, the initiator's packets checked)"}
 
 // establishedOption reads --established-connections.
 func establishedOption(c *cli.Context) (compiler.Established, error) {

@@ -14,35 +14,47 @@ const (
 	// decides new connections; an open connection keeps working until it
 	// closes, whatever the policy becomes.
 	EstablishedSurvive Established = iota
-	// EstablishedCut is Neutron's OVS firewall behaviour: every packet of
-	// an open connection is checked against the current policy (a reply
-	// as its connection's original direction); a connection the policy no
-	// longer allows is marked cut in conntrack (ct_mark bit 1) and its
-	// packets are dropped in both directions, related ones (ICMP errors)
-	// included. The flows that do it arrive with the policy's own flows in
-	// one bundle, so there is no moment where the new policy is in force
-	// and a denied connection is not.
+	// EstablishedCut cuts what the policy no longer allows: every packet
+	// of an open connection is checked against the current policy (a
+	// reply as its connection's original direction); a connection the
+	// policy no longer allows is marked cut in conntrack (ct_mark bit 1)
+	// and its packets are dropped in both directions, related ones (ICMP
+	// errors) included. The flows that do it arrive with the policy's own
+	// flows in one bundle, so there is no moment where the new policy is
+	// in force and a denied connection is not.
 	EstablishedCut
+	// EstablishedCutInitiator is Neutron's OVS firewall behaviour exactly:
+	// as EstablishedCut, but only the initiator's packets are checked, so
+	// a connection whose initiator has fallen silent keeps delivering
+	// replies until it sends again. Replies then share datapath flows, as
+	// in survive, where EstablishedCut needs one per connection.
+	EstablishedCutInitiator
 )
 
-// ParseEstablished reads "survive" or "cut" (the agent's
-// establishedConnections setting and apply's --established-connections).
+// establishedNames are the settings' names, by value.
+func establishedNames() []string { return []string{"survive", "cut", "cut-initiator"} }
+
+// ParseEstablished reads "survive", "cut" or "cut-initiator" (the agent's
+// establishedConnections setting and --established-connections).
 func ParseEstablished(s string) (Established, error) {
-	switch strings.ToLower(strings.TrimSpace(s)) {
-	case "", "survive":
+	s = strings.ToLower(strings.TrimSpace(s))
+	if s == "" {
 		return EstablishedSurvive, nil
-	case "cut":
-		return EstablishedCut, nil
 	}
-	return 0, fmt.Errorf("%q: want survive (Calico: open connections keep working) or cut (Neutron: connections the new policy denies are cut)", s)
+	for i, n := range establishedNames() {
+		if s == n {
+			return Established(i), nil
+		}
+	}
+	return 0, fmt.Errorf("%q: want survive (Calico: open connections keep working), cut (connections the new policy denies are cut, checked both ways) or cut-initiator (Neutron: the same, checked on the initiator's packets only)", s)
 }
 
 // String is the setting's name.
 func (e Established) String() string {
-	if e == EstablishedCut {
-		return "cut"
+	if n := establishedNames(); int(e) < len(n) {
+		return n[e]
 	}
-	return "survive"
+	return fmt.Sprintf("Established(%d)", uint8(e))
 }
 
 // ctMarkCut marks a connection that a policy change cut: every packet
@@ -61,7 +73,7 @@ const prioRecheckDenied = 5
 // switched without policy (survive), or, in cut mode, checked against the
 // policy, cut when it denies them, and dropped once cut.
 func (c *Compiler) conntrackStateFlows(f func(Table, uint16, string, string) Flow) []Flow {
-	if c.opts.Established != EstablishedCut {
+	if c.opts.Established == EstablishedSurvive {
 		return []Flow{
 			f(TableConntrackState, prioSpecific, "ct_state=+est+trk", "NORMAL"),
 			f(TableConntrackState, prioSpecific, "ct_state=+rel+trk", "NORMAL"),
@@ -76,10 +88,21 @@ func (c *Compiler) conntrackStateFlows(f func(Table, uint16, string, string) Flo
 		// Allowed: already committed with the rule ids that opened it;
 		// committing every packet again would double its conntrack cost.
 		f(TableCommit, prioSpecific, "ct_state=+est+trk", "NORMAL"),
+	}
+	// Denied on the way: mark the connection cut (the packet is dropped:
+	// no output follows). ct() needs the match to name the family.
+	for _, t := range []Table{TableEgressVerdict, TableIngressVerdict} {
+		for _, fam := range []string{"ip", "ipv6"} {
+			out = append(out, f(t, prioRecheckDenied, "ct_state=+est+trk,"+fam, markCut))
+		}
+	}
+	if c.opts.Established == EstablishedCutInitiator {
+		return append(out, f(TableConntrackState, prioSpecific, "ct_state=+est+rpl+trk", "NORMAL"))
+	}
+	out = append(out,
 		// A reply's re-check ends here: its clone is never switched.
 		f(TableCommit, prioHigh, "ct_state=+est+rpl+trk", "drop"),
-		f(TableReplyInitiator, prioMiss, "", setField(0, regSrc)),
-	}
+		f(TableReplyInitiator, prioMiss, "", setField(0, regSrc)))
 	// A reply is checked too, on a clone turned into the initiator's
 	// packet: addresses, ports or ICMP type and code from the connection's
 	// original tuple, the initiator endpoint (reg0) found by the reply's
@@ -96,16 +119,11 @@ func (c *Compiler) conntrackStateFlows(f func(Table, uint16, string, string) Flo
 			TableReplyInitiator.ID, r.rewrite, TableEgressDispatch.ID)
 		out = append(out, f(TableConntrackState, prio, "ct_state=+est-rel+rpl+trk,"+r.proto, clone))
 	}
-	// Denied on the way: mark the connection cut (the packet is dropped:
-	// no output follows). ct() needs the match to name the family. A
-	// reply's clone of a stateful protocol is turned back into the reply
-	// first: conntrack checks TCP and SCTP segments against their
-	// direction's sequence window and would refuse (not mark) the reply's
-	// segment posing as the initiator's.
+	// A reply's clone of a stateful protocol is turned back into the reply
+	// before it marks: conntrack checks TCP and SCTP segments against
+	// their direction's sequence window and would refuse (not mark) the
+	// reply's segment posing as the initiator's.
 	for _, t := range []Table{TableEgressVerdict, TableIngressVerdict} {
-		for _, fam := range []string{"ip", "ipv6"} {
-			out = append(out, f(t, prioRecheckDenied, "ct_state=+est+trk,"+fam, markCut))
-		}
 		for _, r := range replyRestores() {
 			out = append(out, f(t, prioRecheckDenied+1, "ct_state=+est+rpl+trk,"+r.proto, r.rewrite+","+markCut))
 		}
@@ -159,7 +177,7 @@ func replyRestores() []protoRewrite {
 // replyInitiatorFlows let a reply's re-check find a local initiator by
 // its MAC (cut mode only).
 func (c *Compiler) replyInitiatorFlows(port uint32, mac string, ck Cookie) []Flow {
-	if c.opts.Established != EstablishedCut {
+	if c.opts.Established != EstablishedCut { // replies are checked in cut mode only
 		return nil
 	}
 	return []Flow{{Table: TableReplyInitiator.ID, Priority: prioEndpoint, Match: "dl_dst=" + mac, Actions: setField(port, regSrc), Cookie: ck}}

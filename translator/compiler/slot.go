@@ -69,7 +69,7 @@ func (c *Compiler) buildSlot(p *policy.Policy, dir policy.Direction, g ruleGroup
 	if ingress {
 		s.table = TableIngressRules.ID
 	}
-	if g[0].Action == policy.Log && c.opts.Established == EstablishedCut {
+	if g[0].Action == policy.Log && c.opts.Established != EstablishedSurvive {
 		// Established packets walk the policy again in cut mode; Log
 		// records connections, not every packet of them.
 		s.base = "ct_state=+new+trk," + s.base
