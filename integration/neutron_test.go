@@ -36,6 +36,13 @@ type neutronScene struct {
 
 func startNeutronScene(t *testing.T, edits ...func(port map[string]any)) *neutronScene {
 	t.Helper()
+	return startNeutronSceneConfig(t, nil, edits...)
+}
+
+// startNeutronSceneConfig is startNeutronScene with extra agent config
+// lines.
+func startNeutronSceneConfig(t *testing.T, agentConfigLines []string, edits ...func(port map[string]any)) *neutronScene {
+	t.Helper()
 	o := sandboxtest.New(t)
 	if err := o.AddBridge("br-int"); err != nil {
 		t.Fatal(err)
@@ -97,7 +104,7 @@ func startNeutronScene(t *testing.T, edits ...func(port map[string]any)) *neutro
 		t.Fatal(err)
 	}
 	s.importPolicy(t)
-	startAgent(t, o, writeAgentConfig(t, o, s.policyDir))
+	startAgent(t, o, appendConfig(t, writeAgentConfig(t, o, s.policyDir), agentConfigLines...))
 	return s
 }
 

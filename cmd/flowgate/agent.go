@@ -14,6 +14,7 @@ import (
 
 	"github.com/flowgate/flowgate/endpoints/files"
 	"github.com/flowgate/flowgate/endpoints/kube"
+	"github.com/flowgate/flowgate/translator/compiler"
 )
 
 func agentCommand() *cli.Command {
@@ -76,6 +77,9 @@ func runAgent(parent context.Context, cfg agentConfig) error {
 	if err != nil {
 		return err
 	}
+	if opts.Established, err = compiler.ParseEstablished(cfg.EstablishedConnections); err != nil {
+		return fmt.Errorf("establishedConnections: %w", err)
+	}
 	health := newHealth()
 	if cfg.HealthAddress != "" {
 		srv, err := health.serve(cfg.HealthAddress)
@@ -114,7 +118,8 @@ func runAgent(parent context.Context, cfg agentConfig) error {
 	check := time.NewTicker(time.Duration(cfg.CheckInterval))
 	defer check.Stop()
 	logrus.WithFields(logrus.Fields{"bridge": cfg.Bridge, "ovsdb": cfg.OVSDB, "policyPaths": cfg.PolicyPaths,
-		"kubernetes": cfg.Kubernetes.Enabled, "node": cfg.Node, "shared": cfg.Shared.Enabled}).Info("agent started")
+		"kubernetes": cfg.Kubernetes.Enabled, "node": cfg.Node, "shared": cfg.Shared.Enabled,
+		"establishedConnections": opts.Established.String()}).Info("agent started")
 
 	var pending bool
 	realize := func(reason string) {

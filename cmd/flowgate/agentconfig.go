@@ -8,6 +8,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/flowgate/flowgate/endpoints/kube"
+	"github.com/flowgate/flowgate/translator/compiler"
 	"github.com/flowgate/flowgate/translator/policy"
 )
 
@@ -35,6 +36,9 @@ type agentConfig struct {
 	// allowed into / out of host endpoints ("none" disables).
 	FailsafeInbound  string `json:"failsafeInbound"`
 	FailsafeOutbound string `json:"failsafeOutbound"`
+	// EstablishedConnections says what a policy change does to open
+	// connections: "survive" (Calico, the default) or "cut" (Neutron).
+	EstablishedConnections string `json:"establishedConnections"`
 	// LogLevel and LogFormat configure logging (text or json).
 	LogLevel  string `json:"logLevel"`
 	LogFormat string `json:"logFormat"`
@@ -66,19 +70,20 @@ const defaultOVSDB = "unix:/var/run/openvswitch/db.sock"
 
 func defaultAgentConfig() agentConfig {
 	return agentConfig{
-		Bridge:           "br-int",
-		DatapathType:     "system",
-		OVSDB:            defaultOVSDB,
-		PolicyPaths:      []string{"/etc/flowgate/policy"},
-		PollInterval:     duration(500 * time.Millisecond),
-		CheckInterval:    duration(2 * time.Second),
-		FailsafeInbound:  policy.FormatFailsafes(policy.DefaultFailsafeInbound()),
-		FailsafeOutbound: policy.FormatFailsafes(policy.DefaultFailsafeOutbound()),
-		LogLevel:         "info",
-		LogFormat:        "text",
-		HealthAddress:    "127.0.0.1:9808",
-		Kubernetes:       kubernetesConfig{Debounce: duration(kube.DefaultDebounce)},
-		Shared:           defaultSharedConfig(),
+		Bridge:                 "br-int",
+		DatapathType:           "system",
+		OVSDB:                  defaultOVSDB,
+		PolicyPaths:            []string{"/etc/flowgate/policy"},
+		PollInterval:           duration(500 * time.Millisecond),
+		CheckInterval:          duration(2 * time.Second),
+		FailsafeInbound:        policy.FormatFailsafes(policy.DefaultFailsafeInbound()),
+		FailsafeOutbound:       policy.FormatFailsafes(policy.DefaultFailsafeOutbound()),
+		LogLevel:               "info",
+		LogFormat:              "text",
+		HealthAddress:          "127.0.0.1:9808",
+		Kubernetes:             kubernetesConfig{Debounce: duration(kube.DefaultDebounce)},
+		Shared:                 defaultSharedConfig(),
+		EstablishedConnections: compiler.EstablishedSurvive.String(),
 	}
 }
 
@@ -108,6 +113,9 @@ func loadAgentConfig(path string) (agentConfig, error) {
 	}
 	if _, err := cfg.Shared.layout(); err != nil {
 		return cfg, fmt.Errorf("config %s: %w", path, err)
+	}
+	if _, err := compiler.ParseEstablished(cfg.EstablishedConnections); err != nil {
+		return cfg, fmt.Errorf("config %s: establishedConnections: %w", path, err)
 	}
 	return cfg, nil
 }

@@ -28,11 +28,19 @@ bound ports' traffic is diverted into them from Neutron's table 60 and handed
 back with NORMAL (or --hand-back TABLE), and only flowgate's own flows (by
 cookie) are read, replaced or deleted; Neutron's flows stay byte-identical.
 
+--established-connections cut (Neutron's behaviour) makes the bridge check
+every packet of an open connection against the policy in force, so running
+apply with a policy that no longer allows a connection cuts it, in both
+directions; survive (the default, Calico's) leaves open connections alone.
+
   flowgate apply --shared --bridge br-int -f /etc/flowgate/policy/`,
-		Flags: append([]cli.Flag{fileFlag, bridgeFlag, ovsdbFlag, datapathFlag, nodeFlag, failsafeInboundFlag, failsafeOutboundFlag}, sharedFlags...),
+		Flags: append([]cli.Flag{fileFlag, bridgeFlag, ovsdbFlag, datapathFlag, nodeFlag, failsafeInboundFlag, failsafeOutboundFlag, establishedFlag}, sharedFlags...),
 		Action: func(c *cli.Context) error {
 			opts, err := compilerOptions(c.String("failsafe-inbound"), c.String("failsafe-outbound"))
 			if err != nil {
+				return cli.Exit(err.Error(), 2)
+			}
+			if opts.Established, err = establishedOption(c); err != nil {
 				return cli.Exit(err.Error(), 2)
 			}
 			shared, err := sharedFromFlags(c)

@@ -33,7 +33,7 @@ same with table names (as the docs show them); -o json prints objects.
 			fileFlag,
 			&cli.StringFlag{Name: "node", Usage: "only endpoints on this node are local (default: all)"},
 			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Value: "flows", Usage: "flows, names or json"},
-			failsafeInboundFlag, failsafeOutboundFlag,
+			failsafeInboundFlag, failsafeOutboundFlag, establishedFlag,
 			sharedFlag, tableBaseFlag, entryTableFlag, handBackFlag,
 		},
 		Action: func(c *cli.Context) error {
@@ -46,10 +46,15 @@ same with table names (as the docs show them); -o json prints objects.
 			if err != nil {
 				return err
 			}
+			established, err := establishedOption(c)
+			if err != nil {
+				return cli.Exit(err.Error(), 2)
+			}
 			opts := compiler.Options{
 				Locals:           compiler.AllLocal(w, c.String("node")),
 				FailsafeInbound:  eo.FailsafeInbound,
 				FailsafeOutbound: eo.FailsafeOutbound,
+				Established:      established,
 			}
 			comp, errs := compiler.New(w, opts)
 			for _, err := range errs {

@@ -70,3 +70,17 @@ func compilerOptions(inbound, outbound string) (compiler.Options, error) {
 	}
 	return compiler.Options{FailsafeInbound: in, FailsafeOutbound: out}, nil
 }
+
+// establishedFlag chooses what a policy change does to open connections
+// (the agent's establishedConnections setting).
+var establishedFlag = &cli.StringFlag{Name: "established-connections", Value: "survive",
+	Usage: "what a policy change does to open connections: survive (Calico: they keep working), cut (those the new policy denies are cut, both directions; every packet checked) or cut-initiator (Neutron: the same, the initiator's packets checked)"}
+
+// establishedOption reads --established-connections.
+func establishedOption(c *cli.Context) (compiler.Established, error) {
+	m, err := compiler.ParseEstablished(c.String(establishedFlag.Name))
+	if err != nil {
+		return m, fmt.Errorf("--%s: %w", establishedFlag.Name, err)
+	}
+	return m, nil
+}

@@ -41,6 +41,7 @@ func (c *Compiler) endpointFlows(e *endpoints.Endpoint, b Binding) ([]Flow, erro
 	out := []Flow{
 		f(TableClassify, prioEndpoint, inPort, setField(port, regSrc)+","+setField(uint32(zone), regZone)+fmt.Sprintf(",goto_table:%d", TableSpoofGuard.ID)),
 	}
+	out = append(out, c.replyInitiatorFlows(port, b.MAC.String(), ck)...)
 	untracked := policy.Untracked(e)
 	for i, src := range sourceMACs(e, b.MAC) {
 		// The endpoint is the destination of frames to any of its MACs;
@@ -139,8 +140,6 @@ func (c *Compiler) pipelineFlows() []Flow {
 		f(TableConntrack, prioDefault, "ipv6", ct),
 		f(TableConntrack, prioMiss, "", "NORMAL"),
 		f(TableConntrackState, prioHigh, "ct_state=+inv+trk", "drop"),
-		f(TableConntrackState, prioSpecific, "ct_state=+est+trk", "NORMAL"),
-		f(TableConntrackState, prioSpecific, "ct_state=+rel+trk", "NORMAL"),
 		f(TableConntrackState, prioEndpoint, "ct_state=+new+trk", fmt.Sprintf("goto_table:%d", TableEgressDispatch.ID)),
 		f(TableConntrackState, prioMiss, "", "drop"),
 		f(TableEgressDispatch, prioMiss, "", fmt.Sprintf("goto_table:%d", TableDestination.ID)),
@@ -154,6 +153,7 @@ func (c *Compiler) pipelineFlows() []Flow {
 		f(TableCommit, prioDefault, "ipv6", commit),
 		f(TableCommit, prioMiss, "", "NORMAL"),
 	}
+	out = append(out, c.conntrackStateFlows(f)...)
 	// Neighbour discovery from ports that are no endpoint bypasses conntrack.
 	for _, t := range []int{133, 134, 135, 136} {
 		out = append(out, f(TableConntrack, prioSpecific, fmt.Sprintf("icmp6,icmpv6_type=%d", t), "NORMAL"))

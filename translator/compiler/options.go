@@ -36,4 +36,7 @@ type Options struct {
 	// Generation goes into every cookie, so that an agent restarting can
 	// tell the flows it installs from those of the previous run.
 	Generation uint8
+	// Established says whether open connections survive a policy change
+	// (the default) or are cut when the new policy denies them.
+	Established Established
 }

@@ -19,6 +19,7 @@ var (
 	TableSpoofGuard      = Table{10, "spoof_guard", "a workload port may send only from its MACs and IPs (address pairs included); ARP, ND and DHCP checked"}
 	TableConntrack       = Table{20, "conntrack", "IP traffic enters conntrack in the endpoint's zone; other traffic is switched"}
 	TableConntrackState  = Table{21, "conntrack_state", "+inv dropped, +est/+rel switched without policy, +new to policy"}
+	TableReplyInitiator  = Table{22, "reply_initiator", "cut mode: a reply's destination MAC → its initiator endpoint (reg0), for the re-check of the reply"}
 	TableEgressDispatch  = Table{30, "egress_dispatch", "per source endpoint: walk tiers and policies (failsafes first for hosts)"}
 	TableEgressRules     = Table{31, "egress_rules", "rules of every policy, keyed by policy number (reg7)"}
 	TableEgressTierEnd   = Table{32, "egress_tier_end", "end of a tier or of all tiers: pass, tier default, endpoint default"}
@@ -33,7 +34,7 @@ var (
 
 // Tables lists the pipeline in packet order.
 var Tables = []Table{
-	TableClassify, TableSpoofGuard, TableConntrack, TableConntrackState,
+	TableClassify, TableSpoofGuard, TableConntrack, TableConntrackState, TableReplyInitiator,
 	TableEgressDispatch, TableEgressRules, TableEgressTierEnd, TableEgressVerdict,
 	TableDestination,
 	TableIngressDispatch, TableIngressRules, TableIngressTierEnd, TableIngressVerdict,

@@ -31,6 +31,10 @@ type randWorld struct {
 	// draws port protection and address pairs.
 	shuffle, ports *rand.Rand
 	cfg            randConfig
+	// established cycles with the seed (worlds 100 seeds apart share it,
+	// as TestChangesTurnOneWorldIntoAnother needs), so every mode meets every
+	// check that runs on random worlds.
+	established Established
 
 	namespaces      map[string]*policy.Namespace
 	serviceAccounts map[string]*policy.ServiceAccount
@@ -69,6 +73,7 @@ func newRandWorld(tb testing.TB, seed uint64, cfg randConfig) *randWorld {
 		shuffle:         rand.New(rand.NewPCG(seed, 0xface)),
 		ports:           rand.New(rand.NewPCG(seed, 0xa1a1)),
 		cfg:             cfg,
+		established:     Established(seed % 100 % 3),
 		namespaces:      map[string]*policy.Namespace{},
 		serviceAccounts: map[string]*policy.ServiceAccount{},
 		endpoints:       map[string]*endpoints.Endpoint{},
@@ -151,6 +156,7 @@ func (g *randWorld) options() Options {
 		FailsafeOutbound: policy.DefaultFailsafeOutbound(),
 		DefaultZone:      7,
 		Generation:       3,
+		Established:      g.established,
 	}
 }
 

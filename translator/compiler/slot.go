@@ -69,6 +69,11 @@ func (c *Compiler) buildSlot(p *policy.Policy, dir policy.Direction, g ruleGroup
 	if ingress {
 		s.table = TableIngressRules.ID
 	}
+	if g[0].Action == policy.Log && c.opts.Established != EstablishedSurvive {
+		// Established packets walk the policy again in cut mode; Log
+		// records connections, not every packet of them.
+		s.base = "ct_state=+new+trk," + s.base
+	}
 	id := ruleID(num, index)
 	s.conjID = id << 1
 	s.cookie = NewCookie(c.opts.Generation, CategoryRule, ingress, id)
