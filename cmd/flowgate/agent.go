@@ -90,7 +90,10 @@ func runAgent(parent context.Context, cfg agentConfig) error {
 		return err
 	}
 	defer db.Close()
-	e := &engine{bridge: cfg.Bridge, node: cfg.Node, db: db, prog: prog, opts: opts, holdPods: cfg.Kubernetes.Enabled}
+	e := &engine{bridge: cfg.Bridge, node: cfg.Node, db: db, prog: prog, opts: opts}
+	if cfg.Kubernetes.Enabled {
+		e.hold = kube.IsPodPort
+	}
 	var src *files.Source
 	var snaps <-chan files.Snapshot
 	if len(cfg.PolicyPaths) > 0 {
@@ -110,12 +113,18 @@ func runAgent(parent context.Context, cfg agentConfig) error {
 	realize := func(reason string) {
 		st, err := e.realize(ctx, e.objs)
 		health.record(st, err)
-		fields := logrus.Fields{"reason": reason, "changes": st.changes, "flowOps": st.flows, "full": st.full, "took": st.took.String()}
+		fields := logrus.Fields{"reason": reason, "changes": st.changes, "flowOps": st.flows, "full": st.full,
+			"held": heldPorts(e.held), "took": st.took.String()}
 		if err != nil {
 			logrus.WithFields(fields).WithError(err).Error("enforcement not updated")
 			return
 		}
-		if st.full || st.changes > 0 {
+		if st.full || st.changes > 0 || st.flows > 0 {
+			if !st.full {
+				for k, v := range st.stages.fields() {
+					fields[k] = v
+				}
+			}
 			logrus.WithFields(fields).Info("enforcement updated")
 		}
 	}

@@ -39,7 +39,8 @@ Invalid documents are reported and left out; everything valid is enforced.`,
 			e := &engine{bridge: c.String("bridge"), node: c.String("node"), db: db, prog: prog, opts: opts}
 			w, errs := e.buildWorld(objs)
 			problems = append(problems, errs...)
-			stats, err := e.fullSync(c.Context, w, e.bindings(w))
+			ports := e.ports()
+			stats, err := e.fullSync(c.Context, w, ports, e.bindings(w, ports))
 			if err != nil {
 				return err
 			}

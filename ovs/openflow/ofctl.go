@@ -10,7 +10,9 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"time"
 
+	"github.com/flowgate/flowgate/ovs/unixctl"
 	"github.com/flowgate/flowgate/translator/compiler"
 )
 
@@ -36,6 +38,12 @@ var Protocols = []string{"OpenFlow14", "OpenFlow15"}
 type ofctl struct {
 	bridge string
 	env    []string
+	// ctl is ovs-vswitchd's control socket, for the purge after a bundle
+	// (connected on first use).
+	ctl *unixctl.Client
+	// lastBundle and lastPurge are the durations of the last bundle's
+	// ovs-ofctl run and of the datapath purge after it.
+	lastBundle, lastPurge time.Duration
 }
 
 // run executes an OVS tool with the programmer's environment. Output is
@@ -134,10 +142,14 @@ func (o *ofctl) bundle(ctx context.Context, line func(n int) string, write func(
 		write(w)
 		pw.CloseWithError(w.Flush())
 	}()
+	start := time.Now()
 	_, err := o.ofctl(ctx, pr, "--bundle", "add-flows", o.bridge, "-")
 	pr.Close() // unblocks the writer if ovs-ofctl died early
+	o.lastBundle, o.lastPurge = time.Since(start), 0
 	if err == nil {
+		start = time.Now()
 		err = o.purgeDatapathFlows(ctx)
+		o.lastPurge = time.Since(start)
 	}
 	if err != nil {
 		if m := lineRe.FindStringSubmatch(err.Error()); m != nil {

@@ -23,6 +23,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/sirupsen/logrus"
 
@@ -223,6 +224,20 @@ func (p *Programmer) apply(ctx context.Context, d compiler.Delta) error {
 	}
 	p.valid = true
 	return nil
+}
+
+// Timings are how long the last bundle took, split into the ovs-ofctl run
+// that committed it and the datapath purge after it (see
+// purgeDatapathFlows), for the agent's per-stage latency report.
+type Timings struct {
+	Bundle, Purge time.Duration
+}
+
+// LastTimings reports the last bundle's Timings (zero before the first).
+func (p *Programmer) LastTimings() Timings {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return Timings{Bundle: p.of.lastBundle, Purge: p.of.lastPurge}
 }
 
 // Installed is the number of flows the programmer believes are installed
