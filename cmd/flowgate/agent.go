@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"syscall"
 	"time"
 
@@ -43,6 +44,7 @@ config's policy and recompiles everything. Health: GET /healthz (alive),
 			&cli.StringFlag{Name: "config", Usage: "agent configuration YAML (see deploy/config/agent.yaml); optional with --kubeconfig"},
 			&cli.StringFlag{Name: "kubeconfig", Usage: "watch this cluster's policy, pods and namespaces (turns kubernetes.enabled on; in a pod, enable it in the config to use the in-cluster config)"},
 			&cli.StringFlag{Name: "node-name", Usage: "this node's Kubernetes name: its pods are the local ones (default: $NODE_NAME, then the config's node)"},
+			&cli.StringFlag{Name: "cpuprofile", Usage: "write a Go CPU profile of the whole run to this file, for `go tool pprof` (latency work)"},
 		},
 		Action: func(c *cli.Context) error {
 			cfg, err := loadAgentConfig(c.String("config"))
@@ -54,6 +56,13 @@ config's policy and recompiles everything. Health: GET /healthz (alive),
 			}
 			if err := configureLogging(cfg.LogLevel, cfg.LogFormat); err != nil {
 				return cli.Exit(err.Error(), 2)
+			}
+			if p := c.String("cpuprofile"); p != "" {
+				stop, err := startCPUProfile(p)
+				if err != nil {
+					return cli.Exit(err.Error(), 2)
+				}
+				defer stop()
 			}
 			return runAgent(c.Context, cfg)
 		},
@@ -110,6 +119,9 @@ func runAgent(parent context.Context, cfg agentConfig) error {
 		"kubernetes": cfg.Kubernetes.Enabled, "node": cfg.Node}).Info("agent started")
 
 	var pending bool
+	// read is how long the policy source took to read what changed, for
+	// the log's latency breakdown.
+	var read time.Duration
 	realize := func(reason string) {
 		st, err := e.realize(ctx, e.objs)
 		health.record(st, err)
@@ -123,6 +135,9 @@ func runAgent(parent context.Context, cfg agentConfig) error {
 			if !st.full {
 				for k, v := range st.stages.fields() {
 					fields[k] = v
+				}
+				if read > 0 {
+					fields["readMs"] = float64(read.Microseconds()) / 1000
 				}
 			}
 			logrus.WithFields(fields).Info("enforcement updated")
@@ -144,7 +159,9 @@ func runAgent(parent context.Context, cfg agentConfig) error {
 			}
 			e.objs = snap.Objects
 			started = true
+			read = snap.Took
 			realize("policy input changed")
+			read = 0
 		case <-db.Watch():
 			if started {
 				pending = true
@@ -198,6 +215,22 @@ func applyAgentFlags(c *cli.Context, cfg *agentConfig) error {
 		return nil
 	}
 	return kube.CheckConfig(kube.Config{Kubeconfig: cfg.Kubernetes.Kubeconfig, NodeName: cfg.Node})
+}
+
+// startCPUProfile profiles the process into path until stop is called.
+func startCPUProfile(path string) (stop func(), err error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("cpuprofile: %w", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("cpuprofile: %w", err)
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
+	}, nil
 }
 
 // configureLogging sets logrus from the config file's settings.

@@ -12,7 +12,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/flowgate/flowgate/ovs/unixctl"
 	"github.com/flowgate/flowgate/translator/compiler"
 )
 
@@ -38,9 +37,6 @@ var Protocols = []string{"OpenFlow14", "OpenFlow15"}
 type ofctl struct {
 	bridge string
 	env    []string
-	// ctl is ovs-vswitchd's control socket, for the purge after a bundle
-	// (connected on first use).
-	ctl *unixctl.Client
 	// lastBundle and lastPurge are the durations of the last bundle's
 	// ovs-ofctl run and of the datapath purge after it.
 	lastBundle, lastPurge time.Duration
@@ -145,11 +141,11 @@ func (o *ofctl) bundle(ctx context.Context, line func(n int) string, write func(
 	start := time.Now()
 	_, err := o.ofctl(ctx, pr, "--bundle", "add-flows", o.bridge, "-")
 	pr.Close() // unblocks the writer if ovs-ofctl died early
-	o.lastBundle, o.lastPurge = time.Since(start), 0
+	committed := time.Now()
+	o.lastBundle, o.lastPurge = committed.Sub(start), 0
 	if err == nil {
-		start = time.Now()
 		err = o.purgeDatapathFlows(ctx)
-		o.lastPurge = time.Since(start)
+		o.lastPurge = time.Since(committed)
 	}
 	if err != nil {
 		if m := lineRe.FindStringSubmatch(err.Error()); m != nil {

@@ -3,9 +3,6 @@ package openflow
 import (
 	"context"
 	"fmt"
-	"time"
-
-	"github.com/flowgate/flowgate/ovs/unixctl"
 )
 
 // purgeDatapathFlows drops every cached datapath flow after a bundle
@@ -21,28 +18,16 @@ import (
 // packet takes one upcall (tens of microseconds) to install its new
 // datapath flow. Established connections are unaffected beyond that.
 //
-// The commands go straight to ovs-vswitchd's control socket (well under a
-// millisecond each on an open connection); only if that fails — the socket
-// is not where OVS_RUNDIR says, ovs-vswitchd restarted in between, or it
-// has several datapaths and cannot wait on them all — is ovs-appctl run
-// (~10 ms), which finds the daemon its own way.
-//
-// `revalidator/wait` first: the bundle's commit starts a revalidation of
-// every cached flow, and a purge issued while that runs dropped packets
-// (measured: TestReplacementDropsNoTraffic lost 2–5 of ~1,500 connections
-// per phase under load; with ovs-appctl's ~10 ms start the race was
-// hidden). Waiting for that round to end takes about as long as it runs.
+// It stays one ovs-appctl run (~10 ms, the purge's share of a change's
+// latency), although ovs/unixctl sends the command in well under a
+// millisecond: tried under load (load average 8–17 on 2 cores),
+// TestReplacementDropsNoTraffic lost 1–5 of ~1,500 connections in some
+// phases with the purge sent over the control socket (right after the
+// commit, or after a bounded `revalidator/wait`) — but it also did so,
+// less often, with this unchanged ovs-appctl purge, so the comparison was
+// inconclusive and the proven path was kept. To be measured on a quiet
+// host before switching (docs/benchmarks.md, "Agent").
 func (o *ofctl) purgeDatapathFlows(ctx context.Context) error {
-	if o.ctl == nil {
-		o.ctl = unixctl.New(unixctl.RunDir(o.env), "ovs-vswitchd", 30*time.Second)
-	}
-	_, err := o.ctl.Call("revalidator/wait")
-	if err == nil {
-		_, err = o.ctl.Call("revalidator/purge")
-	}
-	if err == nil {
-		return nil
-	}
 	if _, err := o.run(ctx, nil, "ovs-appctl", "revalidator/purge"); err != nil {
 		return fmt.Errorf("purge datapath flows after the bundle: %w", err)
 	}

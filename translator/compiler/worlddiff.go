@@ -13,12 +13,16 @@ import (
 // accounts, network sets, endpoints and policies are upserted first, then
 // bindings change, then what is gone is deleted. Objects are compared by
 // value, so a source that rebuilds its world from scratch on every change
-// still yields only the real differences.
+// still yields only the real differences; the same pointer in both worlds
+// is the same object (objects handed to the compiler never change), so a
+// source that keeps the objects it did not reread (the file source keeps
+// every unchanged file's) pays the value comparison only for what it
+// decoded again.
 func Changes(a, b *policy.World, la, lb map[string]Binding) []Change {
 	var up, down []Change
 	diff := func(old, new map[string]any, upsert func(v any) Change, del func(id string) Change) {
 		for _, id := range sortedIDs(new) {
-			if o, ok := old[id]; !ok || !reflect.DeepEqual(o, new[id]) {
+			if o, ok := old[id]; !ok || o != new[id] && !reflect.DeepEqual(o, new[id]) {
 				up = append(up, upsert(new[id]))
 			}
 		}
