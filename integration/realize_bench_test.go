@@ -29,7 +29,7 @@ import (
 //
 //	go test -run '^$' -bench RealizationLatency -benchtime 1x ./integration/
 //
-// REALIZE_CPUPROFILE=FILE makes the agent write a CPU profile there.
+// AGENT_CPUPROFILE=FILE makes the agent write a CPU profile there.
 func BenchmarkRealizationLatency(b *testing.B) {
 	o := sandboxtest.New(b)
 	if err := o.AddBridge("br-int"); err != nil {
@@ -146,7 +146,7 @@ spec:
 
 // agentArgs are extra agent flags from the environment: a CPU profile.
 func agentArgs() []string {
-	if p := os.Getenv("REALIZE_CPUPROFILE"); p != "" {
+	if p := os.Getenv("AGENT_CPUPROFILE"); p != "" {
 		return []string{"--cpuprofile", p}
 	}
 	return nil
