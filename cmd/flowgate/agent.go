@@ -24,7 +24,10 @@ func agentCommand() *cli.Command {
 		Description: `The host agent. It watches the policy directories and the bridge's ports
 in OVSDB, and on every change compiles only what changed and applies it in
 one atomic OpenFlow bundle. A file that fails to parse is reported and its
-last good content stays enforced. If ovs-vswitchd restarts and loses the
+last good content stays enforced. Changes are seen at once (inotify); the
+paths are also reread every pollInterval. A port with an
+external_ids:iface-id that binds to no known endpoint is held (its traffic
+dropped) until its endpoint appears. If ovs-vswitchd restarts and loses the
 flows, the agent puts them back. Restarting the agent does not interrupt
 traffic: the new agent replaces the flows in one bundle.
 

@@ -20,6 +20,10 @@ bundle. Running it again with the same input changes nothing and says so.
   flowgate apply --bridge br-int -f /etc/flowgate/policy/
   OVS_RUNDIR=/tmp/ovs flowgate apply --ovsdb unix:/tmp/ovs/db.sock -f world.yaml
 
+A port with an external_ids:iface-id that binds to no endpoint of the input
+is held: its traffic is dropped both ways until an apply binds it. Ports
+without an iface-id (uplinks, patch, tunnel, internal ports) are left alone.
+
 Invalid documents are reported and left out; everything valid is enforced.`,
 		Flags: []cli.Flag{fileFlag, bridgeFlag, ovsdbFlag, datapathFlag, nodeFlag, failsafeInboundFlag, failsafeOutboundFlag},
 		Action: func(c *cli.Context) error {
