@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"syscall"
 	"time"
 
 	"github.com/sirupsen/logrus"
@@ -27,8 +28,37 @@ type Source struct {
 
 type fileState struct {
 	sum     [32]byte
+	stat    fileStat        // what the file looked like when sum was taken
+	settled bool            // stat is trusted (see fileStat)
 	objects []decode.Object // the last good objects
 	errs    []error         // the problems of the current content, if any
+}
+
+// fileStat is what a periodic reread compares before reading a file: at
+// 100k pods the policy files are tens of megabytes, and reading and
+// hashing them every poll interval cost a tenth of a core and grew the
+// heap. A change that keeps all of these (same size, same inode, written
+// within the filesystem's timestamp granularity) is seen by notification,
+// which always reads; and a file is only trusted by its stat once its
+// last write was over a second before it was read (statSettled), because
+// file times advance in clock ticks, not nanoseconds.
+type fileStat struct {
+	size  int64
+	mtime time.Time
+	ino   uint64
+	ctime int64
+}
+
+// statSettled is how long ago a file must have been written for its stat
+// to stand for its content: far more than a clock tick.
+const statSettled = time.Second
+
+func statOf(fi os.FileInfo) fileStat {
+	st := fileStat{size: fi.Size(), mtime: fi.ModTime()}
+	if sys, ok := fi.Sys().(*syscall.Stat_t); ok {
+		st.ino, st.ctime = sys.Ino, sys.Ctim.Nano()
+	}
+	return st
 }
 
 // NewSource watches paths (files or directories, read recursively).
@@ -72,7 +102,7 @@ func (s *Source) Read() Snapshot {
 		}
 		for _, name := range names {
 			seen[name] = true
-			if s.readFile(name) {
+			if s.readFile(name, true) {
 				changed = true
 			}
 		}
@@ -94,7 +124,7 @@ func (s *Source) ReadFiles(names []string) Snapshot {
 	start := time.Now()
 	changed := false
 	for _, name := range names {
-		if key, ok := s.covers(name); ok && s.readFile(key) {
+		if key, ok := s.covers(name); ok && s.readFile(key, false) {
 			changed = true
 		}
 	}
@@ -120,10 +150,18 @@ func (s *Source) covers(name string) (string, bool) {
 }
 
 // readFile rereads one file into the source's state and reports whether
-// the objects in force changed.
-func (s *Source) readFile(name string) bool {
+// the objects in force changed. With trustStat, a known file whose size,
+// inode and times are unchanged is not read (see fileStat).
+func (s *Source) readFile(name string, trustStat bool) bool {
 	st, known := s.files[name]
-	data, err := os.ReadFile(name)
+	fi, err := os.Stat(name)
+	if err == nil && trustStat && known && st.errs == nil && st.settled && statOf(fi) == st.stat {
+		return false
+	}
+	var data []byte
+	if err == nil {
+		data, err = os.ReadFile(name)
+	}
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
 			delete(s.files, name)
@@ -137,10 +175,12 @@ func (s *Source) readFile(name string) bool {
 	}
 	sum := sha256.Sum256(data)
 	if known && st.sum == sum {
+		st.stat, st.settled = statOf(fi), time.Since(fi.ModTime()) > statSettled
+		s.files[name] = st
 		return false
 	}
 	objs, errs := decode.Decode(name, data)
-	st.sum, st.errs = sum, errs
+	st.sum, st.errs, st.stat, st.settled = sum, errs, statOf(fi), time.Since(fi.ModTime()) > statSettled
 	changed := false
 	if len(errs) == 0 {
 		st.objects, changed = objs, true
