@@ -116,8 +116,28 @@ func runAgent(parent context.Context, cfg agentConfig) error {
 		// Both sources' first snapshots are waited for: nothing partial.
 		snaps = kube.Merge(ctx, snaps, ks.Watch(ctx))
 	}
-	check := time.NewTicker(time.Duration(cfg.CheckInterval))
-	defer check.Stop()
+	// The lost-flows check runs beside the loop, so that a change is never
+	// held up by one (it runs an ovs-ofctl process).
+	lost := make(chan struct{}, 1)
+	go func() {
+		check := time.NewTicker(time.Duration(cfg.CheckInterval))
+		defer check.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-check.C:
+			}
+			if gone, err := prog.Lost(ctx); err != nil {
+				logrus.WithError(err).Warn("cannot check installed flows")
+			} else if gone {
+				select {
+				case lost <- struct{}{}:
+				default:
+				}
+			}
+		}
+	}()
 	logrus.WithFields(logrus.Fields{"bridge": cfg.Bridge, "ovsdb": cfg.OVSDB, "policyPaths": cfg.PolicyPaths,
 		"kubernetes": cfg.Kubernetes.Enabled, "node": cfg.Node}).Info("agent started")
 
@@ -176,10 +196,8 @@ func runAgent(parent context.Context, cfg agentConfig) error {
 			}
 			e.comp = nil
 			realize("SIGHUP")
-		case <-check.C:
-			if lost, err := prog.Lost(ctx); err != nil {
-				logrus.WithError(err).Warn("cannot check installed flows")
-			} else if lost && started {
+		case <-lost:
+			if started {
 				logrus.Warn("flows lost (ovs-vswitchd restarted?); reinstalling")
 				e.comp = nil
 				realize("flows lost")

@@ -61,6 +61,9 @@ type Programmer struct {
 	installed map[compiler.FlowKey]compiler.Flow
 	valid     bool // installed is what the bridge holds
 	synced    bool // a Sync has succeeded once
+	// version counts changes of the cache, so that Lost, which asks the
+	// switch without holding mu, can tell whether its answer still holds.
+	version uint64
 }
 
 // NewProgrammer returns a programmer for bridge. env is the environment
@@ -164,6 +167,7 @@ func (p *Programmer) Sync(ctx context.Context, desired []compiler.Flow) (SyncSta
 			p.log.WithError(err).Warn("cannot compare installed flows; replacing all")
 		} else if same {
 			p.installed, p.valid, p.synced = want, true, true
+			p.version++
 			return SyncStats{}, nil
 		}
 	}
@@ -181,6 +185,7 @@ func (p *Programmer) replace(ctx context.Context, desired []compiler.Flow, want 
 	}
 	p.installed = want
 	p.valid, p.synced = true, true
+	p.version++
 	return nil
 }
 
@@ -223,6 +228,7 @@ func (p *Programmer) apply(ctx context.Context, d compiler.Delta) error {
 		}
 	}
 	p.valid = true
+	p.version++
 	return nil
 }
 
@@ -274,20 +280,35 @@ func (p *Programmer) Installed() int {
 // check.
 func (p *Programmer) Lost(ctx context.Context) (bool, error) {
 	p.mu.Lock()
-	defer p.mu.Unlock()
-	if !p.synced {
+	switch {
+	case !p.synced:
+		p.mu.Unlock()
 		return false, nil
-	}
-	if !p.valid {
+	case !p.valid:
+		p.mu.Unlock()
 		return true, nil
-	}
-	if len(p.installed) == 0 {
+	case len(p.installed) == 0:
+		p.mu.Unlock()
 		return false, nil
 	}
-	s := p.sentinel()
+	s, version := p.sentinel(), p.version
+	// The dump runs without the lock: a change being realized must not
+	// wait for a check (one ovs-ofctl process, 10 ms or far more on a
+	// loaded host).
+	p.mu.Unlock()
 	lines, err := p.of.dumpFlows(ctx, fmt.Sprintf("table=%d,cookie=%#x/-1", s.Table, uint64(s.Cookie)))
+	p.mu.Lock()
+	defer p.mu.Unlock()
 	if err != nil {
 		return false, fmt.Errorf("check for lost flows on %s: %w", p.of.bridge, err)
+	}
+	if !p.valid {
+		return true, nil // a change failed while we looked
+	}
+	if p.version != version {
+		// Flows changed while we looked: the answer may be about the old
+		// ones. The next check looks again.
+		return false, nil
 	}
 	prio := fmt.Sprintf("priority=%d", s.Priority)
 	found := slices.ContainsFunc(lines, func(l string) bool {
