@@ -60,10 +60,10 @@ func writeAgentConfigPoll(t testing.TB, dbAddr, policyDir, poll string) string {
 	return path
 }
 
-func startAgent(t testing.TB, o *sandbox.OVS, config string) *agentProc {
+func startAgent(t testing.TB, o *sandbox.OVS, config string, extra ...string) *agentProc {
 	t.Helper()
 	a := &agentProc{log: &syncBuffer{}, done: make(chan struct{})}
-	a.cmd = exec.Command(flowgateBin, "agent", "--config", config)
+	a.cmd = exec.Command(flowgateBin, append([]string{"agent", "--config", config}, extra...)...)
 	a.cmd.Env = append(os.Environ(), o.Env()...)
 	a.cmd.Stdout, a.cmd.Stderr = a.log, a.log
 	if err := a.cmd.Start(); err != nil {

@@ -43,11 +43,13 @@ func newHostScene(t *testing.T) *hostScene {
 	}
 	s := &hostScene{o: o, hostIP: netip.MustParseAddr(hostIP), cliIP: netip.MustParseAddr(clientIP), policyDir: t.TempDir()}
 	var err error
-	// iface-ids that name no endpoint: the host is bound by interface name.
-	if s.host, err = o.AddWorkload("br-int", "host", "not-an-endpoint-host", net.HardwareAddr{0x02, 0xfd, 0x40, 0, 0, 10}, netip.MustParsePrefix(hostIP+"/24")); err != nil {
+	// No iface-ids: the host is bound by interface name, the client is a
+	// machine beyond the uplink (a port with an iface-id naming no
+	// endpoint would be held).
+	if s.host, err = o.AddWorkload("br-int", "host", "", net.HardwareAddr{0x02, 0xfd, 0x40, 0, 0, 10}, netip.MustParsePrefix(hostIP+"/24")); err != nil {
 		t.Fatal(err)
 	}
-	if s.client, err = o.AddWorkload("br-int", "client", "not-an-endpoint-client", net.HardwareAddr{0x02, 0xfd, 0x40, 0, 0, 20}, netip.MustParsePrefix(clientIP+"/24")); err != nil {
+	if s.client, err = o.AddWorkload("br-int", "client", "", net.HardwareAddr{0x02, 0xfd, 0x40, 0, 0, 20}, netip.MustParsePrefix(clientIP+"/24")); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { o.RemoveWorkload(s.host); o.RemoveWorkload(s.client) })

@@ -50,7 +50,11 @@ func startNeutronNetScene(t *testing.T, groups string, ports []neutronPort) *neu
 	var docs []string
 	for i, p := range ports {
 		mac := net.HardwareAddr{0xfa, 0x16, 0x3e, 0, byte(p.vlan), byte(i + 1)}
-		w, err := o.AddWorkload("br-int", p.name, p.id, mac, netip.MustParsePrefix(p.ip+"/24"))
+		ifaceID := p.id
+		if p.network == "" {
+			ifaceID = "" // a machine beyond the uplink, no workload
+		}
+		w, err := o.AddWorkload("br-int", p.name, ifaceID, mac, netip.MustParsePrefix(p.ip+"/24"))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -94,7 +94,11 @@ func startSharedScene(t *testing.T) *sharedScene {
 		name, ip string
 		vlan     int
 	}{{"a1", "10.40.0.1", 1}, {"a2", "10.40.0.2", 1}, {"b1", "10.40.0.3", 2}, {"ext", "10.40.0.9", 1}} {
-		w, err := o.AddWorkload("br-int", vm.name, vm.name, net.HardwareAddr{0x02, 0xfd, 0x40, 0, 0, byte(i + 1)}, netip.MustParsePrefix(vm.ip+"/24"))
+		ifaceID := vm.name
+		if vm.name == "ext" {
+			ifaceID = "" // a machine beyond the uplink, no workload
+		}
+		w, err := o.AddWorkload("br-int", vm.name, ifaceID, net.HardwareAddr{0x02, 0xfd, 0x40, 0, 0, byte(i + 1)}, netip.MustParsePrefix(vm.ip+"/24"))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -92,7 +92,8 @@ func startNeutronSceneConfig(t *testing.T, agentConfigLines []string, edits ...f
 		}
 	}
 	for i, addr := range []string{"203.0.113.5", "10.99.0.5"} {
-		w, err := o.AddWorkload("br-int", "outside"+string(rune('a'+i)), "uplink-"+addr, net.HardwareAddr{0x02, 0xfd, 0x99, 0, 0, byte(i + 1)}, netip.MustParsePrefix(addr+"/24"))
+		// No iface-id: a port with one that names no endpoint is held.
+		w, err := o.AddWorkload("br-int", "outside"+string(rune('a'+i)), "", net.HardwareAddr{0x02, 0xfd, 0x99, 0, 0, byte(i + 1)}, netip.MustParsePrefix(addr+"/24"))
 		if err != nil {
 			t.Fatal(err)
 		}

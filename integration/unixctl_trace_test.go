@@ -1,76 +1,36 @@
 package integration
 
 import (
-	"encoding/json"
-	"fmt"
-	"net"
-	"os"
-	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/flowgate/flowgate/ovs/sandbox"
+	"github.com/flowgate/flowgate/ovs/unixctl"
 )
 
 // tracer runs ofproto/trace over one connection to ovs-vswitchd's unixctl
-// socket, speaking its JSON-RPC directly: ovs-appctl costs a process start
-// (~10 ms) per trace, which for the ~20,000 traces of the scenario grids
-// would be minutes; a request on an open connection is well under a
-// millisecond.
+// socket (ovs/unixctl): ovs-appctl costs a process start (~10 ms) per
+// trace, which for the ~20,000 traces of the scenario grids would be
+// minutes; a request on an open connection is well under a millisecond.
 type tracer struct {
-	conn net.Conn
-	dec  *json.Decoder
-	id   int
+	c *unixctl.Client
 }
 
 // newTracer connects to the sandbox's ovs-vswitchd and closes the
 // connection when the test ends.
 func newTracer(t testing.TB, o *sandbox.OVS) *tracer {
 	t.Helper()
-	pid, err := os.ReadFile(filepath.Join(o.Dir, "ovs-vswitchd.pid"))
+	c, err := unixctl.Dial(o.Dir, "ovs-vswitchd", 30*time.Second)
 	if err != nil {
-		t.Fatalf("ovs-vswitchd pid: %v", err)
+		t.Fatal(err)
 	}
-	path := filepath.Join(o.Dir, "ovs-vswitchd."+strings.TrimSpace(string(pid))+".ctl")
-	conn, err := net.Dial("unix", path)
-	if err != nil {
-		t.Fatalf("connect to %s: %v", path, err)
-	}
-	t.Cleanup(func() { conn.Close() })
-	return &tracer{conn: conn, dec: json.NewDecoder(conn)}
+	t.Cleanup(func() { c.Close() })
+	return &tracer{c: c}
 }
 
 // call runs one unixctl command and returns its output.
 func (tr *tracer) call(method string, params ...string) (string, error) {
-	tr.id++
-	req, err := json.Marshal(map[string]any{"id": tr.id, "method": method, "params": params})
-	if err != nil {
-		return "", err
-	}
-	if err := tr.conn.SetDeadline(time.Now().Add(30 * time.Second)); err != nil {
-		return "", err
-	}
-	if _, err := tr.conn.Write(req); err != nil {
-		return "", fmt.Errorf("%s: send: %w", method, err)
-	}
-	var resp struct {
-		ID     int     `json:"id"`
-		Result *string `json:"result"`
-		Error  *string `json:"error"`
-	}
-	if err := tr.dec.Decode(&resp); err != nil {
-		return "", fmt.Errorf("%s: read reply: %w", method, err)
-	}
-	switch {
-	case resp.ID != tr.id:
-		return "", fmt.Errorf("%s: reply to request %d, sent %d", method, resp.ID, tr.id)
-	case resp.Error != nil:
-		return "", fmt.Errorf("%s %s: %s", method, strings.Join(params, " "), *resp.Error)
-	case resp.Result == nil:
-		return "", fmt.Errorf("%s: empty reply", method)
-	}
-	return *resp.Result, nil
+	return tr.c.Call(method, params...)
 }
 
 // trace reports whether bridge delivers packet, the first packet of a new

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"syscall"
 	"time"
 
@@ -24,7 +25,10 @@ func agentCommand() *cli.Command {
 		Description: `The host agent. It watches the policy directories and the bridge's ports
 in OVSDB, and on every change compiles only what changed and applies it in
 one atomic OpenFlow bundle. A file that fails to parse is reported and its
-last good content stays enforced. If ovs-vswitchd restarts and loses the
+last good content stays enforced. Changes are seen at once (inotify); the
+paths are also reread every pollInterval. A port with an
+external_ids:iface-id that binds to no known endpoint is held (its traffic
+dropped) until its endpoint appears. If ovs-vswitchd restarts and loses the
 flows, the agent puts them back. Restarting the agent does not interrupt
 traffic: the new agent replaces the flows in one bundle.
 
@@ -49,6 +53,7 @@ config's policy and recompiles everything. Health: GET /healthz (alive),
 			&cli.StringFlag{Name: "config", Usage: "agent configuration YAML (see deploy/config/agent.yaml); optional with --kubeconfig"},
 			&cli.StringFlag{Name: "kubeconfig", Usage: "watch this cluster's policy, pods and namespaces (turns kubernetes.enabled on; in a pod, enable it in the config to use the in-cluster config)"},
 			&cli.StringFlag{Name: "node-name", Usage: "this node's Kubernetes name: its pods are the local ones (default: $NODE_NAME, then the config's node)"},
+			&cli.StringFlag{Name: "cpuprofile", Usage: "write a Go CPU profile of the whole run to this file, for `go tool pprof` (latency work)"},
 		},
 		Action: func(c *cli.Context) error {
 			cfg, err := loadAgentConfig(c.String("config"))
@@ -60,6 +65,13 @@ config's policy and recompiles everything. Health: GET /healthz (alive),
 			}
 			if err := configureLogging(cfg.LogLevel, cfg.LogFormat); err != nil {
 				return cli.Exit(err.Error(), 2)
+			}
+			if p := c.String("cpuprofile"); p != "" {
+				stop, err := startCPUProfile(p)
+				if err != nil {
+					return cli.Exit(err.Error(), 2)
+				}
+				defer stop()
 			}
 			return runAgent(c.Context, cfg)
 		},
@@ -104,7 +116,10 @@ func runAgent(parent context.Context, cfg agentConfig) error {
 		return err
 	}
 	defer db.Close()
-	e := &engine{bridge: cfg.Bridge, node: cfg.Node, db: db, prog: prog, opts: opts, holdPods: cfg.Kubernetes.Enabled, shared: shared}
+	e := &engine{bridge: cfg.Bridge, node: cfg.Node, db: db, prog: prog, opts: opts, shared: shared}
+	if cfg.Kubernetes.Enabled {
+		e.hold = kube.IsPodPort
+	}
 	var src *files.Source
 	var snaps <-chan files.Snapshot
 	if len(cfg.PolicyPaths) > 0 {
@@ -115,22 +130,54 @@ func runAgent(parent context.Context, cfg agentConfig) error {
 		// Both sources' first snapshots are waited for: nothing partial.
 		snaps = kube.Merge(ctx, snaps, ks.Watch(ctx))
 	}
-	check := time.NewTicker(time.Duration(cfg.CheckInterval))
-	defer check.Stop()
+	// The lost-flows check runs beside the loop, so that a change is never
+	// held up by one (it runs an ovs-ofctl process).
+	lost := make(chan struct{}, 1)
+	go func() {
+		check := time.NewTicker(time.Duration(cfg.CheckInterval))
+		defer check.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-check.C:
+			}
+			if gone, err := prog.Lost(ctx); err != nil {
+				logrus.WithError(err).Warn("cannot check installed flows")
+			} else if gone {
+				select {
+				case lost <- struct{}{}:
+				default:
+				}
+			}
+		}
+	}()
 	logrus.WithFields(logrus.Fields{"bridge": cfg.Bridge, "ovsdb": cfg.OVSDB, "policyPaths": cfg.PolicyPaths,
 		"kubernetes": cfg.Kubernetes.Enabled, "node": cfg.Node, "shared": cfg.Shared.Enabled,
 		"establishedConnections": opts.Established.String()}).Info("agent started")
 
 	var pending bool
+	// read is how long the policy source took to read what changed, for
+	// the log's latency breakdown.
+	var read time.Duration
 	realize := func(reason string) {
 		st, err := e.realize(ctx, e.objs)
 		health.record(st, err)
-		fields := logrus.Fields{"reason": reason, "changes": st.changes, "flowOps": st.flows, "full": st.full, "took": st.took.String()}
+		fields := logrus.Fields{"reason": reason, "changes": st.changes, "flowOps": st.flows, "full": st.full,
+			"held": heldPorts(e.held), "took": st.took.String()}
 		if err != nil {
 			logrus.WithFields(fields).WithError(err).Error("enforcement not updated")
 			return
 		}
-		if st.full || st.changes > 0 {
+		if st.full || st.changes > 0 || st.flows > 0 {
+			if !st.full {
+				for k, v := range st.stages.fields() {
+					fields[k] = v
+				}
+				if read > 0 {
+					fields["readMs"] = float64(read.Microseconds()) / 1000
+				}
+			}
 			logrus.WithFields(fields).Info("enforcement updated")
 		}
 	}
@@ -150,7 +197,9 @@ func runAgent(parent context.Context, cfg agentConfig) error {
 			}
 			e.objs = snap.Objects
 			started = true
+			read = snap.Took
 			realize("policy input changed")
+			read = 0
 		case <-db.Watch():
 			if started {
 				pending = true
@@ -162,10 +211,8 @@ func runAgent(parent context.Context, cfg agentConfig) error {
 			}
 			e.comp = nil
 			realize("SIGHUP")
-		case <-check.C:
-			if lost, err := prog.Lost(ctx); err != nil {
-				logrus.WithError(err).Warn("cannot check installed flows")
-			} else if lost && started {
+		case <-lost:
+			if started {
 				logrus.Warn("flows lost (ovs-vswitchd restarted?); reinstalling")
 				e.comp = nil
 				realize("flows lost")
@@ -209,6 +256,22 @@ func applyAgentFlags(c *cli.Context, cfg *agentConfig) error {
 		return nil
 	}
 	return kube.CheckConfig(kube.Config{Kubeconfig: cfg.Kubernetes.Kubeconfig, NodeName: cfg.Node})
+}
+
+// startCPUProfile profiles the process into path until stop is called.
+func startCPUProfile(path string) (stop func(), err error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("cpuprofile: %w", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("cpuprofile: %w", err)
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
+	}, nil
 }
 
 // configureLogging sets logrus from the config file's settings.

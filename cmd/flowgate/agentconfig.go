@@ -27,7 +27,8 @@ type agentConfig struct {
 	Node string `json:"node"`
 	// PolicyPaths are files and directories of policy and endpoint YAML.
 	PolicyPaths []string `json:"policyPaths"`
-	// PollInterval is how often policy files are checked for changes.
+	// PollInterval is how often policy files are reread in full; changes
+	// are seen at once through inotify where it works.
 	PollInterval duration `json:"pollInterval"`
 	// CheckInterval is how often the agent checks that its flows are still
 	// installed (they are lost when ovs-vswitchd restarts).

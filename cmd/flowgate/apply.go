@@ -20,6 +20,10 @@ bundle. Running it again with the same input changes nothing and says so.
   flowgate apply --bridge br-int -f /etc/flowgate/policy/
   OVS_RUNDIR=/tmp/ovs flowgate apply --ovsdb unix:/tmp/ovs/db.sock -f world.yaml
 
+A port with an external_ids:iface-id that binds to no endpoint of the input
+is held: its traffic is dropped both ways until an apply binds it. Ports
+without an iface-id (uplinks, patch, tunnel, internal ports) are left alone.
+
 Invalid documents are reported and left out; everything valid is enforced.
 
 With --shared the bridge is shared with the Neutron OVS agent (br-int with
@@ -59,7 +63,8 @@ directions; survive (the default, Calico's) leaves open connections alone.
 			e := &engine{bridge: c.String("bridge"), node: c.String("node"), db: db, prog: prog, opts: opts, shared: shared}
 			w, errs := e.buildWorld(objs)
 			problems = append(problems, errs...)
-			stats, err := e.fullSync(c.Context, w, e.bindings(w))
+			ports := e.ports()
+			stats, err := e.fullSync(c.Context, w, ports, e.bindings(w, ports))
 			if err != nil {
 				return err
 			}

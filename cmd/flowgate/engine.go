@@ -10,7 +10,6 @@ import (
 
 	"github.com/flowgate/flowgate/endpoints"
 	"github.com/flowgate/flowgate/endpoints/hostif"
-	"github.com/flowgate/flowgate/endpoints/kube"
 	"github.com/flowgate/flowgate/endpoints/ovsbind"
 	"github.com/flowgate/flowgate/ovs/openflow"
 	"github.com/flowgate/flowgate/ovs/ovsdb"
@@ -35,10 +34,12 @@ type engine struct {
 	locals map[string]compiler.Binding
 	objs   []decode.Object
 
-	// holdPods (Kubernetes mode) drops the traffic of pod ports that are
-	// bound to no endpoint yet; held is what is installed (kube.HoldFlows).
-	holdPods bool
-	held     []compiler.Flow
+	// hold says which ports are workload ports, whose traffic is dropped
+	// while they are bound to no endpoint (ovsbind.HoldFlows); nil means
+	// ovsbind.IsWorkloadPort (every port with an iface-id), the Kubernetes
+	// mode holds pod ports (kube.IsPodPort). held is what is installed.
+	hold func(ovsbind.Port) bool
+	held []compiler.Flow
 
 	// shared, when set, places every flow on a bridge the Neutron OVS
 	// agent programs too; entries are the installed entry flows
@@ -52,6 +53,26 @@ type realizeStats struct {
 	changes, flows, problems int
 	full                     bool
 	took                     time.Duration
+	stages                   stageTimes
+}
+
+// stageTimes split an incremental realization's time into its stages, so
+// that its latency can be read off the agent's log (docs/benchmarks.md).
+type stageTimes struct {
+	// build assembles the world from the objects; bind reads the bridge's
+	// ports and binds endpoints; diff finds the changed objects and
+	// bindings and the hold flows; compile runs the compiler's updates.
+	build, bind, diff, compile time.Duration
+	// bundle is the ovs-ofctl run committing the delta, purge the
+	// datapath purge after it.
+	bundle, purge time.Duration
+}
+
+// fields are the stages as log fields, in milliseconds.
+func (s stageTimes) fields() logrus.Fields {
+	ms := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+	return logrus.Fields{"buildMs": ms(s.build), "bindMs": ms(s.bind), "diffMs": ms(s.diff),
+		"compileMs": ms(s.compile), "bundleMs": ms(s.bundle), "purgeMs": ms(s.purge)}
 }
 
 // realize makes the bridge enforce objs. The first call (and any after a
@@ -60,25 +81,34 @@ type realizeStats struct {
 // delta in one bundle.
 func (e *engine) realize(ctx context.Context, objs []decode.Object) (realizeStats, error) {
 	start := time.Now()
+	lap := func(d *time.Duration) {
+		now := time.Now()
+		*d, start = now.Sub(start), now
+	}
+	begin := start
 	e.objs = objs
 	w, errs := e.buildWorld(objs)
 	st := realizeStats{problems: len(errs)}
-	locals := e.bindings(w)
+	lap(&st.stages.build)
+	ports := e.ports()
+	locals := e.bindings(w, ports)
+	lap(&st.stages.bind)
 	if e.comp == nil {
-		if _, err := e.fullSync(ctx, w, locals); err != nil {
+		if _, err := e.fullSync(ctx, w, ports, locals); err != nil {
 			return st, err
 		}
-		st.full, st.flows, st.took = true, len(e.comp.Flows()), time.Since(start)
+		st.full, st.flows, st.took = true, len(e.comp.Flows()), time.Since(begin)
 		return st, nil
 	}
 	changes := compiler.Changes(e.world, w, e.locals, locals)
 	st.changes = len(changes)
-	hold := e.holdFlows(locals)
+	hold := e.holdFlows(ports, locals)
 	holdDelta := compiler.Diff(e.held, hold)
 	entries := e.entryFlows(locals)
 	entryDelta := compiler.Diff(e.entries, entries)
+	lap(&st.stages.diff)
 	if len(changes) == 0 && holdDelta.Empty() && entryDelta.Empty() {
-		st.took = time.Since(start)
+		st.took = time.Since(begin)
 		return st, nil
 	}
 	deltas := make([]compiler.Delta, 0, len(changes))
@@ -89,24 +119,29 @@ func (e *engine) realize(ctx context.Context, objs []decode.Object) (realizeStat
 		}
 		deltas = append(deltas, d)
 	}
-	e.locals = locals
+	e.world, e.locals = w, locals
 	d := e.place(compiler.Compose(append(deltas, holdDelta)...))
 	if !entryDelta.Empty() {
 		d = compiler.Compose(d, entryDelta)
 	}
 	st.flows = d.Len()
-	if err := e.prog.Apply(ctx, d); err == nil {
+	lap(&st.stages.compile)
+	err := e.prog.Apply(ctx, d)
+	if t := e.prog.LastTimings(); err == nil && !d.Empty() {
+		st.stages.bundle, st.stages.purge = t.Bundle, t.Purge
+	}
+	if err == nil {
 		e.held, e.entries = hold, entries
 	} else {
 		// The cache is only updated after a bundle succeeds; recompile and
 		// replace everything so the bridge is certainly right again.
 		logrus.WithError(err).Warn("applying the delta failed; replacing all flows")
-		if _, err := e.fullSync(ctx, w, locals); err != nil {
+		if _, err := e.fullSync(ctx, w, ports, locals); err != nil {
 			return st, err
 		}
 		st.full = true
 	}
-	st.took = time.Since(start)
+	st.took = time.Since(begin)
 	return st, nil
 }
 
@@ -122,19 +157,19 @@ func (e *engine) buildWorld(objs []decode.Object) (*policy.World, []error) {
 }
 
 // bindings finds the endpoints bound to the bridge's ports.
-func (e *engine) bindings(w *policy.World) map[string]compiler.Binding {
-	return ovsbind.Bind(w.Endpoints, e.ports(), ovsbind.Options{Node: e.node})
+func (e *engine) bindings(w *policy.World, ports []ovsbind.Port) map[string]compiler.Binding {
+	return ovsbind.Bind(w.Endpoints, ports, ovsbind.Options{Node: e.node})
 }
 
 // fullSync compiles w from scratch and replaces the bridge's flows.
-func (e *engine) fullSync(ctx context.Context, w *policy.World, locals map[string]compiler.Binding) (openflow.SyncStats, error) {
+func (e *engine) fullSync(ctx context.Context, w *policy.World, ports []ovsbind.Port, locals map[string]compiler.Binding) (openflow.SyncStats, error) {
 	opts := e.opts
 	opts.Locals = locals
 	comp, errs := compiler.New(w, opts)
 	for _, err := range errs {
 		logrus.WithError(err).Warn("not compiled")
 	}
-	flows, hold := comp.Flows(), e.holdFlows(locals)
+	flows, hold := comp.Flows(), e.holdFlows(ports, locals)
 	if len(hold) > 0 {
 		flows = slices.Concat(flows, hold)
 	}
@@ -147,7 +182,7 @@ func (e *engine) fullSync(ctx context.Context, w *policy.World, locals map[strin
 		e.comp = nil
 		return stats, fmt.Errorf("install flows on %s: %w", e.bridge, err)
 	}
-	logrus.WithFields(logrus.Fields{"bridge": e.bridge, "flows": len(comp.Flows()), "added": stats.Added, "removed": stats.Removed, "changed": stats.Changed}).Info("flows replaced")
+	logrus.WithFields(logrus.Fields{"bridge": e.bridge, "flows": len(comp.Flows()), "held": heldPorts(hold), "added": stats.Added, "removed": stats.Removed, "changed": stats.Changed}).Info("flows replaced")
 	e.comp, e.world, e.locals, e.held, e.entries = comp, w, copyBindings(locals), hold, entries
 	return stats, nil
 }
@@ -170,13 +205,25 @@ func (e *engine) entryFlows(locals map[string]compiler.Binding) []compiler.Flow 
 	return e.shared.EntryFlows(locals, e.opts.Generation)
 }
 
-// holdFlows are the flows holding pod ports not realized yet, in
-// Kubernetes mode (see kube.HoldFlows); none otherwise.
-func (e *engine) holdFlows(locals map[string]compiler.Binding) []compiler.Flow {
-	if !e.holdPods {
-		return nil
+// holdFlows are the flows holding the workload ports that are bound to no
+// endpoint (see engine.hold).
+func (e *engine) holdFlows(ports []ovsbind.Port, locals map[string]compiler.Binding) []compiler.Flow {
+	hold := e.hold
+	if hold == nil {
+		hold = ovsbind.IsWorkloadPort
 	}
-	return kube.HoldFlows(e.ports(), locals, e.opts.Generation)
+	return ovsbind.HoldFlows(ports, locals, e.opts.Generation, hold)
+}
+
+// heldPorts counts the ports hold flows hold.
+func heldPorts(hold []compiler.Flow) int {
+	n := 0
+	for _, f := range hold {
+		if f.Table == compiler.TableClassify.ID {
+			n++
+		}
+	}
+	return n
 }
 
 // resync recompiles the last objects from scratch and replaces all flows:

@@ -12,6 +12,7 @@ import (
 
 	"github.com/flowgate/flowgate/endpoints"
 	"github.com/flowgate/flowgate/endpoints/files"
+	"github.com/flowgate/flowgate/endpoints/ovsbind"
 	"github.com/flowgate/flowgate/translator/compiler"
 	"github.com/flowgate/flowgate/translator/policy"
 )
@@ -47,7 +48,10 @@ and which policies apply to each, in evaluation order.
 					fmt.Fprintln(c.App.ErrWriter, p)
 				}
 				w, _ := e.buildWorld(objs)
-				printBindings(out, w, e.bindings(w))
+				ports := e.ports()
+				locals := e.bindings(w, ports)
+				printBindings(out, w, locals)
+				printHeld(out, ports, locals)
 			} else {
 				tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
 				fmt.Fprintln(tw, "PORT\tOFPORT\tIFACE-ID\tMAC")
@@ -111,6 +115,20 @@ func printBindings(out io.Writer, w *policy.World, locals map[string]compiler.Bi
 	}
 	tw.Flush()
 	fmt.Fprintf(out, "\n%d endpoints, %d local, %d policies\n\n", len(w.Endpoints), len(locals), len(w.Policies))
+}
+
+// printHeld lists the workload ports bound to no endpoint, whose traffic
+// `flowgate apply` and the agent drop (ovsbind.HoldFlows).
+func printHeld(out io.Writer, ports []ovsbind.Port, locals map[string]compiler.Binding) {
+	var held []string
+	for _, p := range ovsbind.HeldPorts(ports, locals, ovsbind.IsWorkloadPort) {
+		held = append(held, fmt.Sprintf("%s (iface-id %s)", p.Name, p.IfaceID))
+	}
+	if len(held) == 0 {
+		return
+	}
+	sort.Strings(held)
+	fmt.Fprintf(out, "held (iface-id bound to no endpoint; traffic dropped): %s\n\n", strings.Join(held, ", "))
 }
 
 func findEndpoint(w *policy.World, id string) *endpoints.Endpoint {

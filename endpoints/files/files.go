@@ -21,7 +21,7 @@ const Stdin = "-"
 // IsPolicyFile reports whether a directory entry is read: YAML or JSON by
 // its extension, not hidden (editors' swap and backup files are skipped).
 func IsPolicyFile(name string) bool {
-	if strings.HasPrefix(filepath.Base(name), ".") {
+	if isHidden(name) {
 		return false
 	}
 	switch strings.ToLower(filepath.Ext(name)) {
@@ -30,6 +30,9 @@ func IsPolicyFile(name string) bool {
 	}
 	return false
 }
+
+// isHidden: the base name starts with a dot.
+func isHidden(name string) bool { return strings.HasPrefix(filepath.Base(name), ".") }
 
 // Read decodes every path: files as given, directories recursively (YAML
 // and JSON files, in name order), "-" from stdin. It returns all valid
@@ -68,7 +71,8 @@ func ReadFile(name string, stdin io.Reader) ([]decode.Object, []error) {
 }
 
 // Expand lists the files a path stands for: the file itself, a
-// directory's files that match (recursively, in name order), or "-" for
+// directory's files that match (recursively, in name order, hidden
+// directories below it skipped), or "-" for
 // standard input. Other readers of user-named paths (the Neutron importer)
 // use it with their own match.
 func Expand(p string, match func(name string) bool) ([]string, error) {
@@ -86,6 +90,12 @@ func Expand(p string, match func(name string) bool) ([]string, error) {
 	err = filepath.WalkDir(p, func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
+		}
+		if d.IsDir() && path != p && isHidden(path) {
+			// ConfigMap volumes keep each version in a "..<timestamp>"
+			// directory beside the symlinks to the current one: reading
+			// both would define every object twice.
+			return filepath.SkipDir
 		}
 		if !d.IsDir() && match(path) {
 			names = append(names, path)

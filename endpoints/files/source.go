@@ -5,8 +5,12 @@ import (
 	"crypto/sha256"
 	"errors"
 	"os"
+	"path/filepath"
 	"sort"
+	"syscall"
 	"time"
+
+	"github.com/sirupsen/logrus"
 
 	"github.com/flowgate/flowgate/translator/decode"
 )
@@ -18,12 +22,43 @@ import (
 type Source struct {
 	paths []string
 	files map[string]fileState
+	// pathProblems are the paths the last full read could not list.
+	pathProblems []error
 }
 
 type fileState struct {
 	sum     [32]byte
+	stat    fileStat        // what the file looked like when sum was taken
+	settled bool            // stat is trusted (see fileStat)
 	objects []decode.Object // the last good objects
 	errs    []error         // the problems of the current content, if any
+}
+
+// fileStat is what a periodic reread compares before reading a file: at
+// 100k pods the policy files are tens of megabytes, and reading and
+// hashing them every poll interval cost a tenth of a core and grew the
+// heap. A change that keeps all of these (same size, same inode, written
+// within the filesystem's timestamp granularity) is seen by notification,
+// which always reads; and a file is only trusted by its stat once its
+// last write was over a second before it was read (statSettled), because
+// file times advance in clock ticks, not nanoseconds.
+type fileStat struct {
+	size  int64
+	mtime time.Time
+	ino   uint64
+	ctime int64
+}
+
+// statSettled is how long ago a file must have been written for its stat
+// to stand for its content: far more than a clock tick.
+const statSettled = time.Second
+
+func statOf(fi os.FileInfo) fileStat {
+	st := fileStat{size: fi.Size(), mtime: fi.ModTime()}
+	if sys, ok := fi.Sys().(*syscall.Stat_t); ok {
+		st.ino, st.ctime = sys.Ino, sys.Ctim.Nano()
+	}
+	return st
 }
 
 // NewSource watches paths (files or directories, read recursively).
@@ -41,16 +76,21 @@ type Snapshot struct {
 	// Changed reports whether the objects in force changed since the
 	// previous read.
 	Changed bool
+	// Took is how long the read took (reading, hashing and decoding what
+	// changed), for the agent's latency report.
+	Took time.Duration
 }
 
-// Read rereads what changed and returns the objects in force.
+// Read rereads every path and decodes the files whose content changed.
 func (s *Source) Read() Snapshot {
-	var snap Snapshot
+	start := time.Now()
+	changed := false
+	s.pathProblems = nil
 	seen := map[string]bool{}
 	for _, p := range s.paths {
 		names, err := Expand(p, IsPolicyFile)
 		if err != nil {
-			snap.Problems = append(snap.Problems, err)
+			s.pathProblems = append(s.pathProblems, err)
 			// Keep what this path had: a directory briefly missing during a
 			// rename must not drop every policy in it.
 			for name := range s.files {
@@ -62,46 +102,110 @@ func (s *Source) Read() Snapshot {
 		}
 		for _, name := range names {
 			seen[name] = true
-			data, err := os.ReadFile(name)
-			if err != nil {
-				if errors.Is(err, os.ErrNotExist) {
-					seen[name] = false
-					continue
-				}
-				snap.Problems = append(snap.Problems, err)
-				continue
+			if s.readFile(name, true) {
+				changed = true
 			}
-			sum := sha256.Sum256(data)
-			st, known := s.files[name]
-			if known && st.sum == sum {
-				snap.Problems = append(snap.Problems, st.errs...)
-				continue
-			}
-			objs, errs := decode.Decode(name, data)
-			st.sum = sum
-			st.errs = errs
-			if len(errs) == 0 {
-				st.objects = objs
-				snap.Changed = true
-			}
-			s.files[name] = st
-			snap.Problems = append(snap.Problems, errs...)
 		}
 	}
 	for name := range s.files {
 		if !seen[name] {
 			delete(s.files, name)
-			snap.Changed = true
+			changed = true
 		}
 	}
+	return s.snapshot(changed, start)
+}
+
+// ReadFiles rereads only the named files (the ones a change notification
+// named; names outside the source's paths are ignored): a file that is
+// gone takes its objects with it, one that changed is decoded again. The
+// snapshot is of every file, as Read's.
+func (s *Source) ReadFiles(names []string) Snapshot {
+	start := time.Now()
+	changed := false
+	for _, name := range names {
+		if key, ok := s.covers(name); ok && s.readFile(key, false) {
+			changed = true
+		}
+	}
+	return s.snapshot(changed, start)
+}
+
+// covers finds the file name a path of the source gives the file called
+// name, if the source reads it: a file path named as such, or a policy
+// file below a directory path.
+func (s *Source) covers(name string) (string, bool) {
+	for _, p := range s.paths {
+		if p == Stdin {
+			continue
+		}
+		if filepath.Clean(p) == name {
+			return p, true
+		}
+		if under(name, filepath.Clean(p)) && IsPolicyFile(name) {
+			return name, true
+		}
+	}
+	return "", false
+}
+
+// readFile rereads one file into the source's state and reports whether
+// the objects in force changed. With trustStat, a known file whose size,
+// inode and times are unchanged is not read (see fileStat).
+func (s *Source) readFile(name string, trustStat bool) bool {
+	st, known := s.files[name]
+	fi, err := os.Stat(name)
+	if err == nil && trustStat && known && st.errs == nil && st.settled && statOf(fi) == st.stat {
+		return false
+	}
+	var data []byte
+	if err == nil {
+		data, err = os.ReadFile(name)
+	}
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			delete(s.files, name)
+			return known
+		}
+		// Unreadable for now: its last good objects stay, the error is
+		// reported, and the next read decodes it whatever its content.
+		st.sum, st.errs = [32]byte{}, []error{err}
+		s.files[name] = st
+		return false
+	}
+	sum := sha256.Sum256(data)
+	if known && st.sum == sum {
+		st.stat, st.settled = statOf(fi), time.Since(fi.ModTime()) > statSettled
+		s.files[name] = st
+		return false
+	}
+	objs, errs := decode.Decode(name, data)
+	st.sum, st.errs, st.stat, st.settled = sum, errs, statOf(fi), time.Since(fi.ModTime()) > statSettled
+	changed := false
+	if len(errs) == 0 {
+		st.objects, changed = objs, true
+	}
+	s.files[name] = st
+	return changed
+}
+
+// snapshot assembles the objects and problems of every file, in name order.
+func (s *Source) snapshot(changed bool, start time.Time) Snapshot {
+	snap := Snapshot{Changed: changed, Problems: append([]error(nil), s.pathProblems...)}
 	names := make([]string, 0, len(s.files))
-	for name := range s.files {
+	n := 0
+	for name, st := range s.files {
 		names = append(names, name)
+		n += len(st.objects)
 	}
 	sort.Strings(names)
+	snap.Objects = make([]decode.Object, 0, n)
 	for _, name := range names {
-		snap.Objects = append(snap.Objects, s.files[name].objects...)
+		st := s.files[name]
+		snap.Objects = append(snap.Objects, st.objects...)
+		snap.Problems = append(snap.Problems, st.errs...)
 	}
+	snap.Took = time.Since(start)
 	return snap
 }
 
@@ -109,33 +213,76 @@ func under(name, dir string) bool {
 	return name == dir || len(name) > len(dir) && name[:len(dir)] == dir && (dir[len(dir)-1] == '/' || name[len(dir)] == '/')
 }
 
-// Watch rereads the source every interval and sends a snapshot whenever
-// the objects in force or the problems change, starting with the first
-// read. Polling keeps the watcher simple and correct across editors'
-// rename-and-replace saves, ConfigMap symlink swaps and NFS.
+// Watch sends a snapshot whenever the objects in force or the problems
+// change, starting with the first read. Changes are seen through inotify
+// at once (see notifier): only the files an event names are read again,
+// unless the event is about directories or symlinks. The paths are also
+// reread every interval, which is all there is where notification is
+// unavailable (NFS changes made on another host, inotify watches used
+// up) and which catches anything notification missed.
 func (s *Source) Watch(ctx context.Context, interval time.Duration) <-chan Snapshot {
 	ch := make(chan Snapshot, 1)
-	go func() {
-		defer close(ch)
-		lastProblems := ""
-		first := true
-		t := time.NewTicker(interval)
-		defer t.Stop()
-		for {
-			snap := s.Read()
-			probs := problemText(snap.Problems)
-			if first || snap.Changed || probs != lastProblems {
-				first, lastProblems = false, probs
+	// Watch before the first read, so no change falls between the two.
+	n, err := newNotifier(s.paths)
+	if err != nil {
+		logrus.WithError(err).WithField("interval", interval.String()).Warn("no change notification for the policy paths; polling only")
+	}
+	type batch struct {
+		names []string
+		all   bool
+	}
+	var batches chan batch
+	if n != nil {
+		batches = make(chan batch)
+		go func() {
+			defer close(batches)
+			defer n.close()
+			for {
+				names, all, ok := n.wait(ctx)
+				if !ok {
+					return
+				}
 				select {
-				case ch <- snap:
+				case batches <- batch{names, all}:
 				case <-ctx.Done():
 					return
 				}
 			}
+		}()
+	}
+	go func() {
+		defer close(ch)
+		t := time.NewTicker(interval)
+		defer t.Stop()
+		snap := s.Read()
+		lastProblems := problemText(snap.Problems)
+		for {
 			select {
-			case <-t.C:
+			case ch <- snap:
 			case <-ctx.Done():
 				return
+			}
+			for {
+				select {
+				case <-t.C:
+					snap = s.Read()
+				case b, ok := <-batches:
+					if !ok {
+						batches = nil // the watcher broke: poll only
+						continue
+					}
+					if b.all {
+						snap = s.Read()
+					} else {
+						snap = s.ReadFiles(b.names)
+					}
+				case <-ctx.Done():
+					return
+				}
+				if probs := problemText(snap.Problems); snap.Changed || probs != lastProblems {
+					lastProblems = probs
+					break
+				}
 			}
 		}
 	}()

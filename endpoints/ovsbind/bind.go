@@ -7,6 +7,7 @@ package ovsbind
 import (
 	"net"
 	"sort"
+	"strings"
 
 	"github.com/flowgate/flowgate/endpoints"
 	"github.com/flowgate/flowgate/translator/compiler"
@@ -55,7 +56,10 @@ const WildcardInterface = "*"
 // endpoints on internal ports, the port's MAC is the host's). Endpoints
 // without a usable port, or on another node when Node is set, are remote.
 func Bind(eps []*endpoints.Endpoint, ports []Port, opts Options) map[string]compiler.Binding {
-	byIfaceID := map[string]*Port{}
+	// Ports are indexed by iface-id split at its first "/", so that an
+	// endpoint is looked up by its namespace and name without building its
+	// ID: Bind runs on every change, over every endpoint of the cluster.
+	byIfaceID := map[idKey]*Port{}
 	byName := map[string]*Port{}
 	byOFPort := map[int]*Port{}
 	sorted := append([]Port(nil), ports...)
@@ -66,29 +70,36 @@ func Bind(eps []*endpoints.Endpoint, ports []Port, opts Options) map[string]comp
 			continue
 		}
 		if p.IfaceID != "" {
-			if _, dup := byIfaceID[p.IfaceID]; !dup {
-				byIfaceID[p.IfaceID] = p
+			k := splitID(p.IfaceID)
+			if _, dup := byIfaceID[k]; !dup {
+				byIfaceID[k] = p
 			}
 		}
 		byName[p.Name] = p
 		byOFPort[p.OFPort] = p
 	}
-	out := map[string]compiler.Binding{}
-	usedPort := map[int]bool{}
-	ids := make([]string, 0, len(eps))
-	byID := map[string]*endpoints.Endpoint{}
-	for _, e := range eps {
-		ids = append(ids, e.ID())
-		byID[e.ID()] = e
+	// Candidates first, then in ID order, so that when two endpoints
+	// claim one port the same one wins whatever the input order.
+	type candidate struct {
+		id string
+		e  *endpoints.Endpoint
+		p  *Port
 	}
-	sort.Strings(ids)
-	for _, id := range ids {
-		e := byID[id]
+	var cands []candidate
+	for _, e := range eps {
 		if opts.Node != "" && e.Node != opts.Node {
 			continue
 		}
-		p := portFor(e, byIfaceID, byName, byOFPort)
-		if p == nil || usedPort[p.OFPort] {
+		if p := portFor(e, byIfaceID, byName, byOFPort); p != nil {
+			cands = append(cands, candidate{e.ID(), e, p})
+		}
+	}
+	sort.Slice(cands, func(i, j int) bool { return cands[i].id < cands[j].id })
+	out := map[string]compiler.Binding{}
+	usedPort := map[int]bool{}
+	for _, c := range cands {
+		e, p, id := c.e, c.p, c.id
+		if usedPort[p.OFPort] {
 			continue
 		}
 		mac := e.MAC
@@ -109,12 +120,22 @@ func Bind(eps []*endpoints.Endpoint, ports []Port, opts Options) map[string]comp
 	return out
 }
 
-func portFor(e *endpoints.Endpoint, byIfaceID, byName map[string]*Port, byOFPort map[int]*Port) *Port {
-	if p := byIfaceID[e.ID()]; p != nil {
+// idKey is an endpoint ID ("namespace/name", or a bare name) in parts.
+type idKey struct{ namespace, name string }
+
+func splitID(id string) idKey {
+	if ns, name, ok := strings.Cut(id, "/"); ok && ns != "" {
+		return idKey{ns, name}
+	}
+	return idKey{"", id}
+}
+
+func portFor(e *endpoints.Endpoint, byIfaceID map[idKey]*Port, byName map[string]*Port, byOFPort map[int]*Port) *Port {
+	if p := byIfaceID[idKey{e.Namespace, e.Name}]; p != nil {
 		return p
 	}
 	if e.Kind == endpoints.Workload {
-		if p := byIfaceID[e.Name]; p != nil {
+		if p := byIfaceID[idKey{"", e.Name}]; p != nil {
 			return p
 		}
 	}

@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/flowgate/flowgate/translator/compiler"
 )
@@ -39,6 +40,9 @@ type ofctl struct {
 	// own restricts every read and every wholesale delete to the flows
 	// whose cookie matches it ("cookie=V/M"); "" means the whole bridge.
 	own string
+	// lastBundle and lastPurge are the durations of the last bundle's
+	// ovs-ofctl run and of the datapath purge after it.
+	lastBundle, lastPurge time.Duration
 }
 
 // run executes an OVS tool with the programmer's environment. Output is
@@ -138,10 +142,14 @@ func (o *ofctl) bundle(ctx context.Context, line func(n int) string, write func(
 		write(w)
 		pw.CloseWithError(w.Flush())
 	}()
+	start := time.Now()
 	_, err := o.ofctl(ctx, pr, "--bundle", "add-flows", o.bridge, "-")
 	pr.Close() // unblocks the writer if ovs-ofctl died early
+	committed := time.Now()
+	o.lastBundle, o.lastPurge = committed.Sub(start), 0
 	if err == nil {
 		err = o.purgeDatapathFlows(ctx)
+		o.lastPurge = time.Since(committed)
 	}
 	if err != nil {
 		if m := lineRe.FindStringSubmatch(err.Error()); m != nil {

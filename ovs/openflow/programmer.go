@@ -24,6 +24,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/sirupsen/logrus"
 
@@ -63,6 +64,9 @@ type Programmer struct {
 	synced    bool // a Sync has succeeded once
 	// foreign are the tables only the other controller writes (Share).
 	foreign map[uint8]bool
+	// version counts changes of the cache, so that Lost, which asks the
+	// switch without holding mu, can tell whether its answer still holds.
+	version uint64
 }
 
 // NewProgrammer returns a programmer for bridge. env is the environment
@@ -215,6 +219,7 @@ func (p *Programmer) Sync(ctx context.Context, desired []compiler.Flow) (SyncSta
 			p.log.WithError(err).Warn("cannot compare installed flows; replacing all")
 		} else if same {
 			p.installed, p.valid, p.synced = want, true, true
+			p.version++
 			return SyncStats{}, nil
 		}
 	}
@@ -235,6 +240,7 @@ func (p *Programmer) replace(ctx context.Context, desired []compiler.Flow, want 
 	}
 	p.installed = want
 	p.valid, p.synced = true, true
+	p.version++
 	return nil
 }
 
@@ -277,7 +283,22 @@ func (p *Programmer) apply(ctx context.Context, d compiler.Delta) error {
 		}
 	}
 	p.valid = true
+	p.version++
 	return nil
+}
+
+// Timings are how long the last bundle took, split into the ovs-ofctl run
+// that committed it and the datapath purge after it (see
+// purgeDatapathFlows), for the agent's per-stage latency report.
+type Timings struct {
+	Bundle, Purge time.Duration
+}
+
+// LastTimings reports the last bundle's Timings (zero before the first).
+func (p *Programmer) LastTimings() Timings {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return Timings{Bundle: p.of.lastBundle, Purge: p.of.lastPurge}
 }
 
 // Installed is the number of flows the programmer believes are installed
@@ -321,33 +342,59 @@ func (p *Programmer) Installed() int {
 // check.
 func (p *Programmer) Lost(ctx context.Context) (bool, error) {
 	p.mu.Lock()
-	defer p.mu.Unlock()
-	if !p.synced {
+	switch {
+	case !p.synced:
+		p.mu.Unlock()
 		return false, nil
-	}
-	if !p.valid {
+	case !p.valid:
+		p.mu.Unlock()
 		return true, nil
-	}
-	if len(p.installed) == 0 {
+	case len(p.installed) == 0:
+		p.mu.Unlock()
 		return false, nil
 	}
 	if p.of.own != "" {
+		expected, version := len(p.installed), p.version
+		// Counted without the lock, as the sentinel below is looked up.
+		p.mu.Unlock()
 		n, err := p.of.flowCount(ctx)
+		p.mu.Lock()
+		defer p.mu.Unlock()
 		if err != nil {
 			return false, fmt.Errorf("check for lost flows on %s: %w", p.of.bridge, err)
 		}
-		if n != len(p.installed) {
-			p.log.WithFields(logrus.Fields{"installed": n, "expected": len(p.installed)}).
+		if !p.valid {
+			return true, nil
+		}
+		if p.version != version {
+			return false, nil // changed while we counted: the next check counts again
+		}
+		if n != expected {
+			p.log.WithFields(logrus.Fields{"installed": n, "expected": expected}).
 				Warn("flowgate's flows on the shared bridge differ from what it installed (deleted by its other controller, or ovs-vswitchd restarted)")
 			p.valid = false
 			return true, nil
 		}
 		return false, nil
 	}
-	s := p.sentinel()
+	s, version := p.sentinel(), p.version
+	// The dump runs without the lock: a change being realized must not
+	// wait for a check (one ovs-ofctl process, 10 ms or far more on a
+	// loaded host).
+	p.mu.Unlock()
 	lines, err := p.of.dumpFlows(ctx, fmt.Sprintf("table=%d,cookie=%#x/-1", s.Table, uint64(s.Cookie)))
+	p.mu.Lock()
+	defer p.mu.Unlock()
 	if err != nil {
 		return false, fmt.Errorf("check for lost flows on %s: %w", p.of.bridge, err)
+	}
+	if !p.valid {
+		return true, nil // a change failed while we looked
+	}
+	if p.version != version {
+		// Flows changed while we looked: the answer may be about the old
+		// ones. The next check looks again.
+		return false, nil
 	}
 	prio := fmt.Sprintf("priority=%d", s.Priority)
 	found := slices.ContainsFunc(lines, func(l string) bool {

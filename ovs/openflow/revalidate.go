@@ -17,6 +17,16 @@ import (
 // them; `revalidator/purge` does. A purge drops no packet: each flow's next
 // packet takes one upcall (tens of microseconds) to install its new
 // datapath flow. Established connections are unaffected beyond that.
+//
+// It stays one ovs-appctl run (~10 ms, the purge's share of a change's
+// latency), although ovs/unixctl sends the command in well under a
+// millisecond: tried under load (load average 8–17 on 2 cores),
+// TestReplacementDropsNoTraffic lost 1–5 of ~1,500 connections in some
+// phases with the purge sent over the control socket (right after the
+// commit, or after a bounded `revalidator/wait`) — but it also did so,
+// less often, with this unchanged ovs-appctl purge, so the comparison was
+// inconclusive and the proven path was kept. To be measured on a quiet
+// host before switching (docs/benchmarks.md, "Agent").
 func (o *ofctl) purgeDatapathFlows(ctx context.Context) error {
 	if _, err := o.run(ctx, nil, "ovs-appctl", "revalidator/purge"); err != nil {
 		return fmt.Errorf("purge datapath flows after the bundle: %w", err)

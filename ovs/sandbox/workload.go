@@ -47,7 +47,9 @@ var validName = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,32}$`)
 
 // AddWorkload creates a workload namespace attached to bridge, the way a CNI
 // plugin would attach a pod: the port carries external_ids:iface-id=ifaceID
-// and external_ids:attached-mac=mac, which is what an agent keys on.
+// and external_ids:attached-mac=mac, which is what an agent keys on. An
+// empty ifaceID leaves iface-id out: a machine beyond an uplink, which is
+// no workload (flowgate holds a port whose iface-id names no endpoint).
 // Inside, eth0 has mac and ips, lo is up, each address family present has a
 // default route on-link via eth0 (so even off-subnet traffic is ARPed/NDed
 // on the bridge), IPv6 is disabled when no IPv6 address is given (no
@@ -202,11 +204,12 @@ func (o *OVS) addWorkload(w *Workload, ifaceID string) error {
 		}
 	}
 
-	if _, err := o.Vsctl("add-port", w.Bridge, w.HostIface,
-		"--", "set", "Interface", w.HostIface,
-		"external_ids:iface-id="+ifaceID,
-		"external_ids:attached-mac="+w.MAC.String(),
-	); err != nil {
+	ids := []string{"external_ids:attached-mac=" + w.MAC.String()}
+	if ifaceID != "" {
+		ids = append(ids, "external_ids:iface-id="+ifaceID)
+	}
+	if _, err := o.Vsctl(append([]string{"add-port", w.Bridge, w.HostIface,
+		"--", "set", "Interface", w.HostIface}, ids...)...); err != nil {
 		return err
 	}
 	port, err := o.ofport(w.HostIface)

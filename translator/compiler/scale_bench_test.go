@@ -278,8 +278,8 @@ func TestScaleWorldShape(t *testing.T) {
 	}
 	fs := c.Flows()
 	st := c.stats()
-	if len(sw.localPods) != scaleTiny.local || st.active < scaleTiny.policies/10 {
-		t.Fatalf("%d local pods, %d of %d policies active: the world is not shaped as intended", len(sw.localPods), st.active, scaleTiny.policies)
+	if len(sw.localPods) != scaleTiny.Local || st.active < scaleTiny.Policies/10 {
+		t.Fatalf("%d local pods, %d of %d policies active: the world is not shaped as intended", len(sw.localPods), st.active, scaleTiny.Policies)
 	}
 	kinds := map[policy.Kind]bool{}
 	for id := range c.states {

@@ -1,53 +1,28 @@
 package compiler
 
 import (
-	"fmt"
-	"math/rand/v2"
 	"net"
 	"net/netip"
-	"strings"
 	"testing"
 
 	"github.com/flowgate/flowgate/endpoints"
+	"github.com/flowgate/flowgate/translator/compiler/scalegen"
 	"github.com/flowgate/flowgate/translator/decode"
 	"github.com/flowgate/flowgate/translator/policy"
 )
 
-// scaleConfig sizes a world of the shape large clusters have: many remote
-// pods in many namespaces, a node's worth of local ones, and policies
-// written the way people write them.
-type scaleConfig struct {
-	// remote pods run elsewhere; local pods are bound to this host's bridge.
-	remote, local int
-	// policies is the number of policies of all kinds.
-	policies int
-}
-
-// The issue's target size, and a smaller one for quick runs and tests.
-var (
-	scaleTarget = scaleConfig{remote: 100_000, local: 200, policies: 10_000}
-	scaleSmall  = scaleConfig{remote: 10_000, local: 50, policies: 1_000}
-	scaleTiny   = scaleConfig{remote: 1_500, local: 20, policies: 150}
-)
-
-// Shape of the scale world.
-const (
-	scalePodsPerNamespace = 100
-	scaleTeams            = 50
-	// scaleInfra are namespaces every cluster has, whose pods many
-	// policies name: monitoring scrapes everything, ingress fronts it.
-	scaleMonitoring = "monitoring"
-	scaleIngress    = "ingress"
-)
+// The scale world's sizes and shape (translator/compiler/scalegen).
+type scaleConfig = scalegen.Config
 
 var (
-	scaleApps  = []string{"web", "api", "auth", "cart", "catalog", "search", "db", "cache", "queue", "worker"}
-	scaleEnvs  = []string{"prod", "staging", "dev"}
-	scaleTiers = map[string]string{
-		"web": "frontend", "api": "frontend", "auth": "backend", "cart": "backend", "catalog": "backend",
-		"search": "backend", "db": "data", "cache": "data", "queue": "data", "worker": "backend",
-	}
+	scaleTarget = scalegen.Target
+	scaleSmall  = scalegen.Small
+	scaleTiny   = scalegen.Tiny
+	scaleApps   = scalegen.Apps
+	scaleTiers  = scalegen.Tiers
 )
+
+const scaleMonitoring = scalegen.Monitoring
 
 // scaleWorld is a generated world with what benchmarks need to find in it.
 type scaleWorld struct {
@@ -61,194 +36,24 @@ type scaleWorld struct {
 	nextIP netip.Addr
 }
 
-// genScale builds a deterministic world of cfg's size. Namespaces, tiers,
-// network sets and policies are written as YAML and decoded, so they are
-// scoped exactly as real ones are; the pods are built directly, because
-// 100,000 pod documents would only measure the decoder.
+// genScale builds the deterministic scale world of cfg's size
+// (scalegen.Generate), its policy decoded from YAML, and binds its local
+// pods to ports 1 on.
 func genScale(tb testing.TB, seed uint64, cfg scaleConfig) *scaleWorld {
 	tb.Helper()
-	r := rand.New(rand.NewPCG(seed, 0x5ca1e))
-	pick := func(xs []string) string { return xs[r.IntN(len(xs))] }
-	total := cfg.remote + cfg.local
-	nns := max(1, total/scalePodsPerNamespace)
-	sw := &scaleWorld{}
-	var y strings.Builder
-	doc := func(format string, args ...any) {
-		y.WriteString("---\n")
-		fmt.Fprintf(&y, format, args...)
-		y.WriteString("\n")
-	}
-	doc("apiVersion: projectcalico.org/v3\nkind: Tier\nmetadata: {name: security}\nspec: {order: 100}")
-	doc("apiVersion: projectcalico.org/v3\nkind: Tier\nmetadata: {name: platform}\nspec: {order: 200, defaultAction: Pass}")
-	nsTeam := map[string]string{}
-	for i := 0; i < nns; i++ {
-		name := fmt.Sprintf("ns-%04d", i)
-		sw.namespaces = append(sw.namespaces, name)
-		nsTeam[name] = fmt.Sprintf("t%d", r.IntN(scaleTeams))
-		doc("apiVersion: v1\nkind: Namespace\nmetadata: {name: %s, labels: {team: %s, env: %s, kubernetes.io/metadata.name: %s}}", name, nsTeam[name], pick(scaleEnvs), name)
-	}
-	for _, name := range []string{scaleMonitoring, scaleIngress} {
-		doc("apiVersion: v1\nkind: Namespace\nmetadata: {name: %s, labels: {team: platform, env: prod, kubernetes.io/metadata.name: %s}}", name, name)
-	}
-	for i := 0; i < 20; i++ {
-		kind := []string{"blocklist", "partner"}[i%2]
-		doc("apiVersion: projectcalico.org/v3\nkind: GlobalNetworkSet\nmetadata: {name: set-%d, labels: {kind: %s}}\nspec: {nets: [198.%d.%d.0/24, 203.0.%d.0/25]}", i, kind, 18+i%2, i, i)
-	}
-	for i := 0; i < cfg.policies; i++ {
-		ns := pick(sw.namespaces)
-		scalePolicy(&y, r, i, ns, nsTeam[ns], pick)
-	}
-	objs, errs := decode.Decode("scale.yaml", []byte(y.String()))
+	g := scalegen.Generate(seed, cfg)
+	objs, errs := decode.Decode("scale.yaml", []byte(g.YAML))
 	w, berrs := decode.Build(objs)
 	if errs = append(errs, berrs...); len(errs) > 0 {
 		tb.Fatalf("scale world does not decode: %v", errs[0])
 	}
-
-	// Pods: the application namespaces get total pods between them, the
-	// infra namespaces 50 each on top.
-	ip := netip.MustParseAddr("10.128.0.1")
-	newPod := func(ns, app string, i int) *endpoints.Endpoint {
-		e := &endpoints.Endpoint{
-			Kind: endpoints.Pod, Orchestrator: endpoints.OrchestratorKubernetes, Namespace: ns,
-			Name:   fmt.Sprintf("%s-%d", app, i),
-			Labels: map[string]string{"app": app, "tier": scaleTiers[app], "version": fmt.Sprintf("v%d", 1+r.IntN(3))},
-			IPs:    []netip.Addr{ip},
-			Ports:  []endpoints.NamedPort{{Name: "http", Protocol: 6, Port: []uint16{80, 8080}[r.IntN(2)]}, {Name: "metrics", Protocol: 6, Port: 9090}},
-		}
-		if app == "db" || app == "cache" {
-			e.Ports = append(e.Ports, endpoints.NamedPort{Name: "db", Protocol: 6, Port: []uint16{5432, 6379}[r.IntN(2)]})
-		}
-		ip = ip.Next()
-		if ip.As4()[3] == 0 {
-			ip = ip.Next()
-		}
-		return e
-	}
-	for i := 0; i < total; i++ {
-		w.Endpoints = append(w.Endpoints, newPod(sw.namespaces[i%nns], pick(scaleApps), i))
-	}
-	for i := 0; i < 50; i++ {
-		w.Endpoints = append(w.Endpoints, newPod(scaleMonitoring, "prometheus", total+i), newPod(scaleIngress, "nginx", total+i))
-	}
-	sw.nextIP = ip
-
-	// Local pods: a node's share, from application namespaces at random.
+	w.Endpoints = append(w.Endpoints, g.Pods...)
+	sw := &scaleWorld{world: w, namespaces: g.Namespaces, nextIP: g.NextIP}
 	sw.opts = Options{Locals: map[string]Binding{}, FailsafeInbound: policy.DefaultFailsafeInbound(), FailsafeOutbound: policy.DefaultFailsafeOutbound(), DefaultZone: 1}
-	for _, i := range r.Perm(total)[:cfg.local] {
-		e := w.Endpoints[i]
+	for _, e := range g.Local {
 		port := uint32(len(sw.opts.Locals) + 1)
 		sw.opts.Locals[e.ID()] = Binding{OFPort: port, MAC: net.HardwareAddr{0x02, 0, 0, 0, byte(port >> 8), byte(port)}}
 		sw.localPods = append(sw.localPods, e)
 	}
-	sw.world = w
 	return sw
-}
-
-// scalePolicy writes policy i: Kubernetes and Calico, namespaced and
-// global, in the proportions clusters have them.
-func scalePolicy(y *strings.Builder, r *rand.Rand, i int, ns, team string, pick func([]string) string) {
-	const (
-		k8s    = "---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: p-%d, namespace: %s}\nspec:\n"
-		calico = "---\napiVersion: projectcalico.org/v3\nkind: NetworkPolicy\nmetadata: {name: p-%d, namespace: %s}\nspec:\n"
-		global = "---\napiVersion: projectcalico.org/v3\nkind: GlobalNetworkPolicy\nmetadata: {name: p-%d}\nspec:\n"
-	)
-	app, peer := pick(scaleApps), pick(scaleApps)
-	// named: whether the ports may include the named port http. Egress to
-	// an ipBlock does not: a named port there would mean every pod's http
-	// port in the cluster (one flow per pod), which real policies avoid.
-	ports := func(named bool) string {
-		var ps []string
-		for n := 1 + r.IntN(3); n > 0; n-- {
-			switch r.IntN(4) {
-			case 0:
-				if !named {
-					ps = append(ps, "{port: 8443}")
-					continue
-				}
-				ps = append(ps, "{port: http}")
-			case 1:
-				ps = append(ps, fmt.Sprintf("{port: %d, endPort: %d}", 8000+r.IntN(50), 8100+r.IntN(50)))
-			default:
-				ps = append(ps, fmt.Sprintf("{port: %d}", []int{80, 443, 5432, 6379, 8080, 9000}[r.IntN(6)]))
-			}
-		}
-		return "[" + strings.Join(ps, ", ") + "]"
-	}
-	switch i % 20 {
-	case 0, 1: // default deny
-		types := "[Ingress]"
-		if i%40 == 1 {
-			types = "[Ingress, Egress]"
-		}
-		fmt.Fprintf(y, k8s+"  podSelector: {}\n  policyTypes: %s\n", i, ns, types)
-	case 2, 3, 4, 5, 6: // app to app in the namespace
-		fmt.Fprintf(y, k8s+"  podSelector: {matchLabels: {app: %s}}\n  ingress:\n  - from: [{podSelector: {matchLabels: {app: %s}}}]\n    ports: %s\n", i, ns, app, peer, ports(true))
-	case 7, 8: // a team's namespaces, and the ingress controllers
-		fmt.Fprintf(y, k8s+"  podSelector: {matchLabels: {app: %s}}\n  ingress:\n  - from:\n    - {namespaceSelector: {matchLabels: {team: %s}}, podSelector: {matchLabels: {app: %s}}}\n    - namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: %s}}\n    ports: %s\n",
-			i, ns, app, team, peer, scaleIngress, ports(true))
-	case 9: // egress to the cluster and DNS
-		fmt.Fprintf(y, k8s+"  podSelector: {matchLabels: {app: %s}}\n  policyTypes: [Egress]\n  egress:\n  - to: [{ipBlock: {cidr: 10.128.0.0/9, except: [10.%d.0.0/16]}}]\n    ports: %s\n  - ports: [{port: 53, protocol: UDP}]\n",
-			i, ns, app, 128+r.IntN(100), ports(false))
-	case 10, 11, 12, 13, 14: // Calico: tiers of an application
-		fmt.Fprintf(y, calico+`  order: %d
-  selector: app == '%s' && version != 'v%d'
-  ingress:
-  - action: Allow
-    protocol: TCP
-    source: {selector: tier == '%s'}
-    destination: {ports: [80, 443, '8000:8100']}
-  - action: Deny
-    source: {nets: [10.%d.0.0/16]}
-  egress:
-  - action: Allow
-    protocol: TCP
-    destination:
-      selector: app in {'db', 'cache'}
-      namespaceSelector: projectcalico.org/name == '%s'
-      ports: [5432, 6379]
-`, i, ns, r.IntN(1000), app, 1+r.IntN(3), pick([]string{"frontend", "backend"}), 128+r.IntN(100), ns)
-	case 15, 16: // Calico: audit then deny admin ports
-		fmt.Fprintf(y, calico+`  order: %d
-  selector: tier == '%s'
-  types: [Ingress]
-  ingress:
-  - action: Log
-    protocol: TCP
-    destination: {ports: [22, 3389]}
-  - action: Deny
-    protocol: TCP
-    destination: {ports: [22, 3389]}
-  - action: Pass
-`, i, ns, r.IntN(1000), pick([]string{"frontend", "backend", "data"}))
-	case 17, 18: // security tier: blocklists for an application everywhere
-		fmt.Fprintf(y, global+`  tier: security
-  order: %d
-  selector: app == '%s'
-  namespaceSelector: env == '%s'
-  types: [Ingress, Egress]
-  ingress:
-  - action: Deny
-    source: {selector: kind == 'blocklist'}
-  - action: Pass
-  egress:
-  - action: Deny
-    destination: {selector: kind == 'blocklist'}
-  - action: Deny
-    protocol: UDP
-    destination: {notNets: [10.0.0.0/8]}
-  - action: Pass
-`, i, r.IntN(1000), app, pick(scaleEnvs))
-	default: // platform tier: monitoring may scrape a team's pods
-		fmt.Fprintf(y, global+`  tier: platform
-  order: %d
-  selector: app == '%s'
-  namespaceSelector: team == '%s'
-  types: [Ingress]
-  ingress:
-  - action: Allow
-    protocol: TCP
-    source: {namespaceSelector: projectcalico.org/name == '%s', selector: app == 'prometheus'}
-    destination: {ports: [9090, metrics]}
-`, i, r.IntN(1000), app, team, scaleMonitoring)
-	}
 }
