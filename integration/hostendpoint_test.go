@@ -214,3 +214,42 @@ func TestHostEndpointApply(t *testing.T) {
 	apply("none")
 	s.expect(t, "apply with failsafe none", map[int]bool{22: false, 80: false}, nil)
 }
+
+// TestHostEndpointNoSpoofGuard: as in Calico, a host endpoint's addresses
+// are not policed — the host may send from an address that is not one of
+// its expectedIPs (a second address on its port, a pod-subnet gateway) and
+// its policy, not a spoof guard, decides.
+func TestHostEndpointNoSpoofGuard(t *testing.T) {
+	s := newHostScene(t)
+	other := addAddr(t, s.host, "10.40.0.11/24")
+	s.write(t, "hep.yaml", s.hostEndpoint)
+	s.write(t, "allow-out.yaml", `apiVersion: projectcalico.org/v3
+kind: GlobalNetworkPolicy
+metadata: {name: hosts-out-80}
+spec:
+  selector: role == 'hypervisor'
+  types: [Egress]
+  egress:
+    - action: Allow
+      protocol: TCP
+      destination: {ports: [80]}
+`)
+	startAgent(t, s.o, hostAgentConfig(t, s, "none", "none"))
+	dst := netip.AddrPortFrom(s.cliIP, 80)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		c, err := s.host.DialTCPFrom(other, dst, probeTimeout)
+		if err == nil {
+			c.Close()
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("host → client:80 from %s (not an expectedIP) denied: %v", other, err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if c, err := s.host.DialTCPFrom(other, netip.AddrPortFrom(s.cliIP, 2379), probeTimeout); err == nil {
+		c.Close()
+		t.Errorf("host → client:2379 from %s allowed: the host's policy should deny it", other)
+	}
+}

@@ -51,6 +51,15 @@ func (c *Compiler) endpointFlows(e *endpoints.Endpoint, b Binding) ([]Flow, erro
 			out = append(out, f(TableDestination, prioEndpoint, "dl_dst="+src.mac, setField(port, regDst)+fmt.Sprintf(",goto_table:%d", TableIngressDispatch.ID)))
 			out = append(out, c.arrivalFlows(f, zone, src.mac, untracked)...)
 		}
+		if e.Kind == endpoints.Host {
+			// Calico polices neither the addresses nor the MACs of host
+			// interfaces (the fabric configures them): whatever the host
+			// sends meets its policy, whatever its source address.
+			if i == 0 {
+				out = append(out, f(TableSpoofGuard, prioEndpoint, inPort, fmt.Sprintf("goto_table:%d", TableConntrack.ID)))
+			}
+			continue
+		}
 		out = append(out, spoofGuardFlows(f, inPort, src)...)
 	}
 	if e.Guard == endpoints.GuardNeutron {
