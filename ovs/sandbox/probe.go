@@ -9,7 +9,6 @@ import (
 	"io"
 	"net"
 	"net/netip"
-	"strconv"
 	"sync"
 	"time"
 )
@@ -39,14 +38,9 @@ func (s *echoServer) Close() error {
 // inside the workload, the target that ProbeTCP and DialTCP talk to. It runs
 // until the returned Closer is closed, which also closes open connections.
 func (w *Workload) ListenTCP(port int) (io.Closer, error) {
-	var ln net.Listener
-	err := inNS(w.NetNS, func() error {
-		var err error
-		ln, err = net.Listen("tcp", ":"+strconv.Itoa(port))
-		return err
-	})
+	ln, err := w.Listen(port)
 	if err != nil {
-		return nil, fmt.Errorf("sandbox: %s: listen tcp/%d: %w", w.Name, port, err)
+		return nil, err
 	}
 	var (
 		mu     sync.Mutex
@@ -96,14 +90,9 @@ func (w *Workload) ListenTCP(port int) (io.Closer, error) {
 // ListenUDP starts a UDP echo server on port inside the workload; each
 // datagram is sent back to its source. It runs until closed.
 func (w *Workload) ListenUDP(port int) (io.Closer, error) {
-	var pc net.PacketConn
-	err := inNS(w.NetNS, func() error {
-		var err error
-		pc, err = net.ListenPacket("udp", ":"+strconv.Itoa(port))
-		return err
-	})
+	pc, err := w.ListenPacket(port)
 	if err != nil {
-		return nil, fmt.Errorf("sandbox: %s: listen udp/%d: %w", w.Name, port, err)
+		return nil, err
 	}
 	s := &echoServer{close: pc.Close}
 	s.wg.Add(1)

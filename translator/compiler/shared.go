@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/flowgate/flowgate/translator/compiler/flowcheck"
 )
 
 // Shared places the pipeline on a bridge whose other tables belong to
@@ -191,7 +193,7 @@ func (s Shared) Place(f Flow) Flow {
 	if !strings.Contains(f.Actions, "table") && !strings.Contains(f.Actions, "resubmit") && !strings.Contains(f.Actions, "NORMAL") {
 		return f // most rule flows: conjunction clauses, register loads
 	}
-	acts := splitTopLevel(f.Actions)
+	acts := flowcheck.SplitActions(f.Actions)
 	for i, a := range acts {
 		if a == "NORMAL" {
 			acts[i] = s.handBack()
@@ -296,24 +298,4 @@ func (s Shared) EntryFlows(locals map[string]Binding, generation uint8) []Flow {
 	}
 	SortFlows(out)
 	return out
-}
-
-// splitTopLevel splits an action list at the commas outside parentheses.
-func splitTopLevel(s string) []string {
-	var out []string
-	depth, start := 0, 0
-	for i, r := range s {
-		switch r {
-		case '(':
-			depth++
-		case ')':
-			depth--
-		case ',':
-			if depth == 0 {
-				out = append(out, s[start:i])
-				start = i + 1
-			}
-		}
-	}
-	return append(out, s[start:])
 }

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/flowgate/flowgate/translator/compiler/flowcheck"
 	"github.com/flowgate/flowgate/translator/policy"
 )
 
@@ -50,7 +51,7 @@ func TestSharedPlacement(t *testing.T) {
 				t.Errorf("actions name table %d, not a placed flowgate table: %s", n, f)
 			}
 		}
-		for _, a := range splitTopLevel(f.Actions) {
+		for _, a := range flowcheck.SplitActions(f.Actions) {
 			if a == "NORMAL" {
 				t.Errorf("NORMAL left in %s", f)
 			}
