@@ -114,7 +114,7 @@ func checkWorld(t *testing.T, o *sandbox.OVS, seed int64, probes int, shared *co
 	}
 	flows := c.Flows()
 	if shared != nil {
-		flows = slices.Concat(neutronBase(), shared.PlaceAll(flows), shared.EntryFlows(locals, 0))
+		flows = slices.Concat(neutronBase(), shared.PlaceAll(flows), shared.EntryFlows(w, locals, 0))
 	}
 	if err := ReplaceFlows(o, "br-int", flows); err != nil {
 		t.Fatalf("seed %d: %v", seed, err)

@@ -104,7 +104,7 @@ func (e *engine) realize(ctx context.Context, objs []decode.Object) (realizeStat
 	st.changes = len(changes)
 	hold := e.holdFlows(ports, locals)
 	holdDelta := compiler.Diff(e.held, hold)
-	entries := e.entryFlows(locals)
+	entries := e.entryFlows(w, locals)
 	entryDelta := compiler.Diff(e.entries, entries)
 	lap(&st.stages.diff)
 	if len(changes) == 0 && holdDelta.Empty() && entryDelta.Empty() {
@@ -173,7 +173,7 @@ func (e *engine) fullSync(ctx context.Context, w *policy.World, ports []ovsbind.
 	if len(hold) > 0 {
 		flows = slices.Concat(flows, hold)
 	}
-	entries := e.entryFlows(locals)
+	entries := e.entryFlows(w, locals)
 	if e.shared != nil {
 		flows = slices.Concat(e.shared.PlaceAll(flows), entries)
 	}
@@ -198,11 +198,11 @@ func (e *engine) place(d compiler.Delta) compiler.Delta {
 
 // entryFlows are the flows diverting bound ports' traffic into flowgate on
 // a shared bridge; none otherwise.
-func (e *engine) entryFlows(locals map[string]compiler.Binding) []compiler.Flow {
+func (e *engine) entryFlows(w *policy.World, locals map[string]compiler.Binding) []compiler.Flow {
 	if e.shared == nil {
 		return nil
 	}
-	return e.shared.EntryFlows(locals, e.opts.Generation)
+	return e.shared.EntryFlows(w, locals, e.opts.Generation)
 }
 
 // holdFlows are the flows holding the workload ports that are bound to no
