@@ -4,6 +4,7 @@ import (
 	"flag"
 	"fmt"
 	"math/rand"
+	"net"
 	"net/netip"
 	"os"
 	"slices"
@@ -38,7 +39,7 @@ func TestDifferentialTrace(t *testing.T) {
 	setupBridge(t, o)
 	total := 0
 	for seed := 1; seed <= worlds; seed++ {
-		total += checkWorld(t, o, int64(seed), probes, nil)
+		total += checkWorld(t, o, int64(seed), probes, nil, worldMode(seed))
 		if t.Failed() {
 			return
 		}
@@ -53,8 +54,53 @@ func TestDifferentialTrace(t *testing.T) {
 type participant struct {
 	name     string
 	endpoint *endpoints.Endpoint
-	addrs    []netip.Addr
 	binding  *compiler.Binding
+	// faces are the MACs it sends from and is sent to, each with its
+	// addresses: its own MAC with its IPs (and its MAC-less address
+	// pairs' addresses), and each address pair's MAC with that pair's.
+	// Without faces, addrs are its addresses and traceSpec picks the MACs.
+	faces []face
+	addrs []netip.Addr
+}
+
+// face is one MAC of a participant with the addresses it uses with it.
+type face struct {
+	mac   string
+	addrs []netip.Addr
+}
+
+// pairAddr is the address a probe uses from an address pair: the pair's
+// own address, or one inside its prefix (all addresses: one no endpoint
+// has).
+func pairAddr(p netip.Prefix) netip.Addr {
+	switch {
+	case p.Bits() == 0 && p.Addr().Is4():
+		return netip.MustParseAddr("10.0.7.77")
+	case p.Bits() == 0:
+		return netip.MustParseAddr("fd00::7:77")
+	case p.IsSingleIP():
+		return p.Addr()
+	}
+	return p.Masked().Addr().Next().Next()
+}
+
+// endpointFaces are e's faces; mac is its MAC on this bridge (a remote
+// endpoint's own, else one standing for the world beyond the uplink).
+func endpointFaces(e *endpoints.Endpoint, mac string) []face {
+	out := []face{{mac: mac, addrs: slices.Clone(e.IPs)}}
+	for _, p := range e.AddressPairs {
+		m := mac
+		if len(p.MAC) == 6 {
+			m = p.MAC.String()
+		}
+		i := slices.IndexFunc(out, func(f face) bool { return f.mac == m })
+		if i < 0 {
+			i = len(out)
+			out = append(out, face{mac: m})
+		}
+		out[i].addrs = append(out[i].addrs, pairAddr(p.Prefix))
+	}
+	return out
 }
 
 // TestDifferentialTraceShared is TestDifferentialTrace with the pipeline
@@ -67,12 +113,20 @@ func TestDifferentialTraceShared(t *testing.T) {
 	shared.HandBack = 94
 	total := 0
 	for seed := 1; seed <= 15; seed++ {
-		total += checkWorld(t, o, int64(seed), 45, &shared)
+		total += checkWorld(t, o, int64(seed), 45, &shared, worldMode(seed))
 		if t.Failed() {
 			return
 		}
 	}
 	t.Logf("%d worlds, %d probes agreed", 15, total)
+}
+
+// worldMode is the established-connections mode a world is compiled in:
+// one in three each. In the cut modes every probe is also traced as a
+// packet of an open connection from its initiator, which walks the policy
+// in force as a new one does.
+func worldMode(seed int) compiler.Established {
+	return []compiler.Established{compiler.EstablishedSurvive, compiler.EstablishedCut, compiler.EstablishedCutInitiator}[seed%3]
 }
 
 // neutronBase is the Neutron OVS agent's br-int pipeline with
@@ -88,9 +142,9 @@ func neutronBase() []compiler.Flow {
 	}
 }
 
-// checkWorld traces probes of one random world; with shared set, through
-// the pipeline as shared mode installs it.
-func checkWorld(t *testing.T, o *sandbox.OVS, seed int64, probes int, shared *compiler.Shared) int {
+// checkWorld traces probes of one random world, compiled in mode est; with
+// shared set, through the pipeline as shared mode installs it.
+func checkWorld(t *testing.T, o *sandbox.OVS, seed int64, probes int, shared *compiler.Shared, est compiler.Established) int {
 	t.Helper()
 	g := &randWorld{r: rand.New(rand.NewSource(seed))}
 	yaml := g.generate()
@@ -107,7 +161,7 @@ func checkWorld(t *testing.T, o *sandbox.OVS, seed int64, probes int, shared *co
 	if len(locals) > maxLocalPorts {
 		t.Fatalf("seed %d: %d local endpoints, bridge has %d ports", seed, len(locals), maxLocalPorts)
 	}
-	opts := compiler.Options{Locals: locals, FailsafeInbound: policy.DefaultFailsafeInbound(), FailsafeOutbound: policy.DefaultFailsafeOutbound()}
+	opts := compiler.Options{Locals: locals, Established: est, FailsafeInbound: policy.DefaultFailsafeInbound(), FailsafeOutbound: policy.DefaultFailsafeOutbound()}
 	c, errs := compiler.New(w, opts)
 	if len(errs) > 0 {
 		t.Fatalf("seed %d: compile: %v\n%s", seed, errs, yaml)
@@ -123,14 +177,19 @@ func checkWorld(t *testing.T, o *sandbox.OVS, seed int64, probes int, shared *co
 
 	var ps []participant
 	for _, e := range w.Endpoints {
-		p := participant{name: e.ID(), endpoint: e, addrs: e.IPs}
-		if b, ok := locals[e.ID()]; ok {
-			p.binding = &b
+		p := participant{name: e.ID(), endpoint: e}
+		mac := remoteMAC
+		if len(e.MAC) == 6 {
+			mac = e.MAC.String()
 		}
+		if b, ok := locals[e.ID()]; ok {
+			p.binding, mac = &b, b.MAC.String()
+		}
+		p.faces = endpointFaces(e, mac)
 		ps = append(ps, p)
 	}
 	for _, a := range []string{"192.168.7.7", "8.8.8.8", "10.0.1.200", "fd00::99"} {
-		ps = append(ps, participant{name: a, addrs: []netip.Addr{netip.MustParseAddr(a)}})
+		ps = append(ps, participant{name: a, faces: []face{{mac: remoteMAC, addrs: []netip.Addr{netip.MustParseAddr(a)}}}})
 	}
 	r := rand.New(rand.NewSource(seed * 7919))
 	ran := 0
@@ -155,19 +214,35 @@ func checkWorld(t *testing.T, o *sandbox.OVS, seed int64, probes int, shared *co
 			reasons += "ingress: " + v.Ingress.Reason
 		}
 		spec := traceSpec(src, dst, pkt)
-		got, trace, err := Trace(o, "br-int", spec)
-		if err != nil {
-			t.Fatalf("seed %d: %v\n%s", seed, err, trace)
+		states := []string{"trk,new"}
+		if est != compiler.EstablishedSurvive {
+			// The initiator's next packet of a connection the bridge
+			// committed: re-checked against the policy in force.
+			states = append(states, "trk,est")
+		}
+		for _, state := range states {
+			s := spec
+			if state != "trk,new" {
+				s += ",ct_mark=0x1"
+			}
+			got, trace, err := TraceState(o, "br-int", s, state)
+			if err != nil {
+				t.Fatalf("seed %d: %v\n%s", seed, err, trace)
+			}
+			if got != want {
+				t.Errorf("seed %d (%s): %s -> %s %s, conntrack %s: OVS delivered=%v, evaluator allowed=%v (%s)\ntrace spec: %s\nworld:\n%s\ntrace:\n%s",
+					seed, est, src.name, dst.name, pkt, state, got, want, reasons, s, yaml, trace)
+				return ran
+			}
 		}
 		ran++
-		if got != want {
-			t.Errorf("seed %d: %s -> %s %s: OVS delivered=%v, evaluator allowed=%v (%s)\ntrace spec: %s\nworld:\n%s\ntrace:\n%s",
-				seed, src.name, dst.name, pkt, got, want, reasons, spec, yaml, trace)
-			return ran
-		}
 	}
 	return ran
 }
+
+// remoteMAC is the source or destination MAC of a probe's end beyond the
+// uplink that has no MAC of its own.
+const remoteMAC = "02:aa:00:00:00:01"
 
 // crossesNetworks reports whether a probe goes between a local endpoint in
 // a network and a remote endpoint of another network (or of none): on a
@@ -186,12 +261,20 @@ func crossesNetworks(src, dst participant) bool {
 	return n != "" && n != policy.EndpointNetwork(remote.endpoint)
 }
 
-// randomPacket picks addresses of one family and a random service.
+// randomPacket picks a face of each end, addresses of one family and a
+// random service.
 func randomPacket(r *rand.Rand, src, dst participant) (evaluator.Packet, bool) {
+	pick := func(p participant) face {
+		if len(p.faces) == 0 {
+			return face{addrs: p.addrs}
+		}
+		return p.faces[r.Intn(len(p.faces))]
+	}
+	sf, df := pick(src), pick(dst)
 	var pairs [][2]netip.Addr
-	for _, s := range src.addrs {
-		for _, d := range dst.addrs {
-			if s.Is4() == d.Is4() {
+	for _, s := range sf.addrs {
+		for _, d := range df.addrs {
+			if s.Is4() == d.Is4() && s != d {
 				pairs = append(pairs, [2]netip.Addr{s, d})
 			}
 		}
@@ -200,7 +283,8 @@ func randomPacket(r *rand.Rand, src, dst participant) (evaluator.Packet, bool) {
 		return evaluator.Packet{}, false
 	}
 	pair := pairs[r.Intn(len(pairs))]
-	pkt := evaluator.Packet{Src: pair[0], Dst: pair[1], SrcPort: 40000 + uint16(r.Intn(20))}
+	pkt := evaluator.Packet{Src: pair[0], Dst: pair[1], SrcPort: 40000 + uint16(r.Intn(20)),
+		SrcMAC: parseMAC(sf.mac), DstMAC: parseMAC(df.mac)}
 	switch r.Intn(8) {
 	case 0, 1, 2:
 		pkt.Protocol = policy.TCP
@@ -225,9 +309,16 @@ func randomPacket(r *rand.Rand, src, dst participant) (evaluator.Packet, bool) {
 	return pkt, true
 }
 
+// parseMAC parses a face's MAC; none when it has none.
+func parseMAC(s string) net.HardwareAddr {
+	m, _ := net.ParseMAC(s)
+	return m
+}
+
 // traceSpec writes the packet as ofproto/trace's flow syntax, entering at
-// the source's port (the uplink for non-local sources) with the MACs the
-// bridge would see.
+// the source's port (the uplink for non-local sources) with the packet's
+// MACs when it has them, else its ends' MACs on the bridge (the uplink's
+// stand-ins for ends beyond it).
 func traceSpec(src, dst participant, p evaluator.Packet) string {
 	inPort, dlSrc, dlDst := uplinkPort, "02:aa:00:00:00:01", "02:bb:00:00:00:01"
 	if src.binding != nil {
@@ -235,6 +326,12 @@ func traceSpec(src, dst participant, p evaluator.Packet) string {
 	}
 	if dst.binding != nil {
 		dlDst = dst.binding.MAC.String()
+	}
+	if len(p.SrcMAC) == 6 {
+		dlSrc = p.SrcMAC.String()
+	}
+	if len(p.DstMAC) == 6 {
+		dlDst = p.DstMAC.String()
 	}
 	v6 := p.Src.Is6()
 	proto := map[policy.Protocol]string{policy.TCP: "tcp", policy.UDP: "udp", policy.SCTP: "sctp", policy.ICMP: "icmp", policy.ICMPv6: "icmp6"}[p.Protocol]
