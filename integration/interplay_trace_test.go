@@ -158,3 +158,61 @@ func datapathActions(trace string) string {
 	}
 	return last
 }
+
+// untrackedLogWorld: vm-s is stateless (untracked); its ingress policy
+// logs, then allows, TCP 80.
+const untrackedLogWorld = `
+apiVersion: projectcalico.org/v3
+kind: WorkloadEndpoint
+metadata:
+  name: vm-s
+  namespace: t
+  labels: {app: s, neutron.openstack.org/stateful: "false"}
+spec: {node: local, interfaceName: taps, mac: "fa:16:3e:00:00:05", ipNetworks: [10.0.0.5/32]}
+---
+apiVersion: projectcalico.org/v3
+kind: NetworkPolicy
+metadata: {name: s-in, namespace: t}
+spec:
+  selector: app == 's'
+  types: [Ingress]
+  ingress:
+  - {action: Log, protocol: TCP}
+  - {action: Allow, protocol: TCP, destination: {ports: [80]}}
+`
+
+// TestCutLogsUntrackedPackets: an untracked endpoint's packets are each
+// decided alone, never tracked, so in every mode its Log rules log them
+// (the cut modes keep re-checks of tracked connections from logging, not
+// packets that have no connection).
+func TestCutLogsUntrackedPackets(t *testing.T) {
+	o := sandboxTraceBridge(t)
+	objs, errs := decode.Decode("untracked-log.yaml", []byte(untrackedLogWorld))
+	if len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	w, errs := decode.Build(objs)
+	if len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	locals := compiler.AllLocal(w, "local")
+	s := locals["t/vm-s"]
+	pkt := "in_port=" + itoa(uplinkPort) + ",tcp,dl_src=02:aa:00:00:00:01,dl_dst=" + s.MAC.String() +
+		",nw_src=192.168.7.7,nw_dst=10.0.0.5,tcp_src=40000,tcp_dst=80"
+	for _, est := range []compiler.Established{compiler.EstablishedSurvive, compiler.EstablishedCut, compiler.EstablishedCutInitiator} {
+		c, errs := compiler.New(w, compiler.Options{Locals: locals, Established: est})
+		if len(errs) > 0 {
+			t.Fatal(errs)
+		}
+		if err := ReplaceFlows(o, "br-int", c.Flows()); err != nil {
+			t.Fatal(err)
+		}
+		got, out, err := Trace(o, "br-int", pkt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !got || !strings.Contains(out, "controller(") {
+			t.Errorf("%s: a packet to the untracked vm-s:80: delivered %v, logged %v (want both)\n%s", est, got, strings.Contains(out, "controller("), out)
+		}
+	}
+}
