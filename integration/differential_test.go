@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"os"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/flowgate/flowgate/endpoints"
@@ -235,9 +236,59 @@ func checkWorld(t *testing.T, o *sandbox.OVS, seed int64, probes int, shared *co
 				return ran
 			}
 		}
+		if est == compiler.EstablishedCut && !untracked(src) && !untracked(dst) {
+			// A reply of the connection: switched, and checked on a clone
+			// turned into the initiator's packet, which marks the
+			// connection cut exactly when the policy denies it.
+			r, ok := replySpec(src, dst, pkt)
+			if !ok {
+				ran++
+				continue
+			}
+			got, trace, err := TraceState(o, "br-int", r, "trk,est,rpl")
+			if err != nil {
+				t.Fatalf("seed %d: %v\n%s", seed, err, trace)
+			}
+			if cut := strings.Contains(datapathActions(trace), "ct(commit"); !got || cut == want {
+				t.Errorf("seed %d (%s): the reply of %s -> %s %s: OVS delivered=%v, marked cut=%v; evaluator allowed=%v (%s)\ntrace spec: %s\nworld:\n%s\ntrace:\n%s",
+					seed, est, src.name, dst.name, pkt, got, cut, want, reasons, r, yaml, trace)
+				return ran
+			}
+		}
 		ran++
 	}
 	return ran
+}
+
+// untracked reports whether a participant is a stateless endpoint, whose
+// packets never meet conntrack (each is decided alone).
+func untracked(p participant) bool { return p.endpoint != nil && policy.Untracked(p.endpoint) }
+
+// replySpec writes the reply of p's connection (from dst to src, MACs,
+// addresses and ports swapped) as ofproto/trace's flow syntax, with the
+// conntrack fields of the connection p opened: its original tuple and the
+// committed mark. ICMP other than echo opens no connection (ok false).
+func replySpec(src, dst participant, p evaluator.Packet) (string, bool) {
+	r := p
+	r.Src, r.Dst, r.SrcPort, r.DstPort, r.SrcMAC, r.DstMAC = p.Dst, p.Src, p.DstPort, p.SrcPort, p.DstMAC, p.SrcMAC
+	proto := map[policy.Protocol]int{policy.TCP: 6, policy.UDP: 17, policy.SCTP: 132, policy.ICMP: 1, policy.ICMPv6: 58}[p.Protocol]
+	tpSrc, tpDst := int(p.SrcPort), int(p.DstPort)
+	if p.Protocol.IsICMP() {
+		switch p.ICMPType {
+		case 8:
+			r.ICMPType = 0
+		case 128:
+			r.ICMPType = 129
+		default:
+			return "", false
+		}
+		tpSrc, tpDst = int(p.ICMPType), int(p.ICMPCode)
+	}
+	ct := fmt.Sprintf("ct_state=trk|est|rpl,ct_mark=0x1,ct_nw_proto=%d,ct_nw_src=%s,ct_nw_dst=%s,ct_tp_src=%d,ct_tp_dst=%d", proto, p.Src, p.Dst, tpSrc, tpDst)
+	if p.Src.Is6() {
+		ct = fmt.Sprintf("ct_state=trk|est|rpl,ct_mark=0x1,ct_nw_proto=%d,ct_ipv6_src=%s,ct_ipv6_dst=%s,ct_tp_src=%d,ct_tp_dst=%d", proto, p.Src, p.Dst, tpSrc, tpDst)
+	}
+	return traceSpec(dst, src, r) + "," + ct, true
 }
 
 // remoteMAC is the source or destination MAC of a probe's end beyond the
