@@ -4,9 +4,11 @@ import (
 	"flag"
 	"fmt"
 	"math/rand"
+	"net"
 	"net/netip"
 	"os"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/flowgate/flowgate/endpoints"
@@ -38,7 +40,7 @@ func TestDifferentialTrace(t *testing.T) {
 	setupBridge(t, o)
 	total := 0
 	for seed := 1; seed <= worlds; seed++ {
-		total += checkWorld(t, o, int64(seed), probes, nil)
+		total += checkWorld(t, o, int64(seed), probes, nil, worldMode(seed))
 		if t.Failed() {
 			return
 		}
@@ -53,8 +55,53 @@ func TestDifferentialTrace(t *testing.T) {
 type participant struct {
 	name     string
 	endpoint *endpoints.Endpoint
-	addrs    []netip.Addr
 	binding  *compiler.Binding
+	// faces are the MACs it sends from and is sent to, each with its
+	// addresses: its own MAC with its IPs (and its MAC-less address
+	// pairs' addresses), and each address pair's MAC with that pair's.
+	// Without faces, addrs are its addresses and traceSpec picks the MACs.
+	faces []face
+	addrs []netip.Addr
+}
+
+// face is one MAC of a participant with the addresses it uses with it.
+type face struct {
+	mac   string
+	addrs []netip.Addr
+}
+
+// pairAddr is the address a probe uses from an address pair: the pair's
+// own address, or one inside its prefix (all addresses: one no endpoint
+// has).
+func pairAddr(p netip.Prefix) netip.Addr {
+	switch {
+	case p.Bits() == 0 && p.Addr().Is4():
+		return netip.MustParseAddr("10.0.7.77")
+	case p.Bits() == 0:
+		return netip.MustParseAddr("fd00::7:77")
+	case p.IsSingleIP():
+		return p.Addr()
+	}
+	return p.Masked().Addr().Next().Next()
+}
+
+// endpointFaces are e's faces; mac is its MAC on this bridge (a remote
+// endpoint's own, else one standing for the world beyond the uplink).
+func endpointFaces(e *endpoints.Endpoint, mac string) []face {
+	out := []face{{mac: mac, addrs: slices.Clone(e.IPs)}}
+	for _, p := range e.AddressPairs {
+		m := mac
+		if len(p.MAC) == 6 {
+			m = p.MAC.String()
+		}
+		i := slices.IndexFunc(out, func(f face) bool { return f.mac == m })
+		if i < 0 {
+			i = len(out)
+			out = append(out, face{mac: m})
+		}
+		out[i].addrs = append(out[i].addrs, pairAddr(p.Prefix))
+	}
+	return out
 }
 
 // TestDifferentialTraceShared is TestDifferentialTrace with the pipeline
@@ -67,12 +114,20 @@ func TestDifferentialTraceShared(t *testing.T) {
 	shared.HandBack = 94
 	total := 0
 	for seed := 1; seed <= 15; seed++ {
-		total += checkWorld(t, o, int64(seed), 45, &shared)
+		total += checkWorld(t, o, int64(seed), 45, &shared, worldMode(seed))
 		if t.Failed() {
 			return
 		}
 	}
 	t.Logf("%d worlds, %d probes agreed", 15, total)
+}
+
+// worldMode is the established-connections mode a world is compiled in:
+// one in three each. In the cut modes every probe is also traced as a
+// packet of an open connection from its initiator, which walks the policy
+// in force as a new one does.
+func worldMode(seed int) compiler.Established {
+	return []compiler.Established{compiler.EstablishedSurvive, compiler.EstablishedCut, compiler.EstablishedCutInitiator}[seed%3]
 }
 
 // neutronBase is the Neutron OVS agent's br-int pipeline with
@@ -88,9 +143,9 @@ func neutronBase() []compiler.Flow {
 	}
 }
 
-// checkWorld traces probes of one random world; with shared set, through
-// the pipeline as shared mode installs it.
-func checkWorld(t *testing.T, o *sandbox.OVS, seed int64, probes int, shared *compiler.Shared) int {
+// checkWorld traces probes of one random world, compiled in mode est; with
+// shared set, through the pipeline as shared mode installs it.
+func checkWorld(t *testing.T, o *sandbox.OVS, seed int64, probes int, shared *compiler.Shared, est compiler.Established) int {
 	t.Helper()
 	g := &randWorld{r: rand.New(rand.NewSource(seed))}
 	yaml := g.generate()
@@ -107,14 +162,14 @@ func checkWorld(t *testing.T, o *sandbox.OVS, seed int64, probes int, shared *co
 	if len(locals) > maxLocalPorts {
 		t.Fatalf("seed %d: %d local endpoints, bridge has %d ports", seed, len(locals), maxLocalPorts)
 	}
-	opts := compiler.Options{Locals: locals, FailsafeInbound: policy.DefaultFailsafeInbound(), FailsafeOutbound: policy.DefaultFailsafeOutbound()}
+	opts := compiler.Options{Locals: locals, Established: est, FailsafeInbound: policy.DefaultFailsafeInbound(), FailsafeOutbound: policy.DefaultFailsafeOutbound()}
 	c, errs := compiler.New(w, opts)
 	if len(errs) > 0 {
 		t.Fatalf("seed %d: compile: %v\n%s", seed, errs, yaml)
 	}
 	flows := c.Flows()
 	if shared != nil {
-		flows = slices.Concat(neutronBase(), shared.PlaceAll(flows), shared.EntryFlows(locals, 0))
+		flows = slices.Concat(neutronBase(), shared.PlaceAll(flows), shared.EntryFlows(w, locals, 0))
 	}
 	if err := ReplaceFlows(o, "br-int", flows); err != nil {
 		t.Fatalf("seed %d: %v", seed, err)
@@ -123,14 +178,19 @@ func checkWorld(t *testing.T, o *sandbox.OVS, seed int64, probes int, shared *co
 
 	var ps []participant
 	for _, e := range w.Endpoints {
-		p := participant{name: e.ID(), endpoint: e, addrs: e.IPs}
-		if b, ok := locals[e.ID()]; ok {
-			p.binding = &b
+		p := participant{name: e.ID(), endpoint: e}
+		mac := remoteMAC
+		if len(e.MAC) == 6 {
+			mac = e.MAC.String()
 		}
+		if b, ok := locals[e.ID()]; ok {
+			p.binding, mac = &b, b.MAC.String()
+		}
+		p.faces = endpointFaces(e, mac)
 		ps = append(ps, p)
 	}
 	for _, a := range []string{"192.168.7.7", "8.8.8.8", "10.0.1.200", "fd00::99"} {
-		ps = append(ps, participant{name: a, addrs: []netip.Addr{netip.MustParseAddr(a)}})
+		ps = append(ps, participant{name: a, faces: []face{{mac: remoteMAC, addrs: []netip.Addr{netip.MustParseAddr(a)}}}})
 	}
 	r := rand.New(rand.NewSource(seed * 7919))
 	ran := 0
@@ -155,19 +215,85 @@ func checkWorld(t *testing.T, o *sandbox.OVS, seed int64, probes int, shared *co
 			reasons += "ingress: " + v.Ingress.Reason
 		}
 		spec := traceSpec(src, dst, pkt)
-		got, trace, err := Trace(o, "br-int", spec)
-		if err != nil {
-			t.Fatalf("seed %d: %v\n%s", seed, err, trace)
+		states := []string{"trk,new"}
+		if est != compiler.EstablishedSurvive {
+			// The initiator's next packet of a connection the bridge
+			// committed: re-checked against the policy in force.
+			states = append(states, "trk,est")
+		}
+		for _, state := range states {
+			s := spec
+			if state != "trk,new" {
+				s += ",ct_mark=0x1"
+			}
+			got, trace, err := TraceState(o, "br-int", s, state)
+			if err != nil {
+				t.Fatalf("seed %d: %v\n%s", seed, err, trace)
+			}
+			if got != want {
+				t.Errorf("seed %d (%s): %s -> %s %s, conntrack %s: OVS delivered=%v, evaluator allowed=%v (%s)\ntrace spec: %s\nworld:\n%s\ntrace:\n%s",
+					seed, est, src.name, dst.name, pkt, state, got, want, reasons, s, yaml, trace)
+				return ran
+			}
+		}
+		if est == compiler.EstablishedCut && !untracked(src) && !untracked(dst) {
+			// A reply of the connection: switched, and checked on a clone
+			// turned into the initiator's packet, which marks the
+			// connection cut exactly when the policy denies it.
+			r, ok := replySpec(src, dst, pkt)
+			if !ok {
+				ran++
+				continue
+			}
+			got, trace, err := TraceState(o, "br-int", r, "trk,est,rpl")
+			if err != nil {
+				t.Fatalf("seed %d: %v\n%s", seed, err, trace)
+			}
+			if cut := strings.Contains(datapathActions(trace), "ct(commit"); !got || cut == want {
+				t.Errorf("seed %d (%s): the reply of %s -> %s %s: OVS delivered=%v, marked cut=%v; evaluator allowed=%v (%s)\ntrace spec: %s\nworld:\n%s\ntrace:\n%s",
+					seed, est, src.name, dst.name, pkt, got, cut, want, reasons, r, yaml, trace)
+				return ran
+			}
 		}
 		ran++
-		if got != want {
-			t.Errorf("seed %d: %s -> %s %s: OVS delivered=%v, evaluator allowed=%v (%s)\ntrace spec: %s\nworld:\n%s\ntrace:\n%s",
-				seed, src.name, dst.name, pkt, got, want, reasons, spec, yaml, trace)
-			return ran
-		}
 	}
 	return ran
 }
+
+// untracked reports whether a participant is a stateless endpoint, whose
+// packets never meet conntrack (each is decided alone).
+func untracked(p participant) bool { return p.endpoint != nil && policy.Untracked(p.endpoint) }
+
+// replySpec writes the reply of p's connection (from dst to src, MACs,
+// addresses and ports swapped) as ofproto/trace's flow syntax, with the
+// conntrack fields of the connection p opened: its original tuple and the
+// committed mark. ICMP other than echo opens no connection (ok false).
+func replySpec(src, dst participant, p evaluator.Packet) (string, bool) {
+	r := p
+	r.Src, r.Dst, r.SrcPort, r.DstPort, r.SrcMAC, r.DstMAC = p.Dst, p.Src, p.DstPort, p.SrcPort, p.DstMAC, p.SrcMAC
+	proto := map[policy.Protocol]int{policy.TCP: 6, policy.UDP: 17, policy.SCTP: 132, policy.ICMP: 1, policy.ICMPv6: 58}[p.Protocol]
+	tpSrc, tpDst := int(p.SrcPort), int(p.DstPort)
+	if p.Protocol.IsICMP() {
+		switch p.ICMPType {
+		case 8:
+			r.ICMPType = 0
+		case 128:
+			r.ICMPType = 129
+		default:
+			return "", false
+		}
+		tpSrc, tpDst = int(p.ICMPType), int(p.ICMPCode)
+	}
+	ct := fmt.Sprintf("ct_state=trk|est|rpl,ct_mark=0x1,ct_nw_proto=%d,ct_nw_src=%s,ct_nw_dst=%s,ct_tp_src=%d,ct_tp_dst=%d", proto, p.Src, p.Dst, tpSrc, tpDst)
+	if p.Src.Is6() {
+		ct = fmt.Sprintf("ct_state=trk|est|rpl,ct_mark=0x1,ct_nw_proto=%d,ct_ipv6_src=%s,ct_ipv6_dst=%s,ct_tp_src=%d,ct_tp_dst=%d", proto, p.Src, p.Dst, tpSrc, tpDst)
+	}
+	return traceSpec(dst, src, r) + "," + ct, true
+}
+
+// remoteMAC is the source or destination MAC of a probe's end beyond the
+// uplink that has no MAC of its own.
+const remoteMAC = "02:aa:00:00:00:01"
 
 // crossesNetworks reports whether a probe goes between a local endpoint in
 // a network and a remote endpoint of another network (or of none): on a
@@ -186,12 +312,20 @@ func crossesNetworks(src, dst participant) bool {
 	return n != "" && n != policy.EndpointNetwork(remote.endpoint)
 }
 
-// randomPacket picks addresses of one family and a random service.
+// randomPacket picks a face of each end, addresses of one family and a
+// random service.
 func randomPacket(r *rand.Rand, src, dst participant) (evaluator.Packet, bool) {
+	pick := func(p participant) face {
+		if len(p.faces) == 0 {
+			return face{addrs: p.addrs}
+		}
+		return p.faces[r.Intn(len(p.faces))]
+	}
+	sf, df := pick(src), pick(dst)
 	var pairs [][2]netip.Addr
-	for _, s := range src.addrs {
-		for _, d := range dst.addrs {
-			if s.Is4() == d.Is4() {
+	for _, s := range sf.addrs {
+		for _, d := range df.addrs {
+			if s.Is4() == d.Is4() && s != d {
 				pairs = append(pairs, [2]netip.Addr{s, d})
 			}
 		}
@@ -200,7 +334,8 @@ func randomPacket(r *rand.Rand, src, dst participant) (evaluator.Packet, bool) {
 		return evaluator.Packet{}, false
 	}
 	pair := pairs[r.Intn(len(pairs))]
-	pkt := evaluator.Packet{Src: pair[0], Dst: pair[1], SrcPort: 40000 + uint16(r.Intn(20))}
+	pkt := evaluator.Packet{Src: pair[0], Dst: pair[1], SrcPort: 40000 + uint16(r.Intn(20)),
+		SrcMAC: parseMAC(sf.mac), DstMAC: parseMAC(df.mac)}
 	switch r.Intn(8) {
 	case 0, 1, 2:
 		pkt.Protocol = policy.TCP
@@ -225,9 +360,16 @@ func randomPacket(r *rand.Rand, src, dst participant) (evaluator.Packet, bool) {
 	return pkt, true
 }
 
+// parseMAC parses a face's MAC; none when it has none.
+func parseMAC(s string) net.HardwareAddr {
+	m, _ := net.ParseMAC(s)
+	return m
+}
+
 // traceSpec writes the packet as ofproto/trace's flow syntax, entering at
-// the source's port (the uplink for non-local sources) with the MACs the
-// bridge would see.
+// the source's port (the uplink for non-local sources) with the packet's
+// MACs when it has them, else its ends' MACs on the bridge (the uplink's
+// stand-ins for ends beyond it).
 func traceSpec(src, dst participant, p evaluator.Packet) string {
 	inPort, dlSrc, dlDst := uplinkPort, "02:aa:00:00:00:01", "02:bb:00:00:00:01"
 	if src.binding != nil {
@@ -235,6 +377,12 @@ func traceSpec(src, dst participant, p evaluator.Packet) string {
 	}
 	if dst.binding != nil {
 		dlDst = dst.binding.MAC.String()
+	}
+	if len(p.SrcMAC) == 6 {
+		dlSrc = p.SrcMAC.String()
+	}
+	if len(p.DstMAC) == 6 {
+		dlDst = p.DstMAC.String()
 	}
 	v6 := p.Src.Is6()
 	proto := map[policy.Protocol]string{policy.TCP: "tcp", policy.UDP: "udp", policy.SCTP: "sctp", policy.ICMP: "icmp", policy.ICMPv6: "icmp6"}[p.Protocol]

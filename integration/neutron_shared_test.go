@@ -321,3 +321,44 @@ func writeSharedAgentConfig(t *testing.T, o *sandbox.OVS, policyDir, handBack st
 	}
 	return path
 }
+
+// c9World binds the held port of TestNeutronSharedHoldsUnknownPort: a
+// client of network A.
+const c9World = `apiVersion: projectcalico.org/v3
+kind: WorkloadEndpoint
+metadata: {name: c9, namespace: openstack, labels: {role: client}}
+spec: {orchestrator: openstack, ipNetworks: [10.40.0.50/32], mac: "02:fd:40:00:00:50"}
+`
+
+// TestNeutronSharedHoldsUnknownPort: on a shared bridge a port whose
+// iface-id names no endpoint flowgate knows is held as on a bridge of its
+// own — also towards the machine beyond the uplink, whose traffic with it
+// would otherwise only meet Neutron's NORMAL — and released once its
+// endpoint is known.
+func TestNeutronSharedHoldsUnknownPort(t *testing.T) {
+	s := startSharedScene(t)
+	w, err := s.o.AddWorkload("br-int", "c9", "c9", net.HardwareAddr{0x02, 0xfd, 0x40, 0, 0, 0x50}, netip.MustParsePrefix("10.40.0.50/24"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.o.RemoveWorkload(w) })
+	vsctl(t, s.o, "set", "Port", w.HostIface, "tag=1")
+	ln, err := w.ListenTCP(80)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	s.vm["c9"] = w
+	checkNeutron(t, []neutronProbe{s.tcp("ext", "c9", 80, true), s.tcp("c9", "ext", 80, true)})
+
+	s.apply(t, "--shared")
+	checkNeutron(t, append(s.enforced(false),
+		s.tcp("ext", "c9", 80, false), s.tcp("c9", "ext", 80, false), s.tcp("c9", "a2", 80, false), s.tcp("a1", "c9", 80, false)))
+	s.neutronIntact(t, "flowgate apply --shared with a held port")
+
+	if err := os.WriteFile(filepath.Join(s.policyDir, "c9.yaml"), []byte(c9World), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s.apply(t, "--shared")
+	checkNeutron(t, append(s.enforced(false), s.tcp("c9", "a2", 80, true), s.tcp("c9", "ext", 80, true), s.tcp("ext", "c9", 80, false)))
+}

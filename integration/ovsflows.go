@@ -33,7 +33,14 @@ func ReplaceFlows(o *sandbox.OVS, bridge string, flows []compiler.Flow) error {
 // whether the bridge would deliver it anywhere. The full trace is returned
 // for failure messages.
 func Trace(o *sandbox.OVS, bridge, packet string) (delivered bool, trace string, err error) {
-	out, err := o.Appctl("ofproto/trace", bridge, packet, "--ct-next", "trk,new")
+	return TraceState(o, bridge, packet, "trk,new")
+}
+
+// TraceState is Trace with the conntrack state every ct() action returns
+// (--ct-next): "trk,est" for a packet of an open connection from its
+// initiator.
+func TraceState(o *sandbox.OVS, bridge, packet, state string) (delivered bool, trace string, err error) {
+	out, err := o.Appctl("ofproto/trace", bridge, packet, "--ct-next", state)
 	if err != nil {
 		return false, out, fmt.Errorf("trace %s: %w", packet, err)
 	}

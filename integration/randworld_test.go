@@ -34,6 +34,23 @@ var (
 	rwPorts      = []string{"80", "81", "'80:90'", "http", "dns", "53", "443"}
 )
 
+// rwPairs are the address pairs VMs may have (formatted with the VM's
+// index): an address of their own, a subnet, all addresses.
+var rwPairs = []string{"10.0.5.%d", "10.0.6.0/24", "0.0.0.0/0"}
+
+// rwVMMAC and rwPairMAC are VM i's MAC and its address pairs' MAC.
+func rwVMMAC(i int) string   { return fmt.Sprintf("02:f6:01:00:00:%02x", i) }
+func rwPairMAC(i int) string { return fmt.Sprintf("02:ee:00:00:00:%02x", i) }
+
+// addLabel adds "key: value" to a YAML flow map of labels.
+func addLabel(labels, kv string) string {
+	labels = strings.TrimSuffix(labels, "}")
+	if labels != "{" {
+		labels += ", "
+	}
+	return labels + kv + "}"
+}
+
 func (g *randWorld) pick(xs []string) string { return xs[g.r.Intn(len(xs))] }
 func (g *randWorld) chance(p float64) bool   { return g.r.Float64() < p }
 
@@ -103,14 +120,41 @@ func (g *randWorld) addEndpoint(i int, node string) {
 				}
 			}
 			g.vms = append(g.vms, rwVM{ip, network})
-			labels = strings.TrimSuffix(labels, "}")
-			if labels != "{" {
-				labels += ", "
-			}
-			labels += "neutron.openstack.org/network: " + network + "}"
+			labels = addLabel(labels, "neutron.openstack.org/network: "+network)
 		}
-		g.doc("apiVersion: projectcalico.org/v3\nkind: WorkloadEndpoint\nmetadata: {name: vm%d, namespace: %s, labels: %s}\nspec: {orchestrator: openstack, node: %s, ipNetworks: [%s/32], ports: [{name: http, protocol: TCP, port: 81}]}",
-			i, ns, labels, node, ip)
+		// Neutron port semantics: some ports are stateless (untracked),
+		// some have port security off (unfiltered), some have address
+		// pairs — an address or a subnet, with a MAC of their own or not,
+		// or all addresses (a MAC member).
+		switch {
+		case g.chance(0.15):
+			labels = addLabel(labels, "neutron.openstack.org/stateful: 'false'")
+		case g.chance(0.1):
+			labels = addLabel(labels, "neutron.openstack.org/port-security: disabled")
+		}
+		annotations := "{}"
+		if g.chance(0.35) {
+			var pairs []string
+			for _, p := range rwPairs {
+				if !g.chance(0.5) {
+					continue
+				}
+				pair := p
+				if strings.Contains(p, "%") {
+					pair = fmt.Sprintf(p, i)
+				}
+				if g.chance(0.5) {
+					pair += fmt.Sprintf("@%s", rwPairMAC(i))
+				}
+				pairs = append(pairs, pair)
+			}
+			if len(pairs) == 0 {
+				pairs = []string{"0.0.0.0/0"}
+			}
+			annotations = fmt.Sprintf("{neutron.openstack.org/allowed-address-pairs: '%s'}", strings.Join(pairs, ","))
+		}
+		g.doc("apiVersion: projectcalico.org/v3\nkind: WorkloadEndpoint\nmetadata: {name: vm%d, namespace: %s, labels: %s, annotations: %s}\nspec: {orchestrator: openstack, node: %s, mac: '%s', ipNetworks: [%s/32], ports: [{name: http, protocol: TCP, port: 81}]}",
+			i, ns, labels, annotations, node, rwVMMAC(i), ip)
 		return
 	}
 	g.doc("apiVersion: v1\nkind: Pod\nmetadata: {name: pod%d, namespace: %s, labels: %s}\nspec: {nodeName: %s, containers: [{name: c, image: x, ports: [{name: http, containerPort: %d}, {name: dns, containerPort: 53, protocol: UDP}]}]}\nstatus: {podIPs: [%s]}",

@@ -62,7 +62,7 @@ same with table names (as the docs show them); -o json prints objects.
 			}
 			flows, named := comp.Flows(), compiler.Flow.Named
 			if shared != nil {
-				flows = append(shared.PlaceAll(flows), shared.EntryFlows(opts.Locals, 0)...)
+				flows = append(shared.PlaceAll(flows), shared.EntryFlows(w, opts.Locals, 0)...)
 				compiler.SortFlows(flows)
 				named = shared.Named
 			}

@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"fmt"
+	"maps"
+	"net"
 	"slices"
 	"time"
 
@@ -104,7 +106,7 @@ func (e *engine) realize(ctx context.Context, objs []decode.Object) (realizeStat
 	st.changes = len(changes)
 	hold := e.holdFlows(ports, locals)
 	holdDelta := compiler.Diff(e.held, hold)
-	entries := e.entryFlows(locals)
+	entries := e.entryFlows(w, ports, locals)
 	entryDelta := compiler.Diff(e.entries, entries)
 	lap(&st.stages.diff)
 	if len(changes) == 0 && holdDelta.Empty() && entryDelta.Empty() {
@@ -173,7 +175,7 @@ func (e *engine) fullSync(ctx context.Context, w *policy.World, ports []ovsbind.
 	if len(hold) > 0 {
 		flows = slices.Concat(flows, hold)
 	}
-	entries := e.entryFlows(locals)
+	entries := e.entryFlows(w, ports, locals)
 	if e.shared != nil {
 		flows = slices.Concat(e.shared.PlaceAll(flows), entries)
 	}
@@ -197,22 +199,35 @@ func (e *engine) place(d compiler.Delta) compiler.Delta {
 }
 
 // entryFlows are the flows diverting bound ports' traffic into flowgate on
-// a shared bridge; none otherwise.
-func (e *engine) entryFlows(locals map[string]compiler.Binding) []compiler.Flow {
+// a shared bridge; none otherwise. Held ports are diverted too, from the
+// port and to its attached-mac, or their hold flows would never see their
+// traffic with anything but a bound port: Neutron's NORMAL would switch
+// it unfiltered.
+func (e *engine) entryFlows(w *policy.World, ports []ovsbind.Port, locals map[string]compiler.Binding) []compiler.Flow {
 	if e.shared == nil {
 		return nil
 	}
-	return e.shared.EntryFlows(locals, e.opts.Generation)
+	diverted := maps.Clone(locals)
+	for _, p := range ovsbind.HeldPorts(ports, locals, e.holdRule()) {
+		mac, _ := net.ParseMAC(p.AttachedMAC)
+		// Not an endpoint ID (those have no NUL), so w names no pairs.
+		diverted["\x00held/"+p.Name] = compiler.Binding{OFPort: uint32(p.OFPort), MAC: mac}
+	}
+	return e.shared.EntryFlows(w, diverted, e.opts.Generation)
 }
 
 // holdFlows are the flows holding the workload ports that are bound to no
 // endpoint (see engine.hold).
 func (e *engine) holdFlows(ports []ovsbind.Port, locals map[string]compiler.Binding) []compiler.Flow {
-	hold := e.hold
-	if hold == nil {
-		hold = ovsbind.IsWorkloadPort
+	return ovsbind.HoldFlows(ports, locals, e.opts.Generation, e.holdRule())
+}
+
+// holdRule says which ports are workload ports (see engine.hold).
+func (e *engine) holdRule() func(ovsbind.Port) bool {
+	if e.hold == nil {
+		return ovsbind.IsWorkloadPort
 	}
-	return ovsbind.HoldFlows(ports, locals, e.opts.Generation, hold)
+	return e.hold
 }
 
 // heldPorts counts the ports hold flows hold.

@@ -41,7 +41,6 @@ func (c *Compiler) endpointFlows(e *endpoints.Endpoint, b Binding) ([]Flow, erro
 	out := []Flow{
 		f(TableClassify, prioEndpoint, inPort, setField(port, regSrc)+","+setField(uint32(zone), regZone)+fmt.Sprintf(",goto_table:%d", TableSpoofGuard.ID)),
 	}
-	out = append(out, c.replyInitiatorFlows(port, b.MAC.String(), ck)...)
 	untracked := policy.Untracked(e)
 	for i, src := range sourceMACs(e, b.MAC) {
 		// The endpoint is the destination of frames to any of its MACs;
@@ -50,6 +49,8 @@ func (c *Compiler) endpointFlows(e *endpoints.Endpoint, b Binding) ([]Flow, erro
 		if i == 0 || !c.claimedElsewhere(e.ID(), src.mac) {
 			out = append(out, f(TableDestination, prioEndpoint, "dl_dst="+src.mac, setField(port, regDst)+fmt.Sprintf(",goto_table:%d", TableIngressDispatch.ID)))
 			out = append(out, c.arrivalFlows(f, zone, src.mac, untracked)...)
+			// A reply to any of them may be to a connection it opened.
+			out = append(out, c.replyInitiatorFlows(port, src.mac, ck)...)
 		}
 		if e.Kind == endpoints.Host {
 			// Calico polices neither the addresses nor the MACs of host

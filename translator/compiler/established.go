@@ -106,8 +106,8 @@ func (c *Compiler) conntrackStateFlows(f func(Table, uint16, string, string) Flo
 	// A reply is checked too, on a clone turned into the initiator's
 	// packet: addresses, ports or ICMP type and code from the connection's
 	// original tuple, the initiator endpoint (reg0) found by the reply's
-	// destination MAC, and the destination MAC set to the responder's so
-	// that the destination table finds it. The clone walks the policy (a
+	// destination MAC (any MAC the initiator owns), and the MACs swapped so
+	// that the destination table finds the responder. The clone walks the policy (a
 	// denial marks the connection cut); the reply itself is switched, so
 	// the packet that finds a connection denied is the last one through.
 	for _, r := range replyRewrites() {
@@ -115,7 +115,10 @@ func (c *Compiler) conntrackStateFlows(f func(Table, uint16, string, string) Flo
 		if r.proto == "ip" || r.proto == "ipv6" {
 			prio-- // other protocols: addresses only
 		}
-		clone := fmt.Sprintf("clone(resubmit(,%d),move:NXM_OF_ETH_SRC[]->NXM_OF_ETH_DST[],%s,resubmit(,%d)),NORMAL",
+		// The MACs are swapped, not copied: a rule whose peer is a MAC
+		// member (a wide address pair) matches the initiator's MAC as the
+		// clone's source.
+		clone := fmt.Sprintf("clone(resubmit(,%d),push:NXM_OF_ETH_DST[],move:NXM_OF_ETH_SRC[]->NXM_OF_ETH_DST[],pop:NXM_OF_ETH_SRC[],%s,resubmit(,%d)),NORMAL",
 			TableReplyInitiator.ID, r.rewrite, TableEgressDispatch.ID)
 		out = append(out, f(TableConntrackState, prio, "ct_state=+est-rel+rpl+trk,"+r.proto, clone))
 	}

@@ -4,11 +4,14 @@ import (
 	"cmp"
 	"fmt"
 	"maps"
+	"net"
 	"slices"
 	"strconv"
 	"strings"
 
+	"github.com/flowgate/flowgate/endpoints"
 	"github.com/flowgate/flowgate/translator/compiler/flowcheck"
+	"github.com/flowgate/flowgate/translator/policy"
 )
 
 // Shared places the pipeline on a bridge whose other tables belong to
@@ -270,9 +273,11 @@ func (s Shared) PlaceDelta(d Delta) Delta {
 
 // EntryFlows divert bound ports' traffic from EntryTable into flowgate's
 // classify table: what a port sends (in_port) and what is sent to its MAC
-// (dl_dst, whatever the VLAN: flowgate's destination table recognises
-// endpoints by MAC alone). Two bindings sharing a MAC share one flow.
-func (s Shared) EntryFlows(locals map[string]Binding, generation uint8) []Flow {
+// or to one of its address pairs' MACs (dl_dst, whatever the VLAN:
+// flowgate's destination table recognises endpoints by MAC alone; Neutron's
+// OVS firewall diverts every allowed MAC of a port too). Two bindings
+// sharing a MAC share one flow. w names the bound endpoints' pairs.
+func (s Shared) EntryFlows(w *policy.World, locals map[string]Binding, generation uint8) []Flow {
 	into := fmt.Sprintf("goto_table:%d", s.Table(TableClassify.ID))
 	seen := map[FlowKey]bool{}
 	var out []Flow
@@ -283,19 +288,44 @@ func (s Shared) EntryFlows(locals map[string]Binding, generation uint8) []Flow {
 			out = append(out, f)
 		}
 	}
-	bs := slices.Collect(maps.Values(locals))
-	slices.SortFunc(bs, func(a, b Binding) int { return cmp.Compare(a.OFPort, b.OFPort) })
-	for _, b := range bs {
+	pairs := map[string][]endpoints.AddressPair{}
+	if w != nil {
+		for _, e := range w.Endpoints {
+			if _, ok := locals[e.ID()]; ok && len(e.AddressPairs) > 0 {
+				pairs[e.ID()] = e.AddressPairs
+			}
+		}
+	}
+	ids := slices.Collect(maps.Keys(locals))
+	slices.SortFunc(ids, func(a, b string) int {
+		return cmp.Or(cmp.Compare(locals[a].OFPort, locals[b].OFPort), cmp.Compare(a, b))
+	})
+	for _, id := range ids {
+		b := locals[id]
 		if b.OFPort == 0 {
 			continue
 		}
 		add(Flow{Table: s.EntryTable, Priority: entryPrioPort, Match: fmt.Sprintf("in_port=%d", b.OFPort),
 			Actions: into, Cookie: NewCookie(generation, CategoryEntry, false, b.OFPort)})
-		if len(b.MAC) == 6 {
-			add(Flow{Table: s.EntryTable, Priority: entryPrioMAC, Match: "dl_dst=" + b.MAC.String(),
+		if len(b.MAC) != 6 {
+			continue
+		}
+		for _, mac := range append([]net.HardwareAddr{b.MAC}, pairMACs(pairs[id])...) {
+			add(Flow{Table: s.EntryTable, Priority: entryPrioMAC, Match: "dl_dst=" + mac.String(),
 				Actions: into, Cookie: NewCookie(generation, CategoryEntry, true, b.OFPort)})
 		}
 	}
 	SortFlows(out)
+	return out
+}
+
+// pairMACs are the MACs address pairs name.
+func pairMACs(ps []endpoints.AddressPair) []net.HardwareAddr {
+	var out []net.HardwareAddr
+	for _, p := range ps {
+		if len(p.MAC) == 6 {
+			out = append(out, p.MAC)
+		}
+	}
 	return out
 }

@@ -71,8 +71,10 @@ func (c *Compiler) buildSlot(p *policy.Policy, dir policy.Direction, g ruleGroup
 	}
 	if g[0].Action == policy.Log && c.opts.Established != EstablishedSurvive {
 		// Established packets walk the policy again in cut mode; Log
-		// records connections, not every packet of them.
-		s.base = "ct_state=+new+trk," + s.base
+		// records connections, not every packet of them. An untracked
+		// endpoint's packets (-trk) have no connection: each is logged,
+		// as in survive mode.
+		s.base = "ct_state=-est," + s.base
 	}
 	id := ruleID(num, index)
 	s.conjID = id << 1
