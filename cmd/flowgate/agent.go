@@ -242,9 +242,10 @@ func applyAgentFlags(c *cli.Context, cfg *agentConfig) error {
 		cfg.Node = n
 	}
 	if cfg.Kubernetes.Enabled && cfg.Shared.Enabled {
-		// Shared mode diverts only bound ports into flowgate, so the hold
-		// of pod ports not yet realized would never see their traffic.
-		return errors.New("shared.enabled (a bridge shared with the Neutron OVS agent) and the Kubernetes source cannot be combined: pods not yet realized could not be held")
+		// Shared mode exists for the Neutron OVS agent's br-int; pods on a
+		// Neutron-managed bridge are a combination nobody has tested, so it
+		// is refused rather than half-supported.
+		return errors.New("shared.enabled (a bridge shared with the Neutron OVS agent) and the Kubernetes source cannot be combined: shared mode is for Neutron's br-int, pods need a bridge of their own")
 	}
 	if !cfg.Kubernetes.Enabled {
 		switch {
