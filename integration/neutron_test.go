@@ -24,14 +24,16 @@ const neutronSample = "../translator/neutron/testdata/two-tenants/"
 // port a namespace on br-int whose OVS interface carries
 // external_ids:iface-id = the Neutron port UUID (as Nova/os-vif set it),
 // the policy written by `flowgate import openstack` into the agent's
-// policy directory, and two machines beyond the uplink (ports that are no
+// policy directory (or, in a live scene, Neutron's JSON in the agent's
+// neutronPaths), and two machines beyond the uplink (ports that are no
 // endpoint) at 203.0.113.5 and 10.99.0.5.
 type neutronScene struct {
 	o         *sandbox.OVS
 	vm        map[string]*sandbox.Workload // by port name
 	outside   map[string]*sandbox.Workload // by address
 	policyDir string
-	portsJSON string // the ports file the import reads
+	portsJSON string // the ports file the import (or the live agent) reads
+	agent     *agentProc
 }
 
 func startNeutronScene(t *testing.T, edits ...func(port map[string]any)) *neutronScene {
@@ -42,6 +44,45 @@ func startNeutronScene(t *testing.T, edits ...func(port map[string]any)) *neutro
 // startNeutronSceneConfig is startNeutronScene with extra agent config
 // lines.
 func startNeutronSceneConfig(t *testing.T, agentConfigLines []string, edits ...func(port map[string]any)) *neutronScene {
+	t.Helper()
+	s := newNeutronScene(t, t.TempDir(), edits...)
+	s.importPolicy(t)
+	s.agent = startAgent(t, s.o, appendConfig(t, writeAgentConfig(t, s.o, s.policyDir), agentConfigLines...))
+	return s
+}
+
+// startNeutronSceneLive is the scene with no import and no YAML: the
+// agent's neutronPaths is a directory holding the sample's security
+// groups, address groups and ports JSON, and ports.json is the file the
+// agent reads.
+func startNeutronSceneLive(t *testing.T) *neutronScene {
+	t.Helper()
+	dir := t.TempDir()
+	s := newNeutronScene(t, dir)
+	for _, f := range []string{"security-groups.json", "address-groups.json"} {
+		copyFile(t, neutronSample+f, filepath.Join(dir, f))
+	}
+	conf := writeAgentConfig(t, s.o, s.policyDir)
+	data, err := os.ReadFile(conf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	paths := "policyPaths: [" + s.policyDir + "]"
+	if !strings.Contains(string(data), paths) {
+		t.Fatalf("agent config has no %q:\n%s", paths, data)
+	}
+	data = []byte(strings.Replace(string(data), paths, "policyPaths: []\nneutronPaths: ["+dir+"]", 1))
+	if err := os.WriteFile(conf, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s.agent = startAgent(t, s.o, conf)
+	return s
+}
+
+// newNeutronScene builds the scene's bridge and workloads from the
+// sample's ports (edited by edits) and writes them to portsDir/ports.json;
+// the agent is not started.
+func newNeutronScene(t *testing.T, portsDir string, edits ...func(port map[string]any)) *neutronScene {
 	t.Helper()
 	o := sandboxtest.New(t)
 	if err := o.AddBridge("br-int"); err != nil {
@@ -100,12 +141,10 @@ func startNeutronSceneConfig(t *testing.T, agentConfigLines []string, edits ...f
 		t.Cleanup(func() { o.RemoveWorkload(w) })
 		s.outside[addr] = w
 	}
-	s.portsJSON = filepath.Join(t.TempDir(), "ports.json")
+	s.portsJSON = filepath.Join(portsDir, "ports.json")
 	if err := os.WriteFile(s.portsJSON, data, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	s.importPolicy(t)
-	startAgent(t, o, appendConfig(t, writeAgentConfig(t, o, s.policyDir), agentConfigLines...))
 	return s
 }
 
@@ -174,36 +213,7 @@ func (s *neutronScene) icmp(from, to string, typ, code, reply uint8, allowed boo
 // closed), a port without groups, port security off, Neutron's own ports.
 func TestNeutronSecurityGroups(t *testing.T) {
 	s := startNeutronScene(t)
-	checkNeutron(t, []neutronProbe{
-		// Remote group: db-1 accepts 5432 from members of "web" only.
-		s.tcp("web-1", "db-1", 5432, true),
-		s.tcp("web-2", "db-1", 5432, true),
-		s.tcp("lb-1", "db-1", 5432, false),
-		// web: 80 from anywhere, 22 from 10.10.0.0/24 only.
-		s.tcp("lb-1", "web-1", 80, true),
-		s.tcp("lb-1", "web-1", 22, false),
-		s.tcp("db-1", "web-1", 22, true),
-		// Default group: anything from its own members, nothing from the other tenant's.
-		s.tcp("web-1", "db-1", 22, true),
-		s.tcp("lb-2", "lb-1", 22, true),
-		s.tcp("web-1", "lb-1", 22, false),
-		// No security group, port security on: nothing in or out.
-		s.tcp("quarantine", "web-1", 80, false),
-		s.tcp("web-1", "quarantine", 22, false),
-		// ICMP type rules: icmp-diag lets echo requests (type 8) from 10/8
-		// reach web-1 only, not timestamp requests (type 13), which web-1
-		// answers to a member of its default group.
-		s.ping("lb-1", "web-1", true),
-		s.ping("lb-1", "web-2", false),
-		s.icmp("lb-1", "web-1", 13, 0, 14, false),
-		s.icmp("db-1", "web-1", 13, 0, 14, true),
-		// Port security off: not filtered either way.
-		s.tcp("nfv-probe", "web-1", 80, true),
-		s.tcp("lb-1", "nfv-probe", 5432, true),
-		// Neutron's own ports are not filtered.
-		s.tcp("web-1", "router_interface", 22, true),
-		s.tcp("router_interface", "web-1", 22, true),
-	})
+	checkNeutron(t, s.sampleProbes())
 
 	// Allowed address pairs: lb-1 may send from its VIP, which counts as a
 	// member of its groups; not from an address it was not given.
@@ -239,6 +249,42 @@ func TestNeutronSecurityGroups(t *testing.T) {
 	})
 }
 
+// sampleProbes are how Neutron's OVS firewall treats the sample's traffic
+// between ports: remote groups, ICMP type rules, a port without groups,
+// port security off, Neutron's own ports.
+func (s *neutronScene) sampleProbes() []neutronProbe {
+	return []neutronProbe{
+		// Remote group: db-1 accepts 5432 from members of "web" only.
+		s.tcp("web-1", "db-1", 5432, true),
+		s.tcp("web-2", "db-1", 5432, true),
+		s.tcp("lb-1", "db-1", 5432, false),
+		// web: 80 from anywhere, 22 from 10.10.0.0/24 only.
+		s.tcp("lb-1", "web-1", 80, true),
+		s.tcp("lb-1", "web-1", 22, false),
+		s.tcp("db-1", "web-1", 22, true),
+		// Default group: anything from its own members, nothing from the other tenant's.
+		s.tcp("web-1", "db-1", 22, true),
+		s.tcp("lb-2", "lb-1", 22, true),
+		s.tcp("web-1", "lb-1", 22, false),
+		// No security group, port security on: nothing in or out.
+		s.tcp("quarantine", "web-1", 80, false),
+		s.tcp("web-1", "quarantine", 22, false),
+		// ICMP type rules: icmp-diag lets echo requests (type 8) from 10/8
+		// reach web-1 only, not timestamp requests (type 13), which web-1
+		// answers to a member of its default group.
+		s.ping("lb-1", "web-1", true),
+		s.ping("lb-1", "web-2", false),
+		s.icmp("lb-1", "web-1", 13, 0, 14, false),
+		s.icmp("db-1", "web-1", 13, 0, 14, true),
+		// Port security off: not filtered either way.
+		s.tcp("nfv-probe", "web-1", 80, true),
+		s.tcp("lb-1", "nfv-probe", 5432, true),
+		// Neutron's own ports are not filtered.
+		s.tcp("web-1", "router_interface", 22, true),
+		s.tcp("router_interface", "web-1", 22, true),
+	}
+}
+
 // TestNeutronRemoteGroupLive: a port joining a security group gets what
 // the group's members may do elsewhere as soon as the import is rerun, and
 // loses it when it leaves — without restarting anything. (The sample's
@@ -249,32 +295,9 @@ func TestNeutronRemoteGroupLive(t *testing.T) {
 	s := startNeutronScene(t)
 	checkNeutron(t, []neutronProbe{s.tcp("lb-1", "db-1", 5432, false)})
 
-	original, err := os.ReadFile(neutronSample + "ports.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	// withGroup rewrites the ports file with group added to (or, with
-	// add=false, as in the sample) port's security groups and reimports.
 	withGroup := func(port, group string, add bool) {
 		t.Helper()
-		var doc struct {
-			Ports []map[string]any `json:"ports"`
-		}
-		if err := json.Unmarshal(original, &doc); err != nil {
-			t.Fatal(err)
-		}
-		for _, p := range doc.Ports {
-			if p["name"] == port && add {
-				p["security_groups"] = append(p["security_groups"].([]any), group)
-			}
-		}
-		out, err := json.Marshal(doc)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(s.portsJSON, out, 0o644); err != nil {
-			t.Fatal(err)
-		}
+		s.writePorts(t, port, group, add)
 		s.importPolicy(t)
 	}
 	web := groupID(t, "web")
@@ -282,6 +305,34 @@ func TestNeutronRemoteGroupLive(t *testing.T) {
 	checkNeutron(t, []neutronProbe{s.tcp("lb-1", "db-1", 5432, true), s.tcp("lb-1", "db-1", 22, false)})
 	withGroup("lb-1", web, false)
 	checkNeutron(t, []neutronProbe{s.tcp("lb-1", "db-1", 5432, false), s.tcp("web-1", "db-1", 5432, true)})
+}
+
+// writePorts rewrites the ports file as the sample's with group added to
+// (or, with add=false, as in the sample) port's security groups.
+func (s *neutronScene) writePorts(t *testing.T, port, group string, add bool) {
+	t.Helper()
+	original, err := os.ReadFile(neutronSample + "ports.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		Ports []map[string]any `json:"ports"`
+	}
+	if err := json.Unmarshal(original, &doc); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range doc.Ports {
+		if p["name"] == port && add {
+			p["security_groups"] = append(p["security_groups"].([]any), group)
+		}
+	}
+	out, err := json.Marshal(doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(s.portsJSON, out, 0o644); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // groupID finds a security group of the sample by name.

@@ -120,16 +120,24 @@ func runAgent(parent context.Context, cfg agentConfig) error {
 	if cfg.Kubernetes.Enabled {
 		e.hold = kube.IsPodPort
 	}
-	var src *files.Source
-	var snaps <-chan files.Snapshot
+	// The file sources: policy YAML, and Neutron's JSON converted as
+	// `import openstack` converts it. Both are watched the same way.
+	var srcs []*files.Source
+	var watches []<-chan files.Snapshot
 	if len(cfg.PolicyPaths) > 0 {
-		src = files.NewSource(cfg.PolicyPaths)
-		snaps = src.Watch(ctx, time.Duration(cfg.PollInterval))
+		srcs = append(srcs, files.NewSource(cfg.PolicyPaths))
+	}
+	if len(cfg.NeutronPaths) > 0 {
+		srcs = append(srcs, files.NewFormatSource(cfg.NeutronPaths, neutronFormat()))
+	}
+	for _, src := range srcs {
+		watches = append(watches, src.Watch(ctx, time.Duration(cfg.PollInterval)))
 	}
 	if ks != nil {
-		// Both sources' first snapshots are waited for: nothing partial.
-		snaps = kube.Merge(ctx, snaps, ks.Watch(ctx))
+		watches = append(watches, ks.Watch(ctx))
 	}
+	// Every source's first snapshot is waited for: nothing partial.
+	snaps := kube.Merge(ctx, watches...)
 	// The lost-flows check runs beside the loop, so that a change is never
 	// held up by one (it runs an ovs-ofctl process).
 	lost := make(chan struct{}, 1)
@@ -153,7 +161,7 @@ func runAgent(parent context.Context, cfg agentConfig) error {
 		}
 	}()
 	logrus.WithFields(logrus.Fields{"bridge": cfg.Bridge, "ovsdb": cfg.OVSDB, "policyPaths": cfg.PolicyPaths,
-		"kubernetes": cfg.Kubernetes.Enabled, "node": cfg.Node, "shared": cfg.Shared.Enabled,
+		"neutronPaths": cfg.NeutronPaths, "kubernetes": cfg.Kubernetes.Enabled, "node": cfg.Node, "shared": cfg.Shared.Enabled,
 		"establishedConnections": opts.Established.String()}).Info("agent started")
 
 	var pending bool
@@ -207,7 +215,10 @@ func runAgent(parent context.Context, cfg agentConfig) error {
 		case <-hup:
 			logrus.Info("SIGHUP: recompiling everything")
 			if !cfg.Kubernetes.Enabled {
-				e.objs = src.Read().Objects
+				e.objs = nil
+				for _, src := range srcs {
+					e.objs = append(e.objs, src.Read().Objects...)
+				}
 			}
 			e.comp = nil
 			realize("SIGHUP")
@@ -251,8 +262,8 @@ func applyAgentFlags(c *cli.Context, cfg *agentConfig) error {
 		switch {
 		case c.String("config") == "":
 			return errors.New("--config is required (or --kubeconfig for a Kubernetes agent)")
-		case len(cfg.PolicyPaths) == 0:
-			return fmt.Errorf("config %s: policyPaths: at least one path required (or kubernetes.enabled)", c.String("config"))
+		case len(cfg.PolicyPaths) == 0 && len(cfg.NeutronPaths) == 0:
+			return fmt.Errorf("config %s: policyPaths: at least one path required (or neutronPaths, or kubernetes.enabled)", c.String("config"))
 		}
 		return nil
 	}

@@ -27,6 +27,10 @@ type agentConfig struct {
 	Node string `json:"node"`
 	// PolicyPaths are files and directories of policy and endpoint YAML.
 	PolicyPaths []string `json:"policyPaths"`
+	// NeutronPaths are files and directories of Neutron's own JSON
+	// (security groups, ports, address groups), read as `flowgate import
+	// openstack -f` reads them and enforced beside the policy files.
+	NeutronPaths []string `json:"neutronPaths"`
 	// PollInterval is how often policy files are reread in full; changes
 	// are seen at once through inotify where it works.
 	PollInterval duration `json:"pollInterval"`

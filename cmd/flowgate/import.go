@@ -6,7 +6,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"strings"
 
 	"github.com/urfave/cli/v2"
 
@@ -59,7 +58,7 @@ watching the directory never reads half of it.`,
 }
 
 func runImportOpenStack(c *cli.Context) error {
-	in := &neutron.Input{}
+	var inputs []*neutron.Input
 	var problems []error
 	for _, p := range c.StringSlice("filename") {
 		names, err := neutronFiles(p)
@@ -75,10 +74,10 @@ func runImportOpenStack(c *cli.Context) error {
 			}
 			i, errs := neutron.Decode(name, data)
 			problems = append(problems, errs...)
-			in.Add(i)
+			inputs = append(inputs, i)
 		}
 	}
-	im, errs := neutron.Convert(in)
+	im, errs := convertNeutron(inputs)
 	problems = append(problems, errs...)
 	for _, p := range problems {
 		fmt.Fprintln(c.App.ErrWriter, p)
@@ -107,9 +106,7 @@ func runImportOpenStack(c *cli.Context) error {
 // *.json files (recursively, in name order, hidden ones skipped), "-" for
 // stdin.
 func neutronFiles(p string) ([]string, error) {
-	return files.Expand(p, func(name string) bool {
-		return !strings.HasPrefix(filepath.Base(name), ".") && strings.EqualFold(filepath.Ext(name), ".json")
-	})
+	return files.Expand(p, isNeutronFile)
 }
 
 func readInput(name string, stdin io.Reader) ([]byte, error) {

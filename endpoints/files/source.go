@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"sync"
 	"syscall"
 	"time"
 
@@ -18,20 +19,29 @@ import (
 // Source is a set of policy files and directories read again whenever they
 // change. A file that fails to decode is reported and its last good
 // objects stay in force, so a typo never loosens or tightens enforcement;
-// a deleted file takes its objects with it.
+// a deleted file takes its objects with it. Its methods may be called
+// from several goroutines (the agent rereads on SIGHUP while watching).
 type Source struct {
-	paths []string
-	files map[string]fileState
+	mu     sync.Mutex
+	paths  []string
+	format Format
+	files  map[string]fileState
 	// pathProblems are the paths the last full read could not list.
 	pathProblems []error
+	// combined and combineErrs are what format.Combine last made of the
+	// files' states; valid until a file's state changes.
+	combined    []decode.Object
+	combineErrs []error
+	combineOK   bool
 }
 
 type fileState struct {
 	sum     [32]byte
-	stat    fileStat        // what the file looked like when sum was taken
-	settled bool            // stat is trusted (see fileStat)
-	objects []decode.Object // the last good objects
-	errs    []error         // the problems of the current content, if any
+	stat    fileStat // what the file looked like when sum was taken
+	settled bool     // stat is trusted (see fileStat)
+	state   any      // the last good state (Format.Decode's)
+	good    bool     // state was decoded without errors
+	errs    []error  // the problems of the current content, if any
 }
 
 // fileStat is what a periodic reread compares before reading a file: at
@@ -61,9 +71,15 @@ func statOf(fi os.FileInfo) fileStat {
 	return st
 }
 
-// NewSource watches paths (files or directories, read recursively).
+// NewSource watches paths of policy YAML (files or directories, read
+// recursively).
 func NewSource(paths []string) *Source {
-	return &Source{paths: append([]string(nil), paths...), files: map[string]fileState{}}
+	return NewFormatSource(paths, PolicyFormat())
+}
+
+// NewFormatSource watches paths of files in the given format.
+func NewFormatSource(paths []string, f Format) *Source {
+	return &Source{paths: append([]string(nil), paths...), format: f, files: map[string]fileState{}}
 }
 
 // Snapshot is the state of a Source after a read.
@@ -83,12 +99,14 @@ type Snapshot struct {
 
 // Read rereads every path and decodes the files whose content changed.
 func (s *Source) Read() Snapshot {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	start := time.Now()
 	changed := false
 	s.pathProblems = nil
 	seen := map[string]bool{}
 	for _, p := range s.paths {
-		names, err := Expand(p, IsPolicyFile)
+		names, err := Expand(p, s.format.Match)
 		if err != nil {
 			s.pathProblems = append(s.pathProblems, err)
 			// Keep what this path had: a directory briefly missing during a
@@ -121,6 +139,8 @@ func (s *Source) Read() Snapshot {
 // gone takes its objects with it, one that changed is decoded again. The
 // snapshot is of every file, as Read's.
 func (s *Source) ReadFiles(names []string) Snapshot {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	start := time.Now()
 	changed := false
 	for _, name := range names {
@@ -142,7 +162,7 @@ func (s *Source) covers(name string) (string, bool) {
 		if filepath.Clean(p) == name {
 			return p, true
 		}
-		if under(name, filepath.Clean(p)) && IsPolicyFile(name) {
+		if under(name, filepath.Clean(p)) && s.format.Match(name) {
 			return name, true
 		}
 	}
@@ -179,32 +199,40 @@ func (s *Source) readFile(name string, trustStat bool) bool {
 		s.files[name] = st
 		return false
 	}
-	objs, errs := decode.Decode(name, data)
+	state, errs := s.format.Decode(name, data)
 	st.sum, st.errs, st.stat, st.settled = sum, errs, statOf(fi), time.Since(fi.ModTime()) > statSettled
 	changed := false
 	if len(errs) == 0 {
-		st.objects, changed = objs, true
+		st.state, st.good, changed = state, true, true
 	}
 	s.files[name] = st
 	return changed
 }
 
-// snapshot assembles the objects and problems of every file, in name order.
+// snapshot assembles the objects and problems of every file, in name
+// order. The files' states are combined again only when one changed.
 func (s *Source) snapshot(changed bool, start time.Time) Snapshot {
 	snap := Snapshot{Changed: changed, Problems: append([]error(nil), s.pathProblems...)}
 	names := make([]string, 0, len(s.files))
-	n := 0
-	for name, st := range s.files {
+	for name := range s.files {
 		names = append(names, name)
-		n += len(st.objects)
 	}
 	sort.Strings(names)
-	snap.Objects = make([]decode.Object, 0, n)
+	states := make([]any, 0, len(names))
 	for _, name := range names {
 		st := s.files[name]
-		snap.Objects = append(snap.Objects, st.objects...)
+		if st.good {
+			states = append(states, st.state)
+		}
 		snap.Problems = append(snap.Problems, st.errs...)
 	}
+	if changed || !s.combineOK {
+		s.combined, s.combineErrs = s.format.Combine(states)
+		s.combineOK = true
+	}
+	// Clipped, so that a caller appending to it never writes into the cache.
+	snap.Objects = s.combined[:len(s.combined):len(s.combined)]
+	snap.Problems = append(snap.Problems, s.combineErrs...)
 	snap.Took = time.Since(start)
 	return snap
 }

@@ -40,7 +40,7 @@ func Merge(ctx context.Context, srcs ...<-chan files.Snapshot) <-chan files.Snap
 			}
 			snap := v.Interface().(files.Snapshot)
 			last[i-1] = &snap
-			merged := files.Snapshot{Changed: snap.Changed}
+			merged := files.Snapshot{Changed: snap.Changed, Took: snap.Took}
 			complete := true
 			for _, s := range last {
 				if s == nil {

@@ -1,0 +1,43 @@
+package files
+
+import "github.com/flowgate/flowgate/translator/decode"
+
+// Format is what a Source reads: which files of a directory, how one
+// file's content is decoded, and how the decoded files together become
+// the objects in force. Policy YAML needs nothing of the files together;
+// Neutron's JSON does (a rule's remote group names ports in another file),
+// which is why the last step sees every file at once.
+type Format struct {
+	// Match picks the files a directory path stands for.
+	Match func(name string) bool
+	// Decode decodes one file. With any error the file's last good state
+	// stays in force and the errors are reported.
+	Decode func(name string, data []byte) (state any, errs []error)
+	// Combine turns every file's last good state, in file name order, into
+	// the objects in force; its errors are problems of the whole input,
+	// reported beside the files' own.
+	Combine func(states []any) ([]decode.Object, []error)
+}
+
+// PolicyFormat is policy and endpoint YAML (and JSON): each file's
+// objects stand on their own.
+func PolicyFormat() Format {
+	return Format{
+		Match: IsPolicyFile,
+		Decode: func(name string, data []byte) (any, []error) {
+			objs, errs := decode.Decode(name, data)
+			return objs, errs
+		},
+		Combine: func(states []any) ([]decode.Object, []error) {
+			n := 0
+			for _, s := range states {
+				n += len(s.([]decode.Object))
+			}
+			objs := make([]decode.Object, 0, n)
+			for _, s := range states {
+				objs = append(objs, s.([]decode.Object)...)
+			}
+			return objs, nil
+		},
+	}
+}
