@@ -1,0 +1,89 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/flowgate/flowgate/endpoints/files"
+	"github.com/flowgate/flowgate/translator/neutron"
+)
+
+// TestNeutronSource: the agent's neutronPaths source makes of a directory
+// of Neutron JSON exactly the objects `import openstack` converts; a bad
+// file is reported with file, object and field and its last good content
+// stays; a deleted file takes its objects with it.
+func TestNeutronSource(t *testing.T) {
+	dir := t.TempDir()
+	names := []string{"address-groups.json", "ports.json", "security-groups.json"} // name order
+	for _, n := range names {
+		data, err := os.ReadFile(neutronSample + n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		writeFile(t, dir, n, string(data))
+	}
+	writeFile(t, dir, ".ports.json.tmp-1", "{") // an atomic writer's temporary: skipped
+	writeFile(t, dir, "notes.yaml", "not: json") // not Neutron JSON: skipped
+	convert := func(names ...string) []any {
+		t.Helper()
+		var inputs []*neutron.Input
+		for _, n := range names {
+			data, err := os.ReadFile(filepath.Join(dir, n))
+			if err != nil {
+				t.Fatal(err)
+			}
+			in, errs := neutron.Decode(filepath.Join(dir, n), data)
+			if len(errs) > 0 {
+				t.Fatal(errs)
+			}
+			inputs = append(inputs, in)
+		}
+		im, errs := convertNeutron(inputs)
+		if len(errs) > 0 {
+			t.Fatal(errs)
+		}
+		var out []any
+		for _, o := range im.Objects() {
+			out = append(out, o)
+		}
+		return out
+	}
+	objects := func(snap files.Snapshot) []any {
+		var out []any
+		for _, o := range snap.Objects {
+			out = append(out, o)
+		}
+		return out
+	}
+
+	src := files.NewFormatSource([]string{dir}, neutronFormat())
+	snap := src.Read()
+	if len(snap.Problems) > 0 || !snap.Changed {
+		t.Fatalf("first read: changed %v, problems %v", snap.Changed, snap.Problems)
+	}
+	want := convert(names...)
+	if len(want) == 0 || !reflect.DeepEqual(objects(snap), want) {
+		t.Fatalf("the source's %d objects differ from the import's %d", len(snap.Objects), len(want))
+	}
+
+	writeFile(t, dir, "ports.json", `{"ports": [{"id": "p1", "security_groups": 5}]}`)
+	snap = src.Read()
+	if snap.Changed || len(snap.Problems) != 1 ||
+		!strings.Contains(snap.Problems[0].Error(), "ports.json:1: Port p1: security_groups: want a list of strings") {
+		t.Fatalf("bad ports file: changed %v, problems %v", snap.Changed, snap.Problems)
+	}
+	if !reflect.DeepEqual(objects(snap), want) {
+		t.Fatal("a bad ports file changed the objects in force")
+	}
+
+	if err := os.Remove(filepath.Join(dir, "ports.json")); err != nil {
+		t.Fatal(err)
+	}
+	snap = src.Read()
+	if !snap.Changed || len(snap.Problems) > 0 || !reflect.DeepEqual(objects(snap), convert("address-groups.json", "security-groups.json")) {
+		t.Fatalf("ports file removed: changed %v, problems %v, %d objects", snap.Changed, snap.Problems, len(snap.Objects))
+	}
+}
