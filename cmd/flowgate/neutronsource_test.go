@@ -25,7 +25,7 @@ func TestNeutronSource(t *testing.T) {
 		}
 		writeFile(t, dir, n, string(data))
 	}
-	writeFile(t, dir, ".ports.json.tmp-1", "{") // an atomic writer's temporary: skipped
+	writeFile(t, dir, ".ports.json.tmp-1", "{")  // an atomic writer's temporary: skipped
 	writeFile(t, dir, "notes.yaml", "not: json") // not Neutron JSON: skipped
 	convert := func(names ...string) []any {
 		t.Helper()
