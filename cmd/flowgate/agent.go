@@ -22,9 +22,10 @@ func agentCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "agent",
 		Usage: "run until stopped, keeping a bridge's flows equal to the policy in force",
-		Description: `The host agent. It watches the policy directories and the bridge's ports
-in OVSDB, and on every change compiles only what changed and applies it in
-one atomic OpenFlow bundle. A file that fails to parse is reported and its
+		Description: `The host agent. It watches the policy directories (and the config's
+neutronPaths of Neutron JSON, converted as 'flowgate import openstack'
+converts it) and the bridge's ports in OVSDB, and on every change compiles
+only what changed and applies it in one atomic OpenFlow bundle. A file that fails to parse is reported and its
 last good content stays enforced. Changes are seen at once (inotify); the
 paths are also reread every pollInterval. A port with an
 external_ids:iface-id that binds to no known endpoint is held (its traffic

@@ -32,7 +32,9 @@ and writes projectcalico.org/v3 NetworkPolicies (one per security group),
 NetworkSets and WorkloadEndpoints (one per port, named by the port UUID that
 Nova puts in external_ids:iface-id) that mean exactly what Neutron enforces.
 The YAML goes to the agent's policy directory, and 'flowgate check', 'matrix'
-and 'verdict' read it like any other policy.
+and 'verdict' read it like any other policy. (The agent can also read the
+JSON itself, converted the same way on every change: its config's
+neutronPaths.)
 
   openstack security group list -f value -c ID |
     xargs -n1 openstack security group show -f json > groups.json
