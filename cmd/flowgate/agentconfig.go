@@ -79,6 +79,7 @@ func defaultAgentConfig() agentConfig {
 		DatapathType:           "system",
 		OVSDB:                  defaultOVSDB,
 		PolicyPaths:            []string{"/etc/flowgate/policy"},
+		NeutronPaths:           []string{},
 		PollInterval:           duration(500 * time.Millisecond),
 		CheckInterval:          duration(2 * time.Second),
 		FailsafeInbound:        policy.FormatFailsafes(policy.DefaultFailsafeInbound()),
