@@ -3,6 +3,7 @@ package integration
 import (
 	"os"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -50,6 +51,21 @@ func TestNeutronSourceLive(t *testing.T) {
 
 	s.writePorts(t, "lb-1", web, false)
 	checkNeutron(t, []neutronProbe{s.tcp("lb-1", "db-1", 5432, false), s.tcp("web-1", "db-1", 5432, true)})
+
+	// SIGHUP rereads the Neutron files (there are no policy files) and
+	// recompiles everything: the same enforcement.
+	if err := s.agent.cmd.Process.Signal(syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the agent to recompile on SIGHUP", 10*time.Second, func() bool {
+		return strings.Contains(s.agent.log.String(), "reason=SIGHUP")
+	})
+	select {
+	case <-s.agent.done:
+		t.Fatal("the agent exited on SIGHUP")
+	default:
+	}
+	checkNeutron(t, []neutronProbe{s.tcp("lb-1", "db-1", 5432, false), s.tcp("web-1", "db-1", 5432, true), s.tcp("lb-1", "web-1", 80, true)})
 	if strings.Contains(s.agent.log.String(), "enforcement not updated") {
 		t.Error("the agent failed to update enforcement (see its log)")
 	}
