@@ -119,22 +119,33 @@ func copyFile(t *testing.T, src, dst string) {
 	}
 }
 
-// agentScene starts OVS, the database-allow-backends scene, and an agent
-// watching a copy of the scene's world (policy added by the test).
-func agentScene(t *testing.T) (*sandbox.OVS, *Scene, string, *agentProc) {
+// backendSeed is the seed scene most agent tests run: dev/prod frontend,
+// backend and database pods, the database listening on 8080.
+const backendSeed = "../examples/seeds/database-allow-backends"
+
+// backendScene starts a private OVS with br-int and backendSeed's workloads
+// on it, both stopped when the test ends.
+func backendScene(t testing.TB) (*sandbox.OVS, *Scene) {
 	t.Helper()
 	o := sandboxtest.New(t)
 	if err := o.AddBridge("br-int"); err != nil {
 		t.Fatal(err)
 	}
-	src := "../examples/seeds/database-allow-backends"
-	s, err := StartScene(o, "br-int", src, []int{8080})
+	s, err := StartScene(o, "br-int", backendSeed, []int{8080})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(s.Stop)
+	return o, s
+}
+
+// agentScene starts OVS, the database-allow-backends scene, and an agent
+// watching a copy of the scene's world (policy added by the test).
+func agentScene(t *testing.T) (*sandbox.OVS, *Scene, string, *agentProc) {
+	t.Helper()
+	o, s := backendScene(t)
 	policyDir := t.TempDir()
-	copyFile(t, filepath.Join(src, "world.yaml"), filepath.Join(policyDir, "world.yaml"))
+	copyFile(t, filepath.Join(backendSeed, "world.yaml"), filepath.Join(policyDir, "world.yaml"))
 	a := startAgent(t, o, writeAgentConfig(t, o, policyDir))
 	return o, s, policyDir, a
 }
@@ -353,7 +364,7 @@ func TestApplyIsIdempotent(t *testing.T) {
 		}
 		return string(out)
 	}
-	dir := "../examples/seeds/database-allow-backends"
+	dir := backendSeed
 	s, err := StartScene(o, "br-int", dir, nil)
 	if err != nil {
 		t.Fatal(err)

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/flowgate/flowgate/ovs/sandbox"
-	"github.com/flowgate/flowgate/ovs/sandbox/sandboxtest"
 )
 
 // TestApplyCutsConnections: `flowgate apply --established-connections cut`
@@ -17,16 +16,7 @@ import (
 // the re-check with the policy), while the backend's connection, still
 // allowed, keeps working; applying the same again changes nothing.
 func TestApplyCutsConnections(t *testing.T) {
-	o := sandboxtest.New(t)
-	if err := o.AddBridge("br-int"); err != nil {
-		t.Fatal(err)
-	}
-	src := "../examples/seeds/database-allow-backends"
-	s, err := StartScene(o, "br-int", src, []int{8080})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Stop()
+	o, s := backendScene(t)
 	apply := func(dir string) string {
 		t.Helper()
 		cmd := exec.Command(flowgateBin, "apply", "--ovsdb", o.DBAddr(), "--bridge", "br-int", "--datapath-type", "netdev",
@@ -39,7 +29,7 @@ func TestApplyCutsConnections(t *testing.T) {
 		return string(out)
 	}
 	open := t.TempDir()
-	copyFile(t, filepath.Join(src, "world.yaml"), filepath.Join(open, "world.yaml"))
+	copyFile(t, filepath.Join(backendSeed, "world.yaml"), filepath.Join(open, "world.yaml"))
 	apply(open)
 	fe, be, to := s.Workloads["dev/frontend"], s.Workloads["dev/backend"], s.addr("prod/database", 8080)
 	waitFor(t, "no policy: the frontend allowed", 10*time.Second, func() bool { return fe.ProbeTCP(to, 300*time.Millisecond) })
@@ -62,14 +52,14 @@ func TestApplyCutsConnections(t *testing.T) {
 	if !feEcho("before") || !beEcho("before") {
 		t.Fatal("both connections must work with no policy")
 	}
-	apply(src) // the world and database-allow-backends: only backends on 8080
+	apply(backendSeed) // the world and database-allow-backends: only backends on 8080
 	if feEcho("after") {
 		t.Error("the frontend's connection is denied by the applied policy and must be cut")
 	}
 	if !beEcho("after") {
 		t.Error("the backend's connection is still allowed and must keep working")
 	}
-	if out := apply(src); !strings.Contains(out, "no changes") {
+	if out := apply(backendSeed); !strings.Contains(out, "no changes") {
 		t.Errorf("a second apply of the same input in cut mode: %s", out)
 	}
 }

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/flowgate/flowgate/ovs/sandbox"
-	"github.com/flowgate/flowgate/ovs/sandbox/sandboxtest"
 )
 
 // twoRulePolicy admits the frontend on TCP 9090 and UDP 9091 (rules 0
@@ -56,18 +55,9 @@ spec:
 // an agent in the given establishedConnections mode enforcing policy.
 func establishedScene(t testing.TB, mode string, policy func(*Scene) string) (*sandbox.OVS, *Scene, string) {
 	t.Helper()
-	o := sandboxtest.New(t)
-	if err := o.AddBridge("br-int"); err != nil {
-		t.Fatal(err)
-	}
-	src := "../examples/seeds/database-allow-backends"
-	s, err := StartScene(o, "br-int", src, []int{8080})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(s.Stop)
+	o, s := backendScene(t)
 	dir := t.TempDir()
-	world, err := os.ReadFile(filepath.Join(src, "world.yaml"))
+	world, err := os.ReadFile(filepath.Join(backendSeed, "world.yaml"))
 	if err != nil {
 		t.Fatal(err)
 	}

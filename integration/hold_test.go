@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/flowgate/flowgate/ovs/sandbox"
-	"github.com/flowgate/flowgate/ovs/sandbox/sandboxtest"
 )
 
 // intruderPod is the endpoint that, once written into the policy, binds the
@@ -96,18 +95,9 @@ func TestAgentHoldsUnknownPort(t *testing.T) {
 // names no endpoint of its input, and a second apply with the endpoint
 // added releases it.
 func TestApplyHoldsUnknownPort(t *testing.T) {
-	o := sandboxtest.New(t)
-	if err := o.AddBridge("br-int"); err != nil {
-		t.Fatal(err)
-	}
-	src := "../examples/seeds/database-allow-backends"
-	s, err := StartScene(o, "br-int", src, []int{8080})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(s.Stop)
+	o, s := backendScene(t)
 	dir := t.TempDir()
-	copyFile(t, filepath.Join(src, "world.yaml"), filepath.Join(dir, "world.yaml"))
+	copyFile(t, filepath.Join(backendSeed, "world.yaml"), filepath.Join(dir, "world.yaml"))
 	copyFile(t, policyFile, filepath.Join(dir, "policy.yaml"))
 	apply := func() {
 		t.Helper()

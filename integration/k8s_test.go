@@ -271,7 +271,7 @@ func testK8sSeed(t *testing.T, n *k8sNode, dir string, policies []string, ports 
 // update (reported as an Event, last good version kept), the policy
 // deleted — each followed by real traffic.
 func testK8sDatabase(t *testing.T, n *k8sNode) {
-	dir := "../examples/seeds/database-allow-backends"
+	dir := backendSeed
 	pods := seedWorld(t, n, dir, []int{8080})
 	defer func() { n.deletePods(t, pods) }()
 	expect := func() []probeCase { return n.expectFromCluster(t, pods, policy.TCP, []int{8080}) }
@@ -561,7 +561,7 @@ func dumpFlows(t *testing.T, n *k8sNode, filter string) string {
 // after the restart is enforced, and the agent neither lost nor
 // duplicated state (the same traffic matrix as before).
 func testK8sRestart(t *testing.T, n *k8sNode) {
-	dir := "../examples/seeds/database-allow-backends"
+	dir := backendSeed
 	pods := seedWorld(t, n, dir, []int{8080})
 	defer n.deletePods(t, pods)
 	n.c.kubectl(t, "", "apply", "-f", filepath.Join(dir, "database-allow-backends.yaml"))

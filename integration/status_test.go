@@ -17,7 +17,7 @@ func TestStatus(t *testing.T) {
 	if err := o.AddBridge("br-int"); err != nil {
 		t.Fatal(err)
 	}
-	dir := "../examples/seeds/database-allow-backends"
+	dir := backendSeed
 	s, err := StartScene(o, "br-int", dir, nil)
 	if err != nil {
 		t.Fatal(err)
