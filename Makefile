@@ -7,14 +7,21 @@ PKGS      := ./...
 # namespace each) and need root; keep package parallelism modest on 2 cores.
 TESTFLAGS ?= -p 2 -timeout 20m
 
-.PHONY: build test unit lint bench demo fuzz package image clean
+.PHONY: build deps test unit lint bench demo fuzz package image clean
 
 build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o bin/flowgate ./cmd/flowgate
 
+## deps: install what the tests need (Open vSwitch, iproute2, ethtool from
+## Debian; a kube-apiserver built once and cached). Needs root.
+deps:
+	bash .ci/deps
+
 ## test: every test, unit and integration (integration needs root + Open vSwitch).
-test: lint
-	$(GO) test $(TESTFLAGS) $(PKGS)
+## Installs its own dependencies first, exactly as CI does.
+## CI=true makes a missing dependency fail a test instead of skipping it.
+test: deps lint
+	CI=true $(GO) test $(TESTFLAGS) $(PKGS)
 
 ## unit: only the pure-Go tests (no OVS, no root).
 unit:
