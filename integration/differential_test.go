@@ -11,7 +11,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/flowgate/flowgate/endpoints"
 	"github.com/flowgate/flowgate/ovs/sandbox"
 	"github.com/flowgate/flowgate/ovs/sandbox/sandboxtest"
 	"github.com/flowgate/flowgate/translator/compiler"
@@ -54,7 +53,7 @@ func TestDifferentialTrace(t *testing.T) {
 // participant is a probe's source or destination.
 type participant struct {
 	name     string
-	endpoint *endpoints.Endpoint
+	endpoint *policy.Endpoint
 	binding  *compiler.Binding
 	// faces are the MACs it sends from and is sent to, each with its
 	// addresses: its own MAC with its IPs (and its MAC-less address
@@ -87,7 +86,7 @@ func pairAddr(p netip.Prefix) netip.Addr {
 
 // endpointFaces are e's faces; mac is its MAC on this bridge (a remote
 // endpoint's own, else one standing for the world beyond the uplink).
-func endpointFaces(e *endpoints.Endpoint, mac string) []face {
+func endpointFaces(e *policy.Endpoint, mac string) []face {
 	out := []face{{mac: mac, addrs: slices.Clone(e.IPs)}}
 	for _, p := range e.AddressPairs {
 		m := mac

@@ -8,12 +8,12 @@ import (
 	"os"
 	"testing"
 
-	"github.com/flowgate/flowgate/endpoints"
 	"github.com/flowgate/flowgate/ovs/sandbox/sandboxtest"
 	"github.com/flowgate/flowgate/translator/compiler"
 	"github.com/flowgate/flowgate/translator/decode"
 	"github.com/flowgate/flowgate/translator/evaluator"
 	"github.com/flowgate/flowgate/translator/neutron"
+	"github.com/flowgate/flowgate/translator/policy"
 )
 
 // TestNeutronDifferentialTrace loads the Neutron sample, every port local,
@@ -120,8 +120,8 @@ func TestNeutronDifferentialTrace(t *testing.T) {
 
 // wide reports whether e may send from any address: it has a pair of all
 // IPv4 addresses, or no port security.
-func wide(e *endpoints.Endpoint) bool {
-	if e.Guard == endpoints.GuardNone {
+func wide(e *policy.Endpoint) bool {
+	if e.Guard == policy.GuardNone {
 		return true
 	}
 	for _, p := range e.AddressPairs {
@@ -134,7 +134,7 @@ func wide(e *endpoints.Endpoint) bool {
 
 // endpointOf is the participant's endpoint, or nil: the evaluator decides
 // only the policy of local endpoints, as the bridge enforces only theirs.
-func endpointOf(p participant) *endpoints.Endpoint {
+func endpointOf(p participant) *policy.Endpoint {
 	if p.binding == nil {
 		return nil
 	}

@@ -11,7 +11,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/flowgate/flowgate/endpoints"
 	"github.com/flowgate/flowgate/endpoints/files"
 	"github.com/flowgate/flowgate/ovs/sandbox"
 	"github.com/flowgate/flowgate/translator/decode"
@@ -53,10 +52,10 @@ func StartScene(o *sandbox.OVS, bridge, dir string, ports []int) (*Scene, error)
 		return nil, fmt.Errorf("scene %s: %v", dir, errs)
 	}
 	s := &Scene{Dir: dir, Ports: ports, Workloads: map[string]*sandbox.Workload{}, ovs: o, bridge: bridge, world: w}
-	eps := append([]*endpoints.Endpoint(nil), w.Endpoints...)
+	eps := append([]*policy.Endpoint(nil), w.Endpoints...)
 	sort.Slice(eps, func(i, j int) bool { return eps[i].ID() < eps[j].ID() })
 	for i, e := range eps {
-		if len(e.IPs) == 0 || e.Kind == endpoints.Host {
+		if len(e.IPs) == 0 || e.Kind == policy.HostEndpoint {
 			continue
 		}
 		mac := e.MAC

@@ -13,6 +13,7 @@ import (
 	"github.com/sirupsen/logrus"
 	"github.com/urfave/cli/v2"
 
+	"github.com/flowgate/flowgate/endpoints"
 	"github.com/flowgate/flowgate/endpoints/files"
 	"github.com/flowgate/flowgate/endpoints/kube"
 	"github.com/flowgate/flowgate/translator/compiler"
@@ -124,7 +125,7 @@ func runAgent(parent context.Context, cfg agentConfig) error {
 	// The file sources: policy YAML, and Neutron's JSON converted as
 	// `import openstack` converts it. Both are watched the same way.
 	var srcs []*files.Source
-	var watches []<-chan files.Snapshot
+	var watches []<-chan endpoints.Snapshot
 	if len(cfg.PolicyPaths) > 0 {
 		srcs = append(srcs, files.NewSource(cfg.PolicyPaths))
 	}
@@ -138,7 +139,7 @@ func runAgent(parent context.Context, cfg agentConfig) error {
 		watches = append(watches, ks.Watch(ctx))
 	}
 	// Every source's first snapshot is waited for: nothing partial.
-	snaps := kube.Merge(ctx, watches...)
+	snaps := endpoints.Merge(ctx, watches...)
 	// The lost-flows check runs beside the loop, so that a change is never
 	// held up by one (it runs an ovs-ofctl process).
 	lost := make(chan struct{}, 1)

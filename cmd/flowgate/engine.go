@@ -10,7 +10,6 @@ import (
 
 	"github.com/sirupsen/logrus"
 
-	"github.com/flowgate/flowgate/endpoints"
 	"github.com/flowgate/flowgate/endpoints/hostif"
 	"github.com/flowgate/flowgate/endpoints/ovsbind"
 	"github.com/flowgate/flowgate/ovs/openflow"
@@ -265,11 +264,11 @@ func (e *engine) ports() []ovsbind.Port {
 // shared with the compiler and must not change under it.
 func resolveHostAddresses(w *policy.World) {
 	for i, ep := range w.Endpoints {
-		if ep.Kind != endpoints.Host || ep.InterfaceName == "" || len(ep.IPs) > 0 {
+		if ep.Kind != policy.HostEndpoint || ep.InterfaceName == "" || len(ep.IPs) > 0 {
 			continue
 		}
 		cp := *ep
-		for _, err := range hostif.FillAddresses([]*endpoints.Endpoint{&cp}) {
+		for _, err := range hostif.FillAddresses([]*policy.Endpoint{&cp}) {
 			logrus.WithError(err).Warn("host endpoint without addresses")
 		}
 		w.Endpoints[i] = &cp

@@ -10,7 +10,6 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/flowgate/flowgate/endpoints"
 	"github.com/flowgate/flowgate/endpoints/files"
 	"github.com/flowgate/flowgate/endpoints/ovsbind"
 	"github.com/flowgate/flowgate/translator/compiler"
@@ -106,7 +105,7 @@ func printBindings(out io.Writer, w *policy.World, locals map[string]compiler.Bi
 		if w.DefaultAllow(ep) {
 			def = "default allow"
 		}
-		if ep.Guard == endpoints.GuardNone {
+		if ep.Guard == policy.GuardNone {
 			// Port security off: no policy of its own applies.
 			in, eg, def = nil, nil, "not filtered"
 		}
@@ -131,7 +130,7 @@ func printHeld(out io.Writer, ports []ovsbind.Port, locals map[string]compiler.B
 	fmt.Fprintf(out, "held (iface-id bound to no endpoint; traffic dropped): %s\n\n", strings.Join(held, ", "))
 }
 
-func findEndpoint(w *policy.World, id string) *endpoints.Endpoint {
+func findEndpoint(w *policy.World, id string) *policy.Endpoint {
 	for _, e := range w.Endpoints {
 		if e.ID() == id {
 			return e

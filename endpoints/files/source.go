@@ -13,6 +13,7 @@ import (
 
 	"github.com/sirupsen/logrus"
 
+	"github.com/flowgate/flowgate/endpoints"
 	"github.com/flowgate/flowgate/translator/decode"
 )
 
@@ -82,20 +83,10 @@ func NewFormatSource(paths []string, f Format) *Source {
 	return &Source{paths: append([]string(nil), paths...), format: f, files: map[string]fileState{}}
 }
 
-// Snapshot is the state of a Source after a read.
-type Snapshot struct {
-	// Objects are every file's objects in force, in file order.
-	Objects []decode.Object
-	// Problems are the current problems: unreadable paths and files whose
-	// last good objects are kept in force instead.
-	Problems []error
-	// Changed reports whether the objects in force changed since the
-	// previous read.
-	Changed bool
-	// Took is how long the read took (reading, hashing and decoding what
-	// changed), for the agent's latency report.
-	Took time.Duration
-}
+// Snapshot is the state of a Source after a read: the contract every
+// source shares (an alias, so code written against files.Snapshot and
+// endpoints.Snapshot is the same).
+type Snapshot = endpoints.Snapshot
 
 // Read rereads every path and decodes the files whose content changed.
 func (s *Source) Read() Snapshot {

@@ -8,7 +8,7 @@ import (
 
 	"github.com/vishvananda/netlink"
 
-	"github.com/flowgate/flowgate/endpoints"
+	"github.com/flowgate/flowgate/translator/policy"
 )
 
 // FillAddresses gives every host endpoint that names an interface but no
@@ -16,10 +16,10 @@ import (
 // process's network namespace). It returns the endpoints it could not
 // resolve; they stay without addresses, so no rule can match them as a
 // peer, but their own policy still applies at their port.
-func FillAddresses(eps []*endpoints.Endpoint) []error {
+func FillAddresses(eps []*policy.Endpoint) []error {
 	var errs []error
 	for _, e := range eps {
-		if e.Kind != endpoints.Host || e.InterfaceName == "" || e.InterfaceName == "*" || len(e.IPs) > 0 {
+		if e.Kind != policy.HostEndpoint || e.InterfaceName == "" || e.InterfaceName == "*" || len(e.IPs) > 0 {
 			continue
 		}
 		ips, err := InterfaceAddrs(e.InterfaceName)

@@ -4,7 +4,7 @@ import (
 	"net/netip"
 	"testing"
 
-	"github.com/flowgate/flowgate/endpoints"
+	"github.com/flowgate/flowgate/translator/policy"
 )
 
 // TestFillAddresses checks the address filter on lo, which every namespace
@@ -20,9 +20,9 @@ func TestFillAddresses(t *testing.T) {
 		}
 	}
 	fixed := netip.MustParseAddr("192.0.2.7")
-	eps := []*endpoints.Endpoint{
-		{Kind: endpoints.Host, Name: "gone", InterfaceName: "no-such-if0"},
-		{Kind: endpoints.Host, Name: "fixed", InterfaceName: "no-such-if0", IPs: []netip.Addr{fixed}},
+	eps := []*policy.Endpoint{
+		{Kind: policy.HostEndpoint, Name: "gone", InterfaceName: "no-such-if0"},
+		{Kind: policy.HostEndpoint, Name: "fixed", InterfaceName: "no-such-if0", IPs: []netip.Addr{fixed}},
 	}
 	errs := FillAddresses(eps)
 	if len(errs) != 1 {

@@ -14,7 +14,6 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	fakediscovery "k8s.io/client-go/discovery/fake"
 
-	"github.com/flowgate/flowgate/endpoints"
 	"github.com/flowgate/flowgate/endpoints/files"
 	"github.com/flowgate/flowgate/translator/policy"
 )
@@ -47,7 +46,7 @@ func TestAutoHostEndpoints(t *testing.T) {
 	ch := s.Watch(ctx)
 	snap := next(t, ch)
 	hep := endpoint(t, snap, "HostEndpoint node-1-auto-hep")
-	if hep.Kind != endpoints.Host || hep.InterfaceName != "*" || hep.Node != "node-1" ||
+	if hep.Kind != policy.HostEndpoint || hep.InterfaceName != "*" || hep.Node != "node-1" ||
 		!slices.Equal(hep.Profiles, []string{policy.DefaultAllowProfile}) ||
 		hep.Labels["role"] != "worker" || hep.Labels[CreatedByLabel] != CreatedByValue || len(hep.Labels) != 2 ||
 		!slices.Equal(hep.IPs, []netip.Addr{netip.MustParseAddr("192.168.1.10"), netip.MustParseAddr("fd00::10")}) {
@@ -66,7 +65,7 @@ func TestAutoHostEndpoints(t *testing.T) {
 		if !ok {
 			return false
 		}
-		e := o.Value.(*endpoints.Endpoint)
+		e := o.Value.(*policy.Endpoint)
 		return e.Labels["role"] == "db" && len(e.IPs) == 1 && e.IPs[0] == netip.MustParseAddr("192.168.1.11")
 	})
 	if err := cs.CoreV1().Nodes().Delete(ctx, "node-2", metav1.DeleteOptions{}); err != nil {
@@ -96,7 +95,7 @@ func TestAutoHostEndpoints(t *testing.T) {
 	for _, o := range snap.Objects {
 		if o.Ref() == "HostEndpoint node-1-auto-hep" {
 			n++
-			if e := o.Value.(*endpoints.Endpoint); e.Labels["written"] != "by-hand" {
+			if e := o.Value.(*policy.Endpoint); e.Labels["written"] != "by-hand" {
 				t.Errorf("the generated host endpoint won over the object: %+v", e)
 			}
 		}
@@ -109,7 +108,7 @@ func TestAutoHostEndpoints(t *testing.T) {
 	}
 	until(t, ch2, "the generated host endpoint back", func(s files.Snapshot) bool {
 		o, ok := refs(s)["HostEndpoint node-1-auto-hep"]
-		return ok && o.Value.(*endpoints.Endpoint).InterfaceName == "*"
+		return ok && o.Value.(*policy.Endpoint).InterfaceName == "*"
 	})
 
 	off, _, _, _ := fakeSource(t, objs)

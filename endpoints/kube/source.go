@@ -23,7 +23,7 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 	"k8s.io/client-go/tools/record"
 
-	"github.com/flowgate/flowgate/endpoints/files"
+	"github.com/flowgate/flowgate/endpoints"
 )
 
 // Config says which cluster to watch and how.
@@ -149,13 +149,13 @@ func newSource(cfg Config, client kubernetes.Interface, dyn dynamic.Interface, d
 // Config.Debounce. Snapshots carry no Problems: the source logs a problem
 // (and posts its Event) once, when it appears, instead of with every
 // snapshot. The channel closes when ctx ends.
-func (s *Source) Watch(ctx context.Context) <-chan files.Snapshot {
-	ch := make(chan files.Snapshot)
+func (s *Source) Watch(ctx context.Context) <-chan endpoints.Snapshot {
+	ch := make(chan endpoints.Snapshot)
 	go s.run(ctx, ch)
 	return ch
 }
 
-func (s *Source) run(ctx context.Context, ch chan<- files.Snapshot) {
+func (s *Source) run(ctx context.Context, ch chan<- endpoints.Snapshot) {
 	defer close(ch)
 	if s.broadcaster != nil {
 		s.broadcaster.StartRecordingToSink(&typedcorev1.EventSinkImpl{Interface: s.client.CoreV1().Events("")})
@@ -247,7 +247,7 @@ func (s *Source) run(ctx context.Context, ch chan<- files.Snapshot) {
 		}
 		s.store.checkCrossObject(objs)
 		select {
-		case ch <- files.Snapshot{Objects: objs, Changed: true}:
+		case ch <- endpoints.Snapshot{Objects: objs, Changed: true}:
 		case <-ctx.Done():
 			return
 		}

@@ -21,7 +21,6 @@ import (
 	"k8s.io/client-go/kubernetes/fake"
 	"k8s.io/client-go/tools/record"
 
-	"github.com/flowgate/flowgate/endpoints"
 	"github.com/flowgate/flowgate/endpoints/files"
 	"github.com/flowgate/flowgate/endpoints/ovsbind"
 	"github.com/flowgate/flowgate/translator/compiler"
@@ -115,13 +114,13 @@ func refs(s files.Snapshot) map[string]decode.Object {
 	return out
 }
 
-func endpoint(t *testing.T, s files.Snapshot, ref string) *endpoints.Endpoint {
+func endpoint(t *testing.T, s files.Snapshot, ref string) *policy.Endpoint {
 	t.Helper()
 	o, ok := refs(s)[ref]
 	if !ok {
 		t.Fatalf("%s not in snapshot", ref)
 	}
-	return o.Value.(*endpoints.Endpoint)
+	return o.Value.(*policy.Endpoint)
 }
 
 // TestSourceSnapshotsAndLastGood: the first snapshot holds every object
@@ -184,7 +183,7 @@ func TestSourceSnapshotsAndLastGood(t *testing.T) {
 	}
 	snap = until(t, ch, "relabelled pod", func(s files.Snapshot) bool {
 		o, ok := refs(s)["Pod prod/db"]
-		return ok && o.Value.(*endpoints.Endpoint).Labels["app"] == "web"
+		return ok && o.Value.(*policy.Endpoint).Labels["app"] == "web"
 	})
 	g, ok := refs(snap)["GlobalNetworkPolicy good"]
 	if !ok {
@@ -211,7 +210,7 @@ func TestSourceSnapshotsAndLastGood(t *testing.T) {
 	cs.CoreV1().Pods("prod").Update(ctx, p, metav1.UpdateOptions{})
 	until(t, ch, "pod being deleted without addresses", func(s files.Snapshot) bool {
 		o, ok := refs(s)["Pod prod/db"]
-		return ok && len(o.Value.(*endpoints.Endpoint).IPs) == 0
+		return ok && len(o.Value.(*policy.Endpoint).IPs) == 0
 	})
 	dyn.Resource(gnpGVR).Delete(ctx, "good", metav1.DeleteOptions{})
 	until(t, ch, "policy deleted", func(s files.Snapshot) bool { _, ok := refs(s)["GlobalNetworkPolicy good"]; return !ok })
@@ -357,27 +356,6 @@ func TestHoldFlows(t *testing.T) {
 	})
 	if fmt.Sprint(got) != want {
 		t.Errorf("hold flows\n got %v\nwant %s", got, want)
-	}
-}
-
-func TestMerge(t *testing.T) {
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	a, b := make(chan files.Snapshot, 1), make(chan files.Snapshot, 1)
-	out := Merge(ctx, a, nil, b)
-	a <- files.Snapshot{Objects: []decode.Object{{Name: "a1"}}}
-	select {
-	case s := <-out:
-		t.Fatalf("sent %v before every source had a snapshot", s)
-	case <-time.After(50 * time.Millisecond):
-	}
-	b <- files.Snapshot{Objects: []decode.Object{{Name: "b1"}}}
-	if s := <-out; len(s.Objects) != 2 || s.Objects[0].Name != "a1" || s.Objects[1].Name != "b1" {
-		t.Fatalf("merged %v", s.Objects)
-	}
-	a <- files.Snapshot{Objects: []decode.Object{{Name: "a2"}}}
-	if s := <-out; len(s.Objects) != 2 || s.Objects[0].Name != "a2" || s.Objects[1].Name != "b1" {
-		t.Fatalf("merged %v", s.Objects)
 	}
 }
 

@@ -9,8 +9,8 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/flowgate/flowgate/endpoints"
 	"github.com/flowgate/flowgate/translator/compiler"
+	"github.com/flowgate/flowgate/translator/policy"
 )
 
 // Port is what binding needs to know of one bridge interface.
@@ -55,7 +55,7 @@ const WildcardInterface = "*"
 // MAC is the endpoint's own, else attached-mac, else the port's (for host
 // endpoints on internal ports, the port's MAC is the host's). Endpoints
 // without a usable port, or on another node when Node is set, are remote.
-func Bind(eps []*endpoints.Endpoint, ports []Port, opts Options) map[string]compiler.Binding {
+func Bind(eps []*policy.Endpoint, ports []Port, opts Options) map[string]compiler.Binding {
 	// Ports are indexed by iface-id split at its first "/", so that an
 	// endpoint is looked up by its namespace and name without building its
 	// ID: Bind runs on every change, over every endpoint of the cluster.
@@ -82,7 +82,7 @@ func Bind(eps []*endpoints.Endpoint, ports []Port, opts Options) map[string]comp
 	// claim one port the same one wins whatever the input order.
 	type candidate struct {
 		id string
-		e  *endpoints.Endpoint
+		e  *policy.Endpoint
 		p  *Port
 	}
 	var cands []candidate
@@ -130,16 +130,16 @@ func splitID(id string) idKey {
 	return idKey{"", id}
 }
 
-func portFor(e *endpoints.Endpoint, byIfaceID map[idKey]*Port, byName map[string]*Port, byOFPort map[int]*Port) *Port {
+func portFor(e *policy.Endpoint, byIfaceID map[idKey]*Port, byName map[string]*Port, byOFPort map[int]*Port) *Port {
 	if p := byIfaceID[idKey{e.Namespace, e.Name}]; p != nil {
 		return p
 	}
-	if e.Kind == endpoints.Workload {
+	if e.Kind == policy.WorkloadEndpoint {
 		if p := byIfaceID[idKey{"", e.Name}]; p != nil {
 			return p
 		}
 	}
-	if e.Kind == endpoints.Host && e.InterfaceName == WildcardInterface {
+	if e.Kind == policy.HostEndpoint && e.InterfaceName == WildcardInterface {
 		return byOFPort[LocalPort]
 	}
 	if e.InterfaceName != "" {

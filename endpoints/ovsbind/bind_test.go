@@ -4,18 +4,18 @@ import (
 	"net"
 	"testing"
 
-	"github.com/flowgate/flowgate/endpoints"
+	"github.com/flowgate/flowgate/translator/policy"
 )
 
 func TestBind(t *testing.T) {
 	vmMAC, _ := net.ParseMAC("fa:16:3e:00:00:01")
-	eps := []*endpoints.Endpoint{
-		{Kind: endpoints.Pod, Namespace: "prod", Name: "web", Node: "n1"},
-		{Kind: endpoints.Pod, Namespace: "prod", Name: "db", Node: "n2"},
-		{Kind: endpoints.Workload, Namespace: "openstack", Name: "vm-1", MAC: vmMAC},
-		{Kind: endpoints.Host, Name: "host-eth0", InterfaceName: "eth0"},
-		{Kind: endpoints.Pod, Namespace: "prod", Name: "pending"},
-		{Kind: endpoints.Pod, Namespace: "prod", Name: "nomac"},
+	eps := []*policy.Endpoint{
+		{Kind: policy.PodEndpoint, Namespace: "prod", Name: "web", Node: "n1"},
+		{Kind: policy.PodEndpoint, Namespace: "prod", Name: "db", Node: "n2"},
+		{Kind: policy.WorkloadEndpoint, Namespace: "openstack", Name: "vm-1", MAC: vmMAC},
+		{Kind: policy.HostEndpoint, Name: "host-eth0", InterfaceName: "eth0"},
+		{Kind: policy.PodEndpoint, Namespace: "prod", Name: "pending"},
+		{Kind: policy.PodEndpoint, Namespace: "prod", Name: "nomac"},
 	}
 	ports := []Port{
 		{Name: "veth1", OFPort: 1, IfaceID: "prod/web", AttachedMAC: "02:00:00:00:00:01", MACInUse: "aa:aa:aa:aa:aa:aa"},
@@ -56,10 +56,10 @@ func TestBind(t *testing.T) {
 // iface-id names the endpoint; only this node's, with --node; a named
 // host endpoint never binds LOCAL by accident.
 func TestBindWildcardHost(t *testing.T) {
-	eps := []*endpoints.Endpoint{
-		{Kind: endpoints.Host, Name: "n1-auto-hep", InterfaceName: "*", Node: "n1"},
-		{Kind: endpoints.Host, Name: "n2-auto-hep", InterfaceName: "*", Node: "n2"},
-		{Kind: endpoints.Host, Name: "n1-eth1", InterfaceName: "eth1", Node: "n1"},
+	eps := []*policy.Endpoint{
+		{Kind: policy.HostEndpoint, Name: "n1-auto-hep", InterfaceName: "*", Node: "n1"},
+		{Kind: policy.HostEndpoint, Name: "n2-auto-hep", InterfaceName: "*", Node: "n2"},
+		{Kind: policy.HostEndpoint, Name: "n1-eth1", InterfaceName: "eth1", Node: "n1"},
 	}
 	ports := []Port{
 		{Name: "br-int", OFPort: LocalPort, MACInUse: "02:00:00:00:00:fe"},

@@ -2,22 +2,23 @@ package openflow_test
 
 import (
 	"fmt"
+	"os"
 	"slices"
 	"strings"
 	"testing"
 
-	"github.com/flowgate/flowgate/endpoints/files"
 	"github.com/flowgate/flowgate/ovs/openflow"
 	"github.com/flowgate/flowgate/ovs/sandbox"
 	"github.com/flowgate/flowgate/translator/compiler"
 	"github.com/flowgate/flowgate/translator/decode"
+	"github.com/flowgate/flowgate/translator/evaluator/evaltest"
 )
 
 // compiled is the database-allow-backends seed compiled with every
 // endpoint local, cookies of generation gen.
 func compiled(t testing.TB, gen uint8) *compiler.Compiler {
 	t.Helper()
-	objs, errs := files.Read([]string{"../../examples/seeds/database-allow-backends"}, nil)
+	objs, errs := evaltest.DecodeFS(os.DirFS("../../examples/seeds"), "database-allow-backends")
 	w, berrs := decode.Build(objs)
 	if errs = append(errs, berrs...); len(errs) > 0 {
 		t.Fatal(errs)

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/flowgate/flowgate/endpoints"
 	"github.com/flowgate/flowgate/translator/policy"
 )
 
@@ -15,7 +14,7 @@ import (
 // on, like the world given to New: do not modify them afterwards.
 type Change struct {
 	// UpsertEndpoint adds an endpoint or replaces the one with its ID.
-	UpsertEndpoint *endpoints.Endpoint
+	UpsertEndpoint *policy.Endpoint
 	// DeleteEndpoint removes the endpoint with this ID ("namespace/name").
 	DeleteEndpoint string
 

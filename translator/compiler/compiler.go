@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"sort"
 
-	"github.com/flowgate/flowgate/endpoints"
 	"github.com/flowgate/flowgate/translator/policy"
 	"github.com/flowgate/flowgate/translator/selector"
 )
@@ -34,7 +33,7 @@ type Compiler struct {
 	numbers   map[string]uint32
 	numbering *policyNumbers // over numbers, for incremental changes
 	policies  map[string]*policy.Policy
-	endpoints map[string]*endpoints.Endpoint
+	endpoints map[string]*policy.Endpoint
 
 	// applies files every policy's AppliesTo selector; appliesUsers maps
 	// it to the policies using it; active counts the local endpoints each
@@ -85,7 +84,7 @@ func New(w *policy.World, opts Options) (*Compiler, []error) {
 		selectors:    map[selector.Selector]*selEntry{},
 		selIdx:       newSelectorIndex(),
 		policies:     make(map[string]*policy.Policy, len(w.Policies)),
-		endpoints:    make(map[string]*endpoints.Endpoint, len(w.Endpoints)),
+		endpoints:    make(map[string]*policy.Endpoint, len(w.Endpoints)),
 		applies:      newSelectorIndex(),
 		appliesUsers: map[selector.Selector]map[string]struct{}{},
 		active:       map[string]int{},
@@ -180,7 +179,7 @@ func (c *Compiler) PolicyNumber(policyID string) (uint32, bool) {
 
 func (c *Compiler) policy(id string) *policy.Policy { return c.policies[id] }
 
-func (c *Compiler) endpoint(id string) *endpoints.Endpoint { return c.endpoints[id] }
+func (c *Compiler) endpoint(id string) *policy.Endpoint { return c.endpoints[id] }
 
 // locals returns the bound endpoint IDs, sorted. The slice is shared.
 func (c *Compiler) locals() []string {

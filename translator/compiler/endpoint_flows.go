@@ -4,14 +4,13 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/flowgate/flowgate/endpoints"
 	"github.com/flowgate/flowgate/translator/policy"
 )
 
 // endpointFlows compiles what one local endpoint owns: its classify, spoof
 // guard and destination flows, and its dispatch (with failsafes) in each
 // direction.
-func (c *Compiler) endpointFlows(e *endpoints.Endpoint, b Binding) ([]Flow, error) {
+func (c *Compiler) endpointFlows(e *policy.Endpoint, b Binding) ([]Flow, error) {
 	if b.OFPort == 0 {
 		return nil, fmt.Errorf("no OpenFlow port")
 	}
@@ -25,7 +24,7 @@ func (c *Compiler) endpointFlows(e *endpoints.Endpoint, b Binding) ([]Flow, erro
 		return Flow{Table: t.ID, Priority: prio, Match: match, Actions: actions, Cookie: ck}
 	}
 	inPort := fmt.Sprintf("in_port=%d", port)
-	if e.Guard == endpoints.GuardNone {
+	if e.Guard == policy.GuardNone {
 		// Not filtered: switched as a port that is no endpoint is (no
 		// source endpoint, so no egress policy), without conntrack unless
 		// it reaches a filtered endpoint, and never a destination endpoint.
@@ -52,7 +51,7 @@ func (c *Compiler) endpointFlows(e *endpoints.Endpoint, b Binding) ([]Flow, erro
 			// A reply to any of them may be to a connection it opened.
 			out = append(out, c.replyInitiatorFlows(port, src.mac, ck)...)
 		}
-		if e.Kind == endpoints.Host {
+		if e.Kind == policy.HostEndpoint {
 			// Calico polices neither the addresses nor the MACs of host
 			// interfaces (the fabric configures them): whatever the host
 			// sends meets its policy, whatever its source address.
@@ -63,7 +62,7 @@ func (c *Compiler) endpointFlows(e *endpoints.Endpoint, b Binding) ([]Flow, erro
 		}
 		out = append(out, spoofGuardFlows(f, inPort, src)...)
 	}
-	if e.Guard == endpoints.GuardNeutron {
+	if e.Guard == policy.GuardNeutron {
 		out = append(out, neutronPortFlows(f, inPort, b.MAC.String())...)
 	}
 	// Router advertisements and every other frame from the port are dropped
@@ -79,7 +78,7 @@ func (c *Compiler) endpointFlows(e *endpoints.Endpoint, b Binding) ([]Flow, erro
 
 // dispatchFlows walks, for one endpoint and direction, the tiers and the
 // policies that apply, then the endpoint's default.
-func (c *Compiler) dispatchFlows(e *endpoints.Endpoint, port uint32, dir policy.Direction) []Flow {
+func (c *Compiler) dispatchFlows(e *policy.Endpoint, port uint32, dir policy.Direction) []Flow {
 	dispatch, rules, tierEnd, verdict := TableEgressDispatch, TableEgressRules, TableEgressTierEnd, TableEgressVerdict
 	reg := "reg0"
 	failsafes := c.opts.FailsafeOutbound
@@ -91,7 +90,7 @@ func (c *Compiler) dispatchFlows(e *endpoints.Endpoint, port uint32, dir policy.
 	ck := NewCookie(c.opts.Generation, CategoryDispatch, dir == policy.Ingress, port)
 	match := fmt.Sprintf("%s=%#x", reg, port)
 	var out []Flow
-	if e.Kind == endpoints.Host {
+	if e.Kind == policy.HostEndpoint {
 		for _, fs := range failsafes {
 			for _, fam := range []uint8{4, 6} {
 				kw := protoKeyword(fs.Protocol, fam)

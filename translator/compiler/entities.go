@@ -5,7 +5,6 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/flowgate/flowgate/endpoints"
 	"github.com/flowgate/flowgate/translator/policy"
 	"github.com/flowgate/flowgate/translator/selector"
 )
@@ -19,7 +18,7 @@ type entity struct {
 	// macs are the endpoint's all-address pairs: it is a member for any
 	// address of the family, from (to) the MAC. Sorted.
 	macs     []macMember
-	endpoint *endpoints.Endpoint // nil for network sets
+	endpoint *policy.Endpoint // nil for network sets
 	local    bool
 	// filed is where the label indexes hold the entity: the index of
 	// all entities, and that of the local ones.
@@ -29,7 +28,7 @@ type entity struct {
 func endpointKey(id string) string   { return "ep/" + id }
 func networkSetKey(id string) string { return "ns/" + id }
 
-func (c *Compiler) endpointEntity(e *endpoints.Endpoint) *entity {
+func (c *Compiler) endpointEntity(e *policy.Endpoint) *entity {
 	ps := make([]netip.Prefix, 0, len(e.IPs))
 	for _, a := range e.IPs {
 		ps = append(ps, netip.PrefixFrom(a, a.BitLen()))

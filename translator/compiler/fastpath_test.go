@@ -6,7 +6,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/flowgate/flowgate/endpoints"
 	"github.com/flowgate/flowgate/translator/policy"
 	"github.com/flowgate/flowgate/translator/selector"
 )
@@ -45,7 +44,7 @@ func TestFastPathSharedAddresses(t *testing.T) {
 	merged := false
 	// 10.0.0.3 is in the fixed nets, 10.0.0.7 and 10.1.0.7 in the exclusion.
 	for i, addr := range []string{"10.0.0.3", "10.0.0.7", "10.1.0.7", "10.0.0.3"} {
-		pod := &endpoints.Endpoint{Kind: endpoints.Pod, Orchestrator: "k8s", Namespace: "prod", Name: fmt.Sprintf("db-%d", i),
+		pod := &policy.Endpoint{Kind: policy.PodEndpoint, Orchestrator: "k8s", Namespace: "prod", Name: fmt.Sprintf("db-%d", i),
 			Labels: map[string]string{"app": "db"}, IPs: []netip.Addr{netip.MustParseAddr(addr)}}
 		w.Endpoints = append(w.Endpoints, pod)
 		var d Delta

@@ -5,7 +5,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/flowgate/flowgate/endpoints"
+	"github.com/flowgate/flowgate/translator/policy"
 )
 
 // A MAC member is an endpoint's address pair of all addresses
@@ -33,7 +33,7 @@ func (m macMember) famIndex() int {
 // wideMACs returns the MAC members of e: its pairs of all addresses, with
 // the pair's MAC, else the endpoint's (none without either, as the
 // evaluator has it).
-func wideMACs(e *endpoints.Endpoint) []macMember {
+func wideMACs(e *policy.Endpoint) []macMember {
 	var out []macMember
 	for _, p := range e.AddressPairs {
 		if p.Prefix.Bits() != 0 {

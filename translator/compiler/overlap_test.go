@@ -7,7 +7,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/flowgate/flowgate/endpoints/files"
 	"github.com/flowgate/flowgate/translator/compiler/flowcheck"
 	"github.com/flowgate/flowgate/translator/decode"
 	"github.com/flowgate/flowgate/translator/evaluator/evaltest"
@@ -160,10 +159,11 @@ func seedDirs(t testing.TB) []string {
 	return dirs
 }
 
-// loadExample reads one example directory as the file source does.
+// loadExample reads one example directory as the file source does (in path order).
 func loadExample(t testing.TB, dir string) *policy.World {
 	t.Helper()
-	objs, errs := files.Read([]string{filepath.Join(seedsDir, dir)}, nil)
+	path := filepath.Join(seedsDir, dir)
+	objs, errs := evaltest.DecodeFS(os.DirFS(filepath.Dir(path)), filepath.Base(path))
 	w, berrs := decode.Build(objs)
 	for _, err := range append(errs, berrs...) {
 		t.Fatalf("%s: %v", dir, err)

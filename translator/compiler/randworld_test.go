@@ -9,7 +9,6 @@ import (
 	"sort"
 	"testing"
 
-	"github.com/flowgate/flowgate/endpoints"
 	"github.com/flowgate/flowgate/translator/decode"
 	"github.com/flowgate/flowgate/translator/policy"
 )
@@ -38,7 +37,7 @@ type randWorld struct {
 
 	namespaces      map[string]*policy.Namespace
 	serviceAccounts map[string]*policy.ServiceAccount
-	endpoints       map[string]*endpoints.Endpoint
+	endpoints       map[string]*policy.Endpoint
 	sets            map[string]*policy.NetworkSet
 	policies        map[string]*policy.Policy
 	tiers           map[string]*policy.Tier
@@ -76,7 +75,7 @@ func newRandWorld(tb testing.TB, seed uint64, cfg randConfig) *randWorld {
 		established:     Established(seed % 100 % 3),
 		namespaces:      map[string]*policy.Namespace{},
 		serviceAccounts: map[string]*policy.ServiceAccount{},
-		endpoints:       map[string]*endpoints.Endpoint{},
+		endpoints:       map[string]*policy.Endpoint{},
 		sets:            map[string]*policy.NetworkSet{},
 		policies:        map[string]*policy.Policy{},
 		tiers:           map[string]*policy.Tier{},
@@ -262,8 +261,8 @@ func (g *randWorld) ips() []netip.Addr {
 	return out
 }
 
-func (g *randWorld) namedPorts() []endpoints.NamedPort {
-	all := []endpoints.NamedPort{
+func (g *randWorld) namedPorts() []policy.NamedPort {
+	all := []policy.NamedPort{
 		{Name: "http", Protocol: 6, Port: 80},
 		{Name: "http", Protocol: 6, Port: 8080},
 		{Name: "https", Protocol: 6, Port: 443},
@@ -272,7 +271,7 @@ func (g *randWorld) namedPorts() []endpoints.NamedPort {
 		{Name: "metrics", Protocol: 6, Port: 9090},
 		{Name: "sig", Protocol: 132, Port: 3868},
 	}
-	var out []endpoints.NamedPort
+	var out []policy.NamedPort
 	seen := map[string]bool{}
 	for i := g.r.IntN(3); i > 0; i-- {
 		p := all[g.r.IntN(len(all))]
@@ -298,20 +297,20 @@ func (g *randWorld) endpointVocab() map[string][]string {
 	return endpointVocab
 }
 
-func (g *randWorld) endpoint() *endpoints.Endpoint {
+func (g *randWorld) endpoint() *policy.Endpoint {
 	g.seq++
-	e := &endpoints.Endpoint{Name: fmt.Sprintf("ep-%d", g.seq), Labels: g.labels(g.endpointVocab(), 3), IPs: g.ips(), Ports: g.namedPorts()}
+	e := &policy.Endpoint{Name: fmt.Sprintf("ep-%d", g.seq), Labels: g.labels(g.endpointVocab(), 3), IPs: g.ips(), Ports: g.namedPorts()}
 	switch k := g.r.IntN(20); {
 	case k < 12:
-		e.Kind = endpoints.Pod
-		e.Orchestrator = endpoints.OrchestratorKubernetes
+		e.Kind = policy.PodEndpoint
+		e.Orchestrator = policy.OrchestratorKubernetes
 		e.Namespace = g.endpointNamespace()
 		if g.chance(60) {
 			e.ServiceAccount = g.pick("sa-0", "sa-1", "sa-9")
 		}
 	case k < 17:
-		e.Kind = endpoints.Workload
-		e.Orchestrator = g.pick("openstack", endpoints.OrchestratorKubernetes)
+		e.Kind = policy.WorkloadEndpoint
+		e.Orchestrator = g.pick("openstack", policy.OrchestratorKubernetes)
 		e.Namespace = g.endpointNamespace()
 		switch g.r.IntN(4) {
 		case 0:
@@ -321,7 +320,7 @@ func (g *randWorld) endpoint() *endpoints.Endpoint {
 		}
 		g.portGuard(e)
 	default:
-		e.Kind = endpoints.Host
+		e.Kind = policy.HostEndpoint
 		e.Name = fmt.Sprintf("host-%d", g.seq)
 		e.Ports = nil
 	}
@@ -330,22 +329,22 @@ func (g *randWorld) endpoint() *endpoints.Endpoint {
 
 // relabel returns a copy of e with new labels (and, sometimes, new
 // addresses, ports, service account or profiles).
-func (g *randWorld) relabel(e *endpoints.Endpoint) *endpoints.Endpoint {
+func (g *randWorld) relabel(e *policy.Endpoint) *policy.Endpoint {
 	n := *e
 	n.Labels = g.labels(g.endpointVocab(), 3)
 	if g.chance(30) {
 		n.IPs = g.ips()
 	}
-	if g.chance(20) && n.Kind != endpoints.Host {
+	if g.chance(20) && n.Kind != policy.HostEndpoint {
 		n.Ports = g.namedPorts()
 	}
-	if g.chance(10) && n.Kind == endpoints.Pod {
+	if g.chance(10) && n.Kind == policy.PodEndpoint {
 		n.ServiceAccount = g.pick("", "sa-0", "sa-1")
 	}
-	if g.chance(10) && n.Kind == endpoints.Workload {
+	if g.chance(10) && n.Kind == policy.WorkloadEndpoint {
 		n.Profiles = []string{g.pick(policy.DefaultAllowProfile, "kns."+n.Namespace, "other")}
 	}
-	if g.ports.IntN(100) < 15 && n.Kind == endpoints.Workload {
+	if g.ports.IntN(100) < 15 && n.Kind == policy.WorkloadEndpoint {
 		g.portGuard(&n)
 	}
 	return &n
@@ -354,18 +353,18 @@ func (g *randWorld) relabel(e *endpoints.Endpoint) *endpoints.Endpoint {
 // portGuard gives a workload endpoint Neutron port protection and address
 // pairs, sometimes: pairs of all addresses (members by MAC), prefixes,
 // and MACs shared with other endpoints' pairs or bindings.
-func (g *randWorld) portGuard(e *endpoints.Endpoint) {
-	e.Guard = endpoints.Guard(0)
+func (g *randWorld) portGuard(e *policy.Endpoint) {
+	e.Guard = policy.Guard(0)
 	e.AddressPairs = nil
 	r := g.ports
 	if r.IntN(100) >= 30 {
 		return
 	}
-	e.Guard = []endpoints.Guard{endpoints.GuardNeutron, endpoints.GuardNeutron, endpoints.GuardNone, endpoints.GuardDefault}[r.IntN(4)]
+	e.Guard = []policy.Guard{policy.GuardNeutron, policy.GuardNeutron, policy.GuardNone, policy.GuardDefault}[r.IntN(4)]
 	macs := []string{"", "", "02:aa:00:00:00:01", "02:aa:00:00:00:02", "02:00:00:00:00:03"}
 	nets := []string{"0.0.0.0/0", "::/0", "10.0.16.0/24", "10.0.0.9/32", "fd00:1::/48"}
 	for n := 1 + r.IntN(2); n > 0; n-- {
-		p := endpoints.AddressPair{Prefix: netip.MustParsePrefix(nets[r.IntN(len(nets))])}
+		p := policy.AddressPair{Prefix: netip.MustParsePrefix(nets[r.IntN(len(nets))])}
 		if m := macs[r.IntN(len(macs))]; m != "" {
 			p.MAC, _ = net.ParseMAC(m)
 		}

@@ -10,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/flowgate/flowgate/endpoints"
 	"github.com/flowgate/flowgate/translator/policy"
 )
 
@@ -107,7 +106,7 @@ func BenchmarkUpdateScale(b *testing.B) {
 		b.Run(size.name+"/remote-pod-added", func(b *testing.B) {
 			sw := sharedScale(b, size.name, size.cfg)
 			c, _ := New(cloneWorld(sw.world), sw.opts)
-			pod := &endpoints.Endpoint{Kind: endpoints.Pod, Orchestrator: endpoints.OrchestratorKubernetes, Namespace: scaleMonitoring, Name: "prometheus-new",
+			pod := &policy.Endpoint{Kind: policy.PodEndpoint, Orchestrator: policy.OrchestratorKubernetes, Namespace: scaleMonitoring, Name: "prometheus-new",
 				Labels: map[string]string{"app": "prometheus", "tier": "ops", "version": "v1"}, IPs: []netip.Addr{sw.nextIP}}
 			c.Update(Change{UpsertEndpoint: pod})
 			rules := c.rulesSelecting(pod)
@@ -153,7 +152,7 @@ func BenchmarkUpdateScale(b *testing.B) {
 			sw := sharedScale(b, size.name, size.cfg)
 			c, _ := New(cloneWorld(sw.world), sw.opts)
 			local := sw.localPods[0]
-			var versions [2]*endpoints.Endpoint
+			var versions [2]*policy.Endpoint
 			for i, app := range []string{local.Labels["app"], otherApp(local.Labels["app"])} {
 				e := *local
 				e.Labels = map[string]string{"app": app, "tier": scaleTiers[app], "version": local.Labels["version"]}
@@ -177,7 +176,7 @@ func otherApp(app string) string {
 
 // rulesSelecting counts the compiled rule slots that use a selector
 // selecting e as a pure address source.
-func (c *Compiler) rulesSelecting(e *endpoints.Endpoint) int {
+func (c *Compiler) rulesSelecting(e *policy.Endpoint) int {
 	labels := c.world.EndpointLabels(e)
 	n := 0
 	for sel, en := range c.selectors {

@@ -5,7 +5,6 @@ import (
 	"net/netip"
 	"testing"
 
-	"github.com/flowgate/flowgate/endpoints"
 	"github.com/flowgate/flowgate/translator/compiler/scalegen"
 	"github.com/flowgate/flowgate/translator/decode"
 	"github.com/flowgate/flowgate/translator/policy"
@@ -31,7 +30,7 @@ type scaleWorld struct {
 	// namespaces are the application namespaces (not the infra ones).
 	namespaces []string
 	// localPods are the bound pods, in binding order.
-	localPods []*endpoints.Endpoint
+	localPods []*policy.Endpoint
 	// nextIP is the first address no pod has.
 	nextIP netip.Addr
 }

@@ -9,7 +9,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/flowgate/flowgate/endpoints"
 	"github.com/flowgate/flowgate/translator/compiler/flowcheck"
 	"github.com/flowgate/flowgate/translator/policy"
 )
@@ -288,7 +287,7 @@ func (s Shared) EntryFlows(w *policy.World, locals map[string]Binding, generatio
 			out = append(out, f)
 		}
 	}
-	pairs := map[string][]endpoints.AddressPair{}
+	pairs := map[string][]policy.AddressPair{}
 	if w != nil {
 		for _, e := range w.Endpoints {
 			if _, ok := locals[e.ID()]; ok && len(e.AddressPairs) > 0 {
@@ -320,7 +319,7 @@ func (s Shared) EntryFlows(w *policy.World, locals map[string]Binding, generatio
 }
 
 // pairMACs are the MACs address pairs name.
-func pairMACs(ps []endpoints.AddressPair) []net.HardwareAddr {
+func pairMACs(ps []policy.AddressPair) []net.HardwareAddr {
 	var out []net.HardwareAddr
 	for _, p := range ps {
 		if len(p.MAC) == 6 {

@@ -5,7 +5,7 @@ import (
 	"net"
 	"net/netip"
 
-	"github.com/flowgate/flowgate/endpoints"
+	"github.com/flowgate/flowgate/translator/policy"
 )
 
 // sourceMAC is one MAC an endpoint may send from, with the addresses it
@@ -18,7 +18,7 @@ type sourceMAC struct {
 // sourceMACs groups what the endpoint may send from by MAC: its own (the
 // binding's) with its addresses and the pairs naming no other MAC first,
 // then each other pair MAC in the order the pairs name them.
-func sourceMACs(e *endpoints.Endpoint, own net.HardwareAddr) []sourceMAC {
+func sourceMACs(e *policy.Endpoint, own net.HardwareAddr) []sourceMAC {
 	out := []sourceMAC{{mac: own.String()}}
 	for _, a := range e.IPs {
 		out[0].addrs = append(out[0].addrs, netip.PrefixFrom(a, a.BitLen()))
@@ -109,7 +109,7 @@ func neutronPortFlows(f func(Table, uint16, string, string) Flow, inPort, mac st
 
 // foreignPairMACs reports whether e has address pairs with a MAC other
 // than its own (own).
-func foreignPairMACs(e *endpoints.Endpoint, own net.HardwareAddr) bool {
+func foreignPairMACs(e *policy.Endpoint, own net.HardwareAddr) bool {
 	for _, p := range e.AddressPairs {
 		if len(p.MAC) == 6 && p.MAC.String() != own.String() {
 			return true
@@ -130,7 +130,7 @@ func (c *Compiler) claimedElsewhere(id, mac string) bool {
 		}
 		b := c.opts.Locals[other]
 		e := c.endpoint(other)
-		if e == nil || e.Guard == endpoints.GuardNone {
+		if e == nil || e.Guard == policy.GuardNone {
 			continue
 		}
 		if b.MAC.String() == mac {

@@ -6,7 +6,6 @@ import (
 	"net/netip"
 	"slices"
 
-	"github.com/flowgate/flowgate/endpoints"
 	"github.com/flowgate/flowgate/translator/policy"
 )
 
@@ -35,7 +34,7 @@ func remove[T comparable](s []T, v T) []T {
 	return s
 }
 
-func (u *update) upsertEndpoint(e *endpoints.Endpoint) error {
+func (u *update) upsertEndpoint(e *policy.Endpoint) error {
 	c := u.c
 	id := e.ID()
 	if e.Name == "" {
@@ -66,10 +65,10 @@ func (u *update) deleteEndpoint(id string) error {
 // index from old to e (either may be nil) and refreshes the other
 // endpoints of every address that starts or stops being shared: whether
 // their addresses are confined to their network changes.
-func (u *update) reindexAddresses(old, e *endpoints.Endpoint) {
+func (u *update) reindexAddresses(old, e *policy.Endpoint) {
 	c := u.c
 	var addrs []netip.Addr
-	for _, x := range []*endpoints.Endpoint{old, e} {
+	for _, x := range []*policy.Endpoint{old, e} {
 		if x != nil {
 			addrs = append(addrs, x.IPs...)
 		}

@@ -10,7 +10,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/flowgate/flowgate/endpoints"
 	"github.com/flowgate/flowgate/translator/policy"
 	"github.com/flowgate/flowgate/translator/selector"
 )
@@ -364,10 +363,10 @@ func collidingPolicyNames(t *testing.T) (string, string) {
 func testWorld() (*policy.World, Options) {
 	w := policy.NewWorld()
 	w.Namespaces["prod"] = &policy.Namespace{Name: "prod", Labels: map[string]string{"env": "prod"}}
-	w.Endpoints = []*endpoints.Endpoint{
-		{Kind: endpoints.Pod, Orchestrator: "k8s", Namespace: "prod", Name: "web", Labels: map[string]string{"app": "web"},
-			IPs: []netip.Addr{netip.MustParseAddr("10.0.0.1")}, Ports: []endpoints.NamedPort{{Name: "http", Protocol: 6, Port: 80}}},
-		{Kind: endpoints.Pod, Orchestrator: "k8s", Namespace: "prod", Name: "db", Labels: map[string]string{"app": "db"},
+	w.Endpoints = []*policy.Endpoint{
+		{Kind: policy.PodEndpoint, Orchestrator: "k8s", Namespace: "prod", Name: "web", Labels: map[string]string{"app": "web"},
+			IPs: []netip.Addr{netip.MustParseAddr("10.0.0.1")}, Ports: []policy.NamedPort{{Name: "http", Protocol: 6, Port: 80}}},
+		{Kind: policy.PodEndpoint, Orchestrator: "k8s", Namespace: "prod", Name: "db", Labels: map[string]string{"app": "db"},
 			IPs: []netip.Addr{netip.MustParseAddr("10.0.0.2")}},
 	}
 	opts := Options{Locals: map[string]Binding{"prod/web": {OFPort: 1, MAC: net.HardwareAddr{2, 0, 0, 0, 0, 1}}}, DefaultZone: 1}
@@ -482,7 +481,7 @@ func TestUpdatePolicyStartsFailing(t *testing.T) {
 	}
 	prev := c.Flows()
 
-	rare := &endpoints.Endpoint{Kind: endpoints.Pod, Orchestrator: "k8s", Namespace: "prod", Name: "rare",
+	rare := &policy.Endpoint{Kind: policy.PodEndpoint, Orchestrator: "k8s", Namespace: "prod", Name: "rare",
 		Labels: map[string]string{"app": "rare"}, IPs: []netip.Addr{netip.MustParseAddr("10.0.0.9")}}
 	w.Endpoints = append(w.Endpoints, rare)
 	prev, d := checkStep(t, c, prev, Change{UpsertEndpoint: rare}, cloneWorld(w), opts)
@@ -513,8 +512,8 @@ func TestUpdatePolicyStartsFailing(t *testing.T) {
 // full compiles.
 func TestUpdateNamespaceAndBinding(t *testing.T) {
 	w, opts := testWorld()
-	vm := &endpoints.Endpoint{Kind: endpoints.Workload, Orchestrator: "k8s", Namespace: "prod", Name: "vm", ServiceAccount: "robot",
-		IPs: []netip.Addr{netip.MustParseAddr("10.0.0.3")}, Ports: []endpoints.NamedPort{{Name: "http", Protocol: 6, Port: 8080}}}
+	vm := &policy.Endpoint{Kind: policy.WorkloadEndpoint, Orchestrator: "k8s", Namespace: "prod", Name: "vm", ServiceAccount: "robot",
+		IPs: []netip.Addr{netip.MustParseAddr("10.0.0.3")}, Ports: []policy.NamedPort{{Name: "http", Protocol: 6, Port: 8080}}}
 	w.Endpoints = append(w.Endpoints, vm)
 	w.ServiceAccounts["prod/robot"] = &policy.ServiceAccount{Namespace: "prod", Name: "robot"}
 	prodOnly := selector.MustParse("pcns.env == 'prod'")
@@ -585,7 +584,7 @@ func BenchmarkUpdate(b *testing.B) {
 		apps := []string{"web", "api", "cache", "db"}
 		for i := 0; i < 2000; i++ {
 			ns := fmt.Sprintf("ns-%d", i%20)
-			e := &endpoints.Endpoint{Kind: endpoints.Pod, Orchestrator: "k8s", Namespace: ns, Name: fmt.Sprintf("pod-%d", i),
+			e := &policy.Endpoint{Kind: policy.PodEndpoint, Orchestrator: "k8s", Namespace: ns, Name: fmt.Sprintf("pod-%d", i),
 				Labels: map[string]string{"app": apps[i%len(apps)]},
 				IPs:    []netip.Addr{netip.AddrFrom4([4]byte{10, 1, byte(i >> 8), byte(i)})}}
 			w.Endpoints = append(w.Endpoints, e)
@@ -608,7 +607,7 @@ func BenchmarkUpdate(b *testing.B) {
 		if len(errs) > 0 {
 			b.Fatal(errs)
 		}
-		pod := &endpoints.Endpoint{Kind: endpoints.Pod, Orchestrator: "k8s", Namespace: "ns-3", Name: "new-db",
+		pod := &policy.Endpoint{Kind: policy.PodEndpoint, Orchestrator: "k8s", Namespace: "ns-3", Name: "new-db",
 			Labels: map[string]string{"app": "db"}, IPs: []netip.Addr{netip.MustParseAddr("10.2.0.1")}}
 		ops := 0
 		b.ResetTimer()
@@ -624,9 +623,9 @@ func BenchmarkUpdate(b *testing.B) {
 
 	big := randConfig{namespaces: 20, endpoints: 3000, sets: 50, policies: 300, localPercent: 1, maxRules: 4, addrs: 20000}
 	g := newRandWorld(b, 42, big)
-	var local *endpoints.Endpoint
+	var local *policy.Endpoint
 	for _, id := range sortedKeys(g.locals) {
-		if e := g.endpoints[id]; e != nil && e.Kind == endpoints.Pod && len(g.locals[id].MAC) == 6 {
+		if e := g.endpoints[id]; e != nil && e.Kind == policy.PodEndpoint && len(g.locals[id].MAC) == 6 {
 			local = e
 			break
 		}
@@ -637,7 +636,7 @@ func BenchmarkUpdate(b *testing.B) {
 
 	b.Run("local-pod-relabelled", func(b *testing.B) {
 		c, _ := New(g.world(), g.options())
-		versions := [2]*endpoints.Endpoint{}
+		versions := [2]*policy.Endpoint{}
 		for i, labels := range []map[string]string{{"app": "web", "role": "frontend"}, {"app": "db", "role": "backend", "version": "v2"}} {
 			e := *local
 			e.Labels = labels

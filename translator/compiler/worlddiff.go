@@ -4,7 +4,6 @@ import (
 	"reflect"
 	"sort"
 
-	"github.com/flowgate/flowgate/endpoints"
 	"github.com/flowgate/flowgate/translator/policy"
 )
 
@@ -99,8 +98,8 @@ func Changes(a, b *policy.World, la, lb map[string]Binding) []Change {
 	eps := func(w *policy.World) []any {
 		return values(len(w.Endpoints), func(i int) any { return w.Endpoints[i] })
 	}
-	diff(eps(a), eps(b), func(v any) string { return v.(*endpoints.Endpoint).ID() },
-		func(v any) Change { return Change{UpsertEndpoint: v.(*endpoints.Endpoint)} },
+	diff(eps(a), eps(b), func(v any) string { return v.(*policy.Endpoint).ID() },
+		func(v any) Change { return Change{UpsertEndpoint: v.(*policy.Endpoint)} },
 		func(id string) Change { return Change{DeleteEndpoint: id} })
 	pols := func(w *policy.World) []any {
 		return values(len(w.Policies), func(i int) any { return w.Policies[i] })

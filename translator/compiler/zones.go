@@ -5,7 +5,6 @@ import (
 	"hash/fnv"
 	"sort"
 
-	"github.com/flowgate/flowgate/endpoints"
 	"github.com/flowgate/flowgate/translator/policy"
 	"github.com/flowgate/flowgate/translator/selector"
 )
@@ -65,7 +64,7 @@ func (c *Compiler) localZones() map[string]uint16 {
 
 // endpointZone is the conntrack zone of a local endpoint: its binding's
 // when set, else its network's, else the default.
-func (c *Compiler) endpointZone(e *endpoints.Endpoint, b Binding) uint16 {
+func (c *Compiler) endpointZone(e *policy.Endpoint, b Binding) uint16 {
 	if b.Zone != 0 {
 		return b.Zone
 	}

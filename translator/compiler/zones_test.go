@@ -8,7 +8,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/flowgate/flowgate/endpoints"
 	"github.com/flowgate/flowgate/translator/policy"
 	"github.com/flowgate/flowgate/translator/selector"
 )
@@ -53,16 +52,16 @@ func TestNetworkZones(t *testing.T) {
 // third network (no local endpoint) are members too: one with 10.0.0.7,
 // an address no other network uses, one with 10.0.0.5 again.
 func twoTenants() (*policy.World, Options) {
-	ep := func(name, network, ip string, labels map[string]string) *endpoints.Endpoint {
+	ep := func(name, network, ip string, labels map[string]string) *policy.Endpoint {
 		l := map[string]string{policy.LabelNetwork: network}
 		for k, v := range labels {
 			l[k] = v
 		}
-		return &endpoints.Endpoint{Kind: endpoints.Workload, Namespace: "t", Name: name, Labels: l, IPs: []netip.Addr{netip.MustParseAddr(ip)}}
+		return &policy.Endpoint{Kind: policy.WorkloadEndpoint, Namespace: "t", Name: name, Labels: l, IPs: []netip.Addr{netip.MustParseAddr(ip)}}
 	}
 	w := policy.NewWorld()
 	w.Namespaces["t"] = &policy.Namespace{Name: "t"}
-	w.Endpoints = []*endpoints.Endpoint{
+	w.Endpoints = []*policy.Endpoint{
 		ep("a-client", "net-a", "10.0.0.5", map[string]string{"grp": ""}),
 		ep("a-server", "net-a", "10.0.0.6", map[string]string{"app": "server"}),
 		ep("b-client", "net-b", "10.0.0.5", nil),

@@ -5,7 +5,6 @@ import (
 	"net"
 	"net/netip"
 
-	"github.com/flowgate/flowgate/endpoints"
 	"github.com/flowgate/flowgate/translator/policy"
 )
 
@@ -60,8 +59,8 @@ func decodeHostEndpoint(js []byte, _ string) (any, bool, problems) {
 	if spec.InterfaceName == "" && len(spec.ExpectedIPs) == 0 {
 		probs.add("spec", "a host endpoint needs interfaceName or expectedIPs")
 	}
-	e := &endpoints.Endpoint{
-		Kind:          endpoints.Host,
+	e := &policy.Endpoint{
+		Kind:          policy.HostEndpoint,
 		Name:          in.Name,
 		Labels:        in.Labels,
 		Node:          spec.Node,
@@ -89,8 +88,8 @@ func decodeWorkloadEndpoint(js []byte, ns string) (any, bool, problems) {
 	checkName(&probs, "metadata.name", in.Name)
 	checkLabels(&probs, "metadata.labels", in.Labels)
 	spec := &in.Spec
-	e := &endpoints.Endpoint{
-		Kind:           endpoints.Workload,
+	e := &policy.Endpoint{
+		Kind:           policy.WorkloadEndpoint,
 		Namespace:      ns,
 		Name:           in.Name,
 		Labels:         in.Labels,
@@ -132,8 +131,8 @@ func decodeWorkloadEndpoint(js []byte, ns string) (any, bool, problems) {
 	return e, false, probs
 }
 
-func endpointPorts(probs *problems, in []calicoEndpointPort) []endpoints.NamedPort {
-	var out []endpoints.NamedPort
+func endpointPorts(probs *problems, in []calicoEndpointPort) []policy.NamedPort {
+	var out []policy.NamedPort
 	for i, p := range in {
 		f := fmt.Sprintf("spec.ports[%d]", i)
 		if err := p.Protocol.check(); err != nil {

@@ -35,7 +35,7 @@ type Object struct {
 	// Name is the object's name.
 	Name string
 	// Value is one of *policy.Policy, *policy.Tier, *policy.Namespace,
-	// *policy.ServiceAccount, *policy.NetworkSet, *endpoints.Endpoint.
+	// *policy.ServiceAccount, *policy.NetworkSet, *policy.Endpoint.
 	Value any
 }
 

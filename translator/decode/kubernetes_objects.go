@@ -6,7 +6,6 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 
-	"github.com/flowgate/flowgate/endpoints"
 	"github.com/flowgate/flowgate/translator/policy"
 )
 
@@ -59,13 +58,13 @@ func decodePod(js []byte, ns string) (any, bool, problems) {
 	if in.Spec.HostNetwork || in.Status.Phase == corev1.PodSucceeded || in.Status.Phase == corev1.PodFailed {
 		return nil, true, probs
 	}
-	e := &endpoints.Endpoint{
-		Kind:           endpoints.Pod,
+	e := &policy.Endpoint{
+		Kind:           policy.PodEndpoint,
 		Namespace:      ns,
 		Name:           in.Name,
 		Labels:         in.Labels,
 		ServiceAccount: in.Spec.ServiceAccountName,
-		Orchestrator:   endpoints.OrchestratorKubernetes,
+		Orchestrator:   policy.OrchestratorKubernetes,
 		Node:           in.Spec.NodeName,
 	}
 	if e.ServiceAccount == "" {
@@ -115,7 +114,7 @@ func podIPs(probs *problems, st *corev1.PodStatus) []netip.Addr {
 
 // namedPort validates a named port; an empty protocol means TCP. portKey
 // is what the object calls the number ("port", "containerPort").
-func namedPort(probs *problems, field, portKey, name, proto string, port int) (endpoints.NamedPort, bool) {
+func namedPort(probs *problems, field, portKey, name, proto string, port int) (policy.NamedPort, bool) {
 	ok := true
 	if err := policy.ValidPortName(name); err != nil {
 		probs.addErr(field+".name", err)
@@ -134,5 +133,5 @@ func namedPort(probs *problems, field, portKey, name, proto string, port int) (e
 		probs.addErr(field+"."+portKey, err)
 		ok = false
 	}
-	return endpoints.NamedPort{Name: name, Protocol: uint8(p), Port: n}, ok
+	return policy.NamedPort{Name: name, Protocol: uint8(p), Port: n}, ok
 }

@@ -10,7 +10,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 
-	"github.com/flowgate/flowgate/endpoints"
 	"github.com/flowgate/flowgate/translator/policy"
 	"github.com/flowgate/flowgate/translator/selector"
 )
@@ -27,7 +26,7 @@ func decodeKubernetesNetworkPolicy(js []byte, ns string) (any, bool, problems) {
 	}
 	checkName(&probs, "metadata.name", in.Name)
 	checkLabels(&probs, "metadata.labels", in.Labels)
-	pods := selector.Equal(policy.LabelOrchestrator, endpoints.OrchestratorKubernetes)
+	pods := selector.Equal(policy.LabelOrchestrator, policy.OrchestratorKubernetes)
 	podSel := labelSelector(&probs, "spec.podSelector", &in.Spec.PodSelector)
 	p := &policy.Policy{
 		Kind:      policy.KubernetesNetworkPolicy,
@@ -88,7 +87,7 @@ func kubernetesPeers(probs *problems, field string, in []networkingv1.NetworkPol
 	if len(in) == 0 {
 		return []policy.Peer{{}}
 	}
-	pods := selector.Equal(policy.LabelOrchestrator, endpoints.OrchestratorKubernetes)
+	pods := selector.Equal(policy.LabelOrchestrator, policy.OrchestratorKubernetes)
 	var out []policy.Peer
 	for i, peer := range in {
 		f := fmt.Sprintf("%s[%d]", field, i)

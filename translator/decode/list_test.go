@@ -7,7 +7,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/flowgate/flowgate/endpoints"
 	"github.com/flowgate/flowgate/translator/decode"
 	"github.com/flowgate/flowgate/translator/policy"
 )
@@ -49,7 +48,7 @@ func TestKubectlList(t *testing.T) {
 	if got := w.Namespaces["prod"].Labels["env"]; got != "prod" {
 		t.Errorf("namespace prod env label = %q", got)
 	}
-	var backend *endpoints.Endpoint
+	var backend *policy.Endpoint
 	for _, e := range w.Endpoints {
 		if e.Name == "backend-6d4cf56db6-x7k2p" {
 			backend = e
@@ -62,11 +61,11 @@ func TestKubectlList(t *testing.T) {
 	if !slices.Equal(backend.IPs, wantIPs) {
 		t.Errorf("backend IPs %v, want %v", backend.IPs, wantIPs)
 	}
-	wantPorts := []endpoints.NamedPort{{Name: "http", Protocol: 6, Port: 8080}, {Name: "metrics", Protocol: 6, Port: 9090}}
+	wantPorts := []policy.NamedPort{{Name: "http", Protocol: 6, Port: 8080}, {Name: "metrics", Protocol: 6, Port: 9090}}
 	if !slices.Equal(backend.Ports, wantPorts) {
 		t.Errorf("backend ports %v, want %v", backend.Ports, wantPorts)
 	}
-	if backend.ServiceAccount != "backend" || backend.Node != "worker-1" || backend.Kind != endpoints.Pod || backend.Labels["app"] != "backend" {
+	if backend.ServiceAccount != "backend" || backend.Node != "worker-1" || backend.Kind != policy.PodEndpoint || backend.Labels["app"] != "backend" {
 		t.Errorf("backend = %+v", backend)
 	}
 	for _, p := range w.Policies {

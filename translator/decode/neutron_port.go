@@ -5,7 +5,7 @@ import (
 	"net"
 	"strings"
 
-	"github.com/flowgate/flowgate/endpoints"
+	"github.com/flowgate/flowgate/translator/policy"
 )
 
 // A WorkloadEndpoint carries Neutron's port-level protection — which Calico
@@ -25,29 +25,29 @@ const (
 )
 
 // portGuard reads LabelPortSecurity.
-func portGuard(probs *problems, labels map[string]string) endpoints.Guard {
+func portGuard(probs *problems, labels map[string]string) policy.Guard {
 	v, ok := labels[LabelPortSecurity]
 	if !ok {
-		return endpoints.GuardDefault
+		return policy.GuardDefault
 	}
 	switch v {
 	case "enabled":
-		return endpoints.GuardNeutron
+		return policy.GuardNeutron
 	case "disabled", "trusted":
-		return endpoints.GuardNone
+		return policy.GuardNone
 	}
 	probs.add("metadata.labels."+LabelPortSecurity, "unknown port security %q (want enabled, disabled or trusted)", v)
-	return endpoints.GuardNeutron // filtered: the safe reading
+	return policy.GuardNeutron // filtered: the safe reading
 }
 
 // addressPairs reads AnnotationAddressPairs.
-func addressPairs(probs *problems, annotations map[string]string) []endpoints.AddressPair {
+func addressPairs(probs *problems, annotations map[string]string) []policy.AddressPair {
 	text := strings.TrimSpace(annotations[AnnotationAddressPairs])
 	if text == "" {
 		return nil
 	}
 	field := "metadata.annotations." + AnnotationAddressPairs
-	var out []endpoints.AddressPair
+	var out []policy.AddressPair
 	for i, item := range strings.Split(text, ",") {
 		addr, mac, hasMAC := strings.Cut(strings.TrimSpace(item), "@")
 		p, err := parseCIDROrIP(addr)
@@ -55,7 +55,7 @@ func addressPairs(probs *problems, annotations map[string]string) []endpoints.Ad
 			probs.addErr(fmt.Sprintf("%s[%d]", field, i), err)
 			continue
 		}
-		pair := endpoints.AddressPair{Prefix: p}
+		pair := policy.AddressPair{Prefix: p}
 		if hasMAC {
 			m, err := net.ParseMAC(mac)
 			if err != nil || len(m) != 6 {

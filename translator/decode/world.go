@@ -3,7 +3,6 @@ package decode
 import (
 	"fmt"
 
-	"github.com/flowgate/flowgate/endpoints"
 	"github.com/flowgate/flowgate/translator/policy"
 )
 
@@ -62,7 +61,7 @@ func Build(objs []Object) (*policy.World, []error) {
 			if unique(o) {
 				w.NetworkSets = append(w.NetworkSets, v)
 			}
-		case *endpoints.Endpoint:
+		case *policy.Endpoint:
 			if unique(o) {
 				w.Endpoints = append(w.Endpoints, v)
 			}

@@ -5,7 +5,6 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/flowgate/flowgate/endpoints"
 	"github.com/flowgate/flowgate/translator/evaluator"
 	"github.com/flowgate/flowgate/translator/evaluator/evaltest"
 	"github.com/flowgate/flowgate/translator/policy"
@@ -16,7 +15,7 @@ import (
 var benchWorld = sync.OnceValue(func() evaltest.Generated { return evaltest.Generate(1, 10000, 200) })
 
 type benchProbe struct {
-	src, dst *endpoints.Endpoint
+	src, dst *policy.Endpoint
 	pkt      evaluator.Packet
 }
 

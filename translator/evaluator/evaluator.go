@@ -8,7 +8,6 @@ package evaluator
 import (
 	"net/netip"
 
-	"github.com/flowgate/flowgate/endpoints"
 	"github.com/flowgate/flowgate/translator/policy"
 	"github.com/flowgate/flowgate/translator/selector"
 )
@@ -35,13 +34,13 @@ type Evaluator struct {
 	// policies in evaluation order, per tier name.
 	policies map[string][]*policy.Policy
 	// labels of every endpoint, derived labels included.
-	labels map[*endpoints.Endpoint]selector.Set
+	labels map[*policy.Endpoint]selector.Set
 	// byAddr lists the endpoints owning each address.
-	byAddr map[netip.Addr][]*endpoints.Endpoint
-	byID   map[string]*endpoints.Endpoint
+	byAddr map[netip.Addr][]*policy.Endpoint
+	byID   map[string]*policy.Endpoint
 	// wide lists the endpoints with an address pair of all addresses, by
 	// the pair's MAC.
-	wide map[string][]*endpoints.Endpoint
+	wide map[string][]*policy.Endpoint
 	sets []networkSet
 }
 
@@ -57,10 +56,10 @@ func New(w *policy.World, opts Options) *Evaluator {
 		opts:     opts,
 		tiers:    w.TiersInOrder(),
 		policies: map[string][]*policy.Policy{},
-		labels:   make(map[*endpoints.Endpoint]selector.Set, len(w.Endpoints)),
-		byAddr:   make(map[netip.Addr][]*endpoints.Endpoint, len(w.Endpoints)),
-		byID:     make(map[string]*endpoints.Endpoint, len(w.Endpoints)),
-		wide:     map[string][]*endpoints.Endpoint{},
+		labels:   make(map[*policy.Endpoint]selector.Set, len(w.Endpoints)),
+		byAddr:   make(map[netip.Addr][]*policy.Endpoint, len(w.Endpoints)),
+		byID:     make(map[string]*policy.Endpoint, len(w.Endpoints)),
+		wide:     map[string][]*policy.Endpoint{},
 	}
 	for _, t := range ev.tiers {
 		ev.policies[t.Name] = w.PoliciesInOrder(t.Name)
@@ -86,10 +85,10 @@ func New(w *policy.World, opts Options) *Evaluator {
 }
 
 // Endpoint finds an endpoint by ID ("namespace/name" or "name").
-func (ev *Evaluator) Endpoint(id string) *endpoints.Endpoint { return ev.byID[id] }
+func (ev *Evaluator) Endpoint(id string) *policy.Endpoint { return ev.byID[id] }
 
 // EndpointAt returns an endpoint owning address a, or nil.
-func (ev *Evaluator) EndpointAt(a netip.Addr) *endpoints.Endpoint {
+func (ev *Evaluator) EndpointAt(a netip.Addr) *policy.Endpoint {
 	if es := ev.byAddr[a]; len(es) > 0 {
 		return es[0]
 	}
@@ -99,7 +98,7 @@ func (ev *Evaluator) EndpointAt(a netip.Addr) *endpoints.Endpoint {
 // Evaluate decides a new connection from src to dst (either may be nil for
 // an address that is no endpoint): the source's egress policy and the
 // destination's ingress policy must both allow it.
-func (ev *Evaluator) Evaluate(src, dst *endpoints.Endpoint, p Packet) Verdict {
+func (ev *Evaluator) Evaluate(src, dst *policy.Endpoint, p Packet) Verdict {
 	v := Verdict{Allowed: true}
 	network := packetNetwork(src, dst)
 	if src != nil {
@@ -120,7 +119,7 @@ func (ev *Evaluator) Evaluate(src, dst *endpoints.Endpoint, p Packet) Verdict {
 // policies for e ends in its default action; when no tier decides, the
 // endpoint's default (allow for pods, deny for VMs and hosts) applies.
 // The packet is taken to be in e's network (policy.LabelNetwork).
-func (ev *Evaluator) Decide(e *endpoints.Endpoint, dir policy.Direction, p Packet) Decision {
+func (ev *Evaluator) Decide(e *policy.Endpoint, dir policy.Direction, p Packet) Decision {
 	return ev.decide(e, dir, p, policy.EndpointNetwork(e))
 }
 
@@ -128,7 +127,7 @@ func (ev *Evaluator) Decide(e *endpoints.Endpoint, dir policy.Direction, p Packe
 // may be nil) is in: the endpoints' when they share it or only one is
 // known; none when they are in different networks, which only a bridge
 // without L2 isolation carries (Neutron routes between networks).
-func packetNetwork(src, dst *endpoints.Endpoint) string {
+func packetNetwork(src, dst *policy.Endpoint) string {
 	switch {
 	case src == nil && dst == nil:
 		return ""
@@ -142,13 +141,13 @@ func packetNetwork(src, dst *endpoints.Endpoint) string {
 
 // decide is Decide for a packet of the given network: a peer's addresses
 // that belong to another network's endpoints are not the packet's.
-func (ev *Evaluator) decide(e *endpoints.Endpoint, dir policy.Direction, p Packet, network string) Decision {
+func (ev *Evaluator) decide(e *policy.Endpoint, dir policy.Direction, p Packet, network string) Decision {
 	d := Decision{Endpoint: e.ID(), Direction: dir}
-	if e.Guard == endpoints.GuardNone {
+	if e.Guard == policy.GuardNone {
 		d.Allowed, d.Reason = true, "not filtered (port security off)"
 		return d
 	}
-	if e.Kind == endpoints.Host {
+	if e.Kind == policy.HostEndpoint {
 		list := ev.opts.FailsafeInbound
 		if dir == policy.Egress {
 			list = ev.opts.FailsafeOutbound

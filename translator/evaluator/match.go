@@ -4,7 +4,6 @@ import (
 	"net"
 	"net/netip"
 
-	"github.com/flowgate/flowgate/endpoints"
 	"github.com/flowgate/flowgate/translator/policy"
 	"github.com/flowgate/flowgate/translator/selector"
 )
@@ -132,7 +131,7 @@ func (ev *Evaluator) selectsMAC(sel selector.Selector, addr netip.Addr, mac net.
 }
 
 // pairMAC is the MAC a pair comes with: its own, else the endpoint's.
-func pairMAC(e *endpoints.Endpoint, p endpoints.AddressPair) net.HardwareAddr {
+func pairMAC(e *policy.Endpoint, p policy.AddressPair) net.HardwareAddr {
 	if len(p.MAC) == 6 {
 		return p.MAC
 	}

@@ -3,7 +3,6 @@ package evaluator
 import (
 	"net/netip"
 
-	"github.com/flowgate/flowgate/endpoints"
 	"github.com/flowgate/flowgate/translator/policy"
 )
 
@@ -13,7 +12,7 @@ type Participant struct {
 	// Name is the endpoint's ID, or the address for outsiders.
 	Name string
 	// Endpoint is nil for outside addresses.
-	Endpoint *endpoints.Endpoint
+	Endpoint *policy.Endpoint
 	// Addrs are the addresses the participant sends from and is reached at.
 	Addrs []netip.Addr
 }

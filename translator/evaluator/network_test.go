@@ -4,7 +4,6 @@ import (
 	"net/netip"
 	"testing"
 
-	"github.com/flowgate/flowgate/endpoints"
 	"github.com/flowgate/flowgate/translator/evaluator"
 	"github.com/flowgate/flowgate/translator/policy"
 	"github.com/flowgate/flowgate/translator/selector"
@@ -15,7 +14,7 @@ import (
 // endpoint in no network, or with an address no other network uses, is
 // one everywhere.
 func TestAddressesScopedToNetwork(t *testing.T) {
-	ep := func(name, network, ip string, labels map[string]string) *endpoints.Endpoint {
+	ep := func(name, network, ip string, labels map[string]string) *policy.Endpoint {
 		l := map[string]string{}
 		if network != "" {
 			l[policy.LabelNetwork] = network
@@ -23,13 +22,13 @@ func TestAddressesScopedToNetwork(t *testing.T) {
 		for k, v := range labels {
 			l[k] = v
 		}
-		return &endpoints.Endpoint{Kind: endpoints.Workload, Namespace: "t", Name: name, Labels: l, IPs: []netip.Addr{netip.MustParseAddr(ip)}}
+		return &policy.Endpoint{Kind: policy.WorkloadEndpoint, Namespace: "t", Name: name, Labels: l, IPs: []netip.Addr{netip.MustParseAddr(ip)}}
 	}
 	w := policy.NewWorld()
 	w.Namespaces["t"] = &policy.Namespace{Name: "t"}
 	aServer := ep("a-server", "net-a", "10.0.0.6", map[string]string{"app": "server"})
 	bServer := ep("b-server", "net-b", "10.0.0.6", map[string]string{"app": "server"})
-	w.Endpoints = []*endpoints.Endpoint{
+	w.Endpoints = []*policy.Endpoint{
 		ep("a-client", "net-a", "10.0.0.5", map[string]string{"grp": ""}),
 		ep("b-client", "net-b", "10.0.0.5", nil),
 		ep("anywhere", "", "10.0.0.9", map[string]string{"grp": ""}),
@@ -44,7 +43,7 @@ func TestAddressesScopedToNetwork(t *testing.T) {
 	}}
 	ev := evaluator.New(w, evaluator.DefaultOptions())
 	for _, tc := range []struct {
-		dst  *endpoints.Endpoint
+		dst  *policy.Endpoint
 		src  string
 		want bool
 	}{

@@ -9,10 +9,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/flowgate/flowgate/endpoints"
-	"github.com/flowgate/flowgate/endpoints/files"
 	"github.com/flowgate/flowgate/translator/decode"
 	"github.com/flowgate/flowgate/translator/evaluator"
+	"github.com/flowgate/flowgate/translator/evaluator/evaltest"
 	"github.com/flowgate/flowgate/translator/policy"
 )
 
@@ -27,11 +26,12 @@ const (
 	noSide    = "-" // that side is no endpoint
 )
 
-// loadSeed reads one example directory through the file source and builds
+// loadSeed reads one example directory with the decoder and builds
 // its world, failing on any problem: the examples must be valid as shipped.
 func loadSeed(t *testing.T, dir string) *policy.World {
 	t.Helper()
-	objs, errs := files.Read([]string{filepath.Join(seedsDir, dir)}, nil)
+	path := filepath.Join(seedsDir, dir)
+	objs, errs := evaltest.DecodeFS(os.DirFS(filepath.Dir(path)), filepath.Base(path))
 	w, berrs := decode.Build(objs)
 	for _, err := range append(errs, berrs...) {
 		t.Errorf("%s: %v", dir, err)
@@ -79,7 +79,7 @@ func decided(d *evaluator.Decision) string {
 
 // participant resolves "namespace/name" to an endpoint and its IPv4
 // address, or an IP to itself (and the endpoint owning it, if any).
-func participant(t *testing.T, ev *evaluator.Evaluator, s string) (*endpoints.Endpoint, netip.Addr) {
+func participant(t *testing.T, ev *evaluator.Evaluator, s string) (*policy.Endpoint, netip.Addr) {
 	t.Helper()
 	if a, err := netip.ParseAddr(s); err == nil {
 		return ev.EndpointAt(a), a

@@ -9,7 +9,6 @@ import (
 
 	"gopkg.in/yaml.v3"
 
-	"github.com/flowgate/flowgate/endpoints"
 	"github.com/flowgate/flowgate/translator/policy"
 )
 
@@ -351,7 +350,7 @@ func (p *vmPort) doc() yamlDoc {
 
 // pairsText writes allowed address pairs as decode reads them back:
 // address or CIDR, then "@MAC" when the pair names one.
-func pairsText(pairs []endpoints.AddressPair) string {
+func pairsText(pairs []policy.AddressPair) string {
 	ps := make([]string, 0, len(pairs))
 	for _, pr := range pairs {
 		s := pr.Prefix.String()

@@ -47,12 +47,12 @@
 //     (egress anywhere, ingress from the group itself) are in its JSON.
 //   - port_security_enabled=false, and ports Neutron trusts (device_owner
 //     "network:*": DHCP, router interfaces), are not filtered: the label
-//     port-security=disabled or =trusted makes them endpoints.GuardNone (no
+//     port-security=disabled or =trusted makes them policy.GuardNone (no
 //     spoof guard, no conntrack, no policy of their own), and no
 //     security-group policy selects them. They also carry the Calico profile
 //     projectcalico-default-allow, so that Calico reads them the same. They
 //     still count as members of the groups they list.
-//   - Filtered ports (port-security=enabled) are endpoints.GuardNeutron: their
+//   - Filtered ports (port-security=enabled) are policy.GuardNeutron: their
 //     spoof guard admits a DHCP client's broadcasts from 0.0.0.0 (and DHCPv6
 //     from link-local) without conntrack, and drops DHCP server answers (udp
 //     67→68, 547→546) before conntrack, whatever their groups and

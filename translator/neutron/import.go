@@ -10,7 +10,6 @@ import (
 
 	"k8s.io/apimachinery/pkg/util/validation"
 
-	"github.com/flowgate/flowgate/endpoints"
 	"github.com/flowgate/flowgate/translator/decode"
 	"github.com/flowgate/flowgate/translator/policy"
 )
@@ -122,7 +121,7 @@ type vmPort struct {
 	security                                        string
 	stateless                                       bool
 	pairPrefixes                                    []netip.Prefix
-	pairs                                           []endpoints.AddressPair
+	pairs                                           []policy.AddressPair
 }
 
 // Convert checks in against Neutron's rules and puts it in flowgate's
@@ -615,7 +614,7 @@ func (c *converter) port(p *Port) *vmPort {
 			c.fail(p.loc.err(field+".ip_address", err))
 			continue
 		}
-		ap := endpoints.AddressPair{Prefix: pr}
+		ap := policy.AddressPair{Prefix: pr}
 		if pair.MACAddress != "" {
 			pm, err := net.ParseMAC(pair.MACAddress)
 			if err != nil || len(pm) != 6 {
@@ -632,7 +631,7 @@ func (c *converter) port(p *Port) *vmPort {
 			vp.pairPrefixes = append(vp.pairPrefixes, pr)
 		}
 		// A pair of all addresses is a member of the port's groups by its
-		// MAC only (endpoints.AddressPair), never by address.
+		// MAC only (policy.AddressPair), never by address.
 	}
 	return vp
 }

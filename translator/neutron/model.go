@@ -3,7 +3,6 @@ package neutron
 import (
 	"net/netip"
 
-	"github.com/flowgate/flowgate/endpoints"
 	"github.com/flowgate/flowgate/translator/decode"
 	"github.com/flowgate/flowgate/translator/policy"
 	"github.com/flowgate/flowgate/translator/selector"
@@ -203,9 +202,9 @@ func (p *vmPort) profiles() []string {
 	return []string{policy.DefaultAllowProfile}
 }
 
-func (p *vmPort) endpoint() *endpoints.Endpoint {
-	return &endpoints.Endpoint{
-		Kind: endpoints.Workload, Namespace: Namespace, Name: p.id, Labels: p.labels(),
+func (p *vmPort) endpoint() *policy.Endpoint {
+	return &policy.Endpoint{
+		Kind: policy.WorkloadEndpoint, Namespace: Namespace, Name: p.id, Labels: p.labels(),
 		IPs: p.ips, Orchestrator: Orchestrator, Node: p.host, MAC: p.mac, Profiles: p.profiles(),
 		AddressPairs: p.pairs, Guard: p.guard(),
 	}
@@ -213,11 +212,11 @@ func (p *vmPort) endpoint() *endpoints.Endpoint {
 
 // guard is the port-level protection decode.LabelPortSecurity gives the
 // port's YAML.
-func (p *vmPort) guard() endpoints.Guard {
+func (p *vmPort) guard() policy.Guard {
 	if p.security == PortSecurityOn {
-		return endpoints.GuardNeutron
+		return policy.GuardNeutron
 	}
-	return endpoints.GuardNone
+	return policy.GuardNone
 }
 
 // pairSet is the network set of a port's prefix pairs, labelled with the

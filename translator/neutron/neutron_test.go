@@ -10,7 +10,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/flowgate/flowgate/endpoints"
 	"github.com/flowgate/flowgate/translator/decode"
 	"github.com/flowgate/flowgate/translator/evaluator"
 	"github.com/flowgate/flowgate/translator/policy"
@@ -66,7 +65,7 @@ func yamlOf(t *testing.T, im *Import) string {
 type world struct {
 	w    *policy.World
 	ev   *evaluator.Evaluator
-	port map[string]*endpoints.Endpoint
+	port map[string]*policy.Endpoint
 }
 
 func sampleWorld(t *testing.T) *world {
@@ -77,7 +76,7 @@ func sampleWorld(t *testing.T) *world {
 	for _, err := range errs {
 		t.Fatalf("build: %v", err)
 	}
-	sw := &world{w: w, ev: evaluator.New(w, evaluator.DefaultOptions()), port: map[string]*endpoints.Endpoint{}}
+	sw := &world{w: w, ev: evaluator.New(w, evaluator.DefaultOptions()), port: map[string]*policy.Endpoint{}}
 	for _, p := range in.Ports {
 		name := p.Name
 		if name == "" {
@@ -290,7 +289,7 @@ func TestNeutronSemantics(t *testing.T) {
 		{"router port to web-1:22 (from 10.10.0.0/24)", "network:router_interface", "web-1", packet(ip("network:router_interface"), ip("web-1"), policy.TCP, 40000, 22), true},
 	}
 	for _, c := range cases {
-		var src, dst *endpoints.Endpoint
+		var src, dst *policy.Endpoint
 		if c.from != "" {
 			src = sw.port[c.from]
 		}

@@ -1,7 +1,6 @@
 package policy
 
 import (
-	"github.com/flowgate/flowgate/endpoints"
 	"github.com/flowgate/flowgate/translator/selector"
 )
 
@@ -27,7 +26,7 @@ const (
 // derived projectcalico.org ones, and its namespace's and service account's
 // under their prefixes. Derived labels win over the endpoint's own, as in
 // Calico, so a pod cannot claim another namespace.
-func (w *World) EndpointLabels(e *endpoints.Endpoint) selector.Set {
+func (w *World) EndpointLabels(e *Endpoint) selector.Set {
 	l := make(selector.Set, len(e.Labels)+8)
 	if e.Namespace != "" {
 		w.addNamespaceLabels(l, e.Namespace)

@@ -4,7 +4,6 @@ import (
 	"net/netip"
 	"sort"
 
-	"github.com/flowgate/flowgate/endpoints"
 	"github.com/flowgate/flowgate/translator/selector"
 )
 
@@ -27,11 +26,11 @@ const (
 )
 
 // EndpointNetwork returns the network e is attached to, "" for none.
-func EndpointNetwork(e *endpoints.Endpoint) string { return e.Labels[LabelNetwork] }
+func EndpointNetwork(e *Endpoint) string { return e.Labels[LabelNetwork] }
 
 // Untracked reports whether e's traffic is filtered packet by packet,
 // without conntrack.
-func Untracked(e *endpoints.Endpoint) bool { return e.Labels[LabelStateful] == "false" }
+func Untracked(e *Endpoint) bool { return e.Labels[LabelStateful] == "false" }
 
 // LabelScopedNetwork is derived, like the projectcalico.org labels: an
 // endpoint carries it, valued with its network, when an endpoint of another
@@ -52,7 +51,7 @@ type SharedAddresses struct {
 }
 
 // NewSharedAddresses indexes eps.
-func NewSharedAddresses(eps []*endpoints.Endpoint) *SharedAddresses {
+func NewSharedAddresses(eps []*Endpoint) *SharedAddresses {
 	s := &SharedAddresses{m: map[netip.Addr]map[string]map[string]struct{}{}}
 	for _, e := range eps {
 		s.Add(e)
@@ -61,7 +60,7 @@ func NewSharedAddresses(eps []*endpoints.Endpoint) *SharedAddresses {
 }
 
 // Add indexes e's addresses under its network (none: not indexed).
-func (s *SharedAddresses) Add(e *endpoints.Endpoint) {
+func (s *SharedAddresses) Add(e *Endpoint) {
 	n := EndpointNetwork(e)
 	if n == "" {
 		return
@@ -83,7 +82,7 @@ func (s *SharedAddresses) Add(e *endpoints.Endpoint) {
 }
 
 // Remove forgets what Add indexed for e.
-func (s *SharedAddresses) Remove(e *endpoints.Endpoint) {
+func (s *SharedAddresses) Remove(e *Endpoint) {
 	n := EndpointNetwork(e)
 	for _, a := range e.IPs {
 		if ids := s.m[a][n]; ids != nil {
@@ -121,7 +120,7 @@ func (s *SharedAddresses) Users(a netip.Addr) []string {
 
 // Label adds LabelScopedNetwork to l, e's labels, when another network
 // shares one of e's addresses.
-func (s *SharedAddresses) Label(l selector.Set, e *endpoints.Endpoint) {
+func (s *SharedAddresses) Label(l selector.Set, e *Endpoint) {
 	n := EndpointNetwork(e)
 	if n == "" {
 		return

@@ -2,8 +2,6 @@ package policy
 
 import (
 	"sort"
-
-	"github.com/flowgate/flowgate/endpoints"
 )
 
 // World is everything flowgate knows at one moment: policies and tiers,
@@ -15,7 +13,7 @@ type World struct {
 	// Policies in no particular order; use PoliciesInOrder to walk them.
 	Policies []*Policy
 	// Endpoints, local and remote alike.
-	Endpoints []*endpoints.Endpoint
+	Endpoints []*Endpoint
 	// Namespaces by name.
 	Namespaces map[string]*Namespace
 	// ServiceAccounts by "namespace/name".
@@ -80,15 +78,15 @@ const DefaultAllowProfile = "projectcalico-default-allow"
 // implements with a per-namespace profile), VMs and host endpoints are
 // denied unless they carry Calico's default-allow profile, or are
 // Kubernetes-orchestrated workload endpoints in a namespace that exists.
-func (w *World) DefaultAllow(e *endpoints.Endpoint) bool {
-	if e.Kind == endpoints.Pod {
+func (w *World) DefaultAllow(e *Endpoint) bool {
+	if e.Kind == PodEndpoint {
 		return true
 	}
 	_, nsExists := w.Namespaces[e.Namespace]
 	for _, p := range e.Profiles {
-		if p == DefaultAllowProfile || (e.Kind == endpoints.Workload && nsExists && p == "kns."+e.Namespace) {
+		if p == DefaultAllowProfile || (e.Kind == WorkloadEndpoint && nsExists && p == "kns."+e.Namespace) {
 			return true
 		}
 	}
-	return e.Kind == endpoints.Workload && e.Orchestrator == endpoints.OrchestratorKubernetes && nsExists
+	return e.Kind == WorkloadEndpoint && e.Orchestrator == OrchestratorKubernetes && nsExists
 }

@@ -12,7 +12,7 @@ import (
 	"net/netip"
 	"strings"
 
-	"github.com/flowgate/flowgate/endpoints"
+	"github.com/flowgate/flowgate/translator/policy"
 )
 
 // Config sizes a world.
@@ -58,11 +58,11 @@ type World struct {
 	// Pods are every pod, built directly: 100,000 pod documents would only
 	// measure the decoder (WritePods writes them as documents for the
 	// agent, which must decode them).
-	Pods []*endpoints.Endpoint
+	Pods []*policy.Endpoint
 	// Namespaces are the application namespaces (not the infra ones).
 	Namespaces []string
 	// Local are the pods bound to the bridge, in binding order (port 1 on).
-	Local []*endpoints.Endpoint
+	Local []*policy.Endpoint
 	// NextIP is the first address no pod has.
 	NextIP netip.Addr
 }
@@ -106,16 +106,16 @@ func Generate(seed uint64, cfg Config) *World {
 	// Pods: the application namespaces get total pods between them, the
 	// infra namespaces 50 each on top.
 	ip := netip.MustParseAddr("10.128.0.1")
-	newPod := func(ns, app string, i int) *endpoints.Endpoint {
-		e := &endpoints.Endpoint{
-			Kind: endpoints.Pod, Orchestrator: endpoints.OrchestratorKubernetes, Namespace: ns,
+	newPod := func(ns, app string, i int) *policy.Endpoint {
+		e := &policy.Endpoint{
+			Kind: policy.PodEndpoint, Orchestrator: policy.OrchestratorKubernetes, Namespace: ns,
 			Name:   fmt.Sprintf("%s-%d", app, i),
 			Labels: map[string]string{"app": app, "tier": Tiers[app], "version": fmt.Sprintf("v%d", 1+r.IntN(3))},
 			IPs:    []netip.Addr{ip},
-			Ports:  []endpoints.NamedPort{{Name: "http", Protocol: 6, Port: []uint16{80, 8080}[r.IntN(2)]}, {Name: "metrics", Protocol: 6, Port: 9090}},
+			Ports:  []policy.NamedPort{{Name: "http", Protocol: 6, Port: []uint16{80, 8080}[r.IntN(2)]}, {Name: "metrics", Protocol: 6, Port: 9090}},
 		}
 		if app == "db" || app == "cache" {
-			e.Ports = append(e.Ports, endpoints.NamedPort{Name: "db", Protocol: 6, Port: []uint16{5432, 6379}[r.IntN(2)]})
+			e.Ports = append(e.Ports, policy.NamedPort{Name: "db", Protocol: 6, Port: []uint16{5432, 6379}[r.IntN(2)]})
 		}
 		ip = ip.Next()
 		if ip.As4()[3] == 0 {

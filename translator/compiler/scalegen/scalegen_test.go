@@ -5,8 +5,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/flowgate/flowgate/endpoints"
 	"github.com/flowgate/flowgate/translator/decode"
+	"github.com/flowgate/flowgate/translator/policy"
 )
 
 // TestWritePodsDecodesToThePods: the pod documents the agent's benchmark
@@ -26,7 +26,7 @@ func TestWritePodsDecodesToThePods(t *testing.T) {
 		t.Fatalf("%d pod objects, want %d", len(objs), len(g.Pods))
 	}
 	for i, o := range objs {
-		if e := o.Value.(*endpoints.Endpoint); !reflect.DeepEqual(e, g.Pods[i]) {
+		if e := o.Value.(*policy.Endpoint); !reflect.DeepEqual(e, g.Pods[i]) {
 			t.Fatalf("pod %d decodes to %+v, want %+v", i, e, g.Pods[i])
 		}
 	}

@@ -1,8 +1,4 @@
-// Package endpoints describes the things policy is enforced on — pods,
-// OpenStack-style VMs and host interfaces — and (in subpackages) the sources
-// that discover them. The model here is pure data: the translator reads it,
-// the sources produce it.
-package endpoints
+package policy
 
 import (
 	"fmt"
@@ -10,33 +6,33 @@ import (
 	"net/netip"
 )
 
-// Kind says what sort of workload an endpoint is. It decides which policies
+// EndpointKind says what sort of workload an endpoint is. It decides which policies
 // may select it and what happens when none does.
-type Kind uint8
+type EndpointKind uint8
 
 const (
-	// Pod is a Kubernetes pod. Kubernetes NetworkPolicy selects only pods,
+	// PodEndpoint is a Kubernetes pod. Kubernetes NetworkPolicy selects only pods,
 	// and a pod that no policy selects is allowed everything.
-	Pod Kind = iota + 1
-	// Workload is a non-Kubernetes workload endpoint (an OpenStack VM, a
+	PodEndpoint EndpointKind = iota + 1
+	// WorkloadEndpoint is a non-Kubernetes workload endpoint (an OpenStack VM, a
 	// bare container): default-deny even with no policy.
-	Workload
-	// Host is a host endpoint (an interface of the host itself):
+	WorkloadEndpoint
+	// HostEndpoint is a host endpoint (an interface of the host itself):
 	// default-deny, with failsafe ports so an operator is never locked out.
-	Host
+	HostEndpoint
 )
 
 // String returns the kind's name as users write it.
-func (k Kind) String() string {
+func (k EndpointKind) String() string {
 	switch k {
-	case Pod:
+	case PodEndpoint:
 		return "Pod"
-	case Workload:
+	case WorkloadEndpoint:
 		return "WorkloadEndpoint"
-	case Host:
+	case HostEndpoint:
 		return "HostEndpoint"
 	}
-	return fmt.Sprintf("Kind(%d)", uint8(k))
+	return fmt.Sprintf("EndpointKind(%d)", uint8(k))
 }
 
 // NamedPort is a port an endpoint publishes under a name, so that rules can
@@ -55,7 +51,7 @@ type NamedPort struct {
 // offers (named ports).
 type Endpoint struct {
 	// Kind decides default behaviour and which policies may select it.
-	Kind Kind
+	Kind EndpointKind
 	// Namespace is empty for host endpoints, which are global.
 	Namespace string
 	// Name is unique within the namespace (and kind).
@@ -136,7 +132,7 @@ func (e *Endpoint) ID() string {
 // and whether it is default-allow when unselected: true for pods and for
 // workload endpoints whose orchestrator is Kubernetes.
 func (e *Endpoint) IsPod() bool {
-	return e.Kind == Pod || (e.Kind == Workload && e.Orchestrator == OrchestratorKubernetes)
+	return e.Kind == PodEndpoint || (e.Kind == WorkloadEndpoint && e.Orchestrator == OrchestratorKubernetes)
 }
 
 // HasAddr reports whether a is one of the endpoint's addresses.

@@ -1,10 +1,8 @@
-package kube
+package endpoints
 
 import (
 	"context"
 	"reflect"
-
-	"github.com/flowgate/flowgate/endpoints/files"
 )
 
 // Merge combines the snapshots of several sources (say, the cluster and a
@@ -14,8 +12,8 @@ import (
 // source yields a combined one: the objects of all sources, in argument
 // order, and the problems of all. The output closes when ctx ends or any
 // input closes. Nil channels are skipped.
-func Merge(ctx context.Context, srcs ...<-chan files.Snapshot) <-chan files.Snapshot {
-	var live []<-chan files.Snapshot
+func Merge(ctx context.Context, srcs ...<-chan Snapshot) <-chan Snapshot {
+	var live []<-chan Snapshot
 	for _, c := range srcs {
 		if c != nil {
 			live = append(live, c)
@@ -24,10 +22,10 @@ func Merge(ctx context.Context, srcs ...<-chan files.Snapshot) <-chan files.Snap
 	if len(live) == 1 {
 		return live[0]
 	}
-	out := make(chan files.Snapshot, 1)
+	out := make(chan Snapshot, 1)
 	go func() {
 		defer close(out)
-		last := make([]*files.Snapshot, len(live))
+		last := make([]*Snapshot, len(live))
 		cases := make([]reflect.SelectCase, len(live)+1)
 		cases[0] = reflect.SelectCase{Dir: reflect.SelectRecv, Chan: reflect.ValueOf(ctx.Done())}
 		for i, c := range live {
@@ -38,9 +36,9 @@ func Merge(ctx context.Context, srcs ...<-chan files.Snapshot) <-chan files.Snap
 			if i == 0 || !ok {
 				return
 			}
-			snap := v.Interface().(files.Snapshot)
+			snap := v.Interface().(Snapshot)
 			last[i-1] = &snap
-			merged := files.Snapshot{Changed: snap.Changed, Took: snap.Took}
+			merged := Snapshot{Changed: snap.Changed, Took: snap.Took}
 			complete := true
 			for _, s := range last {
 				if s == nil {
