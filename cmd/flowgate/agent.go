@@ -1,22 +1,16 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"os"
-	"os/signal"
 	"runtime/pprof"
-	"syscall"
-	"time"
 
 	"github.com/sirupsen/logrus"
 	"github.com/urfave/cli/v2"
 
-	"github.com/flowgate/flowgate/endpoints"
-	"github.com/flowgate/flowgate/endpoints/files"
+	"github.com/flowgate/flowgate/cmd/flowgate/agent"
 	"github.com/flowgate/flowgate/endpoints/kube"
-	"github.com/flowgate/flowgate/translator/compiler"
 )
 
 func agentCommand() *cli.Command {
@@ -58,7 +52,7 @@ config's policy and recompiles everything. Health: GET /healthz (alive),
 			&cli.StringFlag{Name: "cpuprofile", Usage: "write a Go CPU profile of the whole run to this file, for `go tool pprof` (latency work)"},
 		},
 		Action: func(c *cli.Context) error {
-			cfg, err := loadAgentConfig(c.String("config"))
+			cfg, err := agent.LoadConfig(c.String("config"))
 			if err != nil {
 				return cli.Exit(err.Error(), 2)
 			}
@@ -75,166 +69,8 @@ config's policy and recompiles everything. Health: GET /healthz (alive),
 				}
 				defer stop()
 			}
-			return runAgent(c.Context, cfg)
+			return agent.Run(c.Context, cfg)
 		},
-	}
-}
-
-func runAgent(parent context.Context, cfg agentConfig) error {
-	ctx, stop := signal.NotifyContext(parent, syscall.SIGTERM, syscall.SIGINT)
-	defer stop()
-	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
-	defer signal.Stop(hup)
-
-	opts, err := compilerOptions(cfg.FailsafeInbound, cfg.FailsafeOutbound)
-	if err != nil {
-		return err
-	}
-	if opts.Established, err = compiler.ParseEstablished(cfg.EstablishedConnections); err != nil {
-		return fmt.Errorf("establishedConnections: %w", err)
-	}
-	health := newHealth()
-	if cfg.HealthAddress != "" {
-		srv, err := health.serve(cfg.HealthAddress)
-		if err != nil {
-			return err
-		}
-		defer srv.Close()
-	}
-	var ks *kube.Source
-	if cfg.Kubernetes.Enabled { // a bad kubeconfig fails before OVS is touched
-		if ks, err = kube.New(kube.Config{Kubeconfig: cfg.Kubernetes.Kubeconfig, NodeName: cfg.Node,
-			Debounce: time.Duration(cfg.Kubernetes.Debounce), AutoHostEndpoints: cfg.Kubernetes.AutoHostEndpoints}); err != nil {
-			return err
-		}
-	}
-	shared, err := cfg.Shared.layout()
-	if err != nil {
-		return err
-	}
-	db, prog, err := openBridge(ctx, cfg.OVSDB, cfg.Bridge, cfg.DatapathType, shared)
-	if err != nil {
-		return err
-	}
-	defer db.Close()
-	e := &engine{bridge: cfg.Bridge, node: cfg.Node, db: db, prog: prog, opts: opts, shared: shared}
-	if cfg.Kubernetes.Enabled {
-		e.hold = kube.IsPodPort
-	}
-	// The file sources: policy YAML, and Neutron's JSON converted as
-	// `import openstack` converts it. Both are watched the same way.
-	var srcs []*files.Source
-	var watches []<-chan endpoints.Snapshot
-	if len(cfg.PolicyPaths) > 0 {
-		srcs = append(srcs, files.NewSource(cfg.PolicyPaths))
-	}
-	if len(cfg.NeutronPaths) > 0 {
-		srcs = append(srcs, files.NewFormatSource(cfg.NeutronPaths, neutronFormat()))
-	}
-	for _, src := range srcs {
-		watches = append(watches, src.Watch(ctx, time.Duration(cfg.PollInterval)))
-	}
-	if ks != nil {
-		watches = append(watches, ks.Watch(ctx))
-	}
-	// Every source's first snapshot is waited for: nothing partial.
-	snaps := endpoints.Merge(ctx, watches...)
-	// The lost-flows check runs beside the loop, so that a change is never
-	// held up by one (it runs an ovs-ofctl process).
-	lost := make(chan struct{}, 1)
-	go func() {
-		check := time.NewTicker(time.Duration(cfg.CheckInterval))
-		defer check.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-check.C:
-			}
-			if gone, err := prog.Lost(ctx); err != nil {
-				logrus.WithError(err).Warn("cannot check installed flows")
-			} else if gone {
-				select {
-				case lost <- struct{}{}:
-				default:
-				}
-			}
-		}
-	}()
-	logrus.WithFields(logrus.Fields{"bridge": cfg.Bridge, "ovsdb": cfg.OVSDB, "policyPaths": cfg.PolicyPaths,
-		"neutronPaths": cfg.NeutronPaths, "kubernetes": cfg.Kubernetes.Enabled, "node": cfg.Node, "shared": cfg.Shared.Enabled,
-		"establishedConnections": opts.Established.String()}).Info("agent started")
-
-	var pending bool
-	// read is how long the policy source took to read what changed, for
-	// the log's latency breakdown.
-	var read time.Duration
-	realize := func(reason string) {
-		st, err := e.realize(ctx, e.objs)
-		health.record(st, err)
-		fields := logrus.Fields{"reason": reason, "changes": st.changes, "flowOps": st.flows, "full": st.full,
-			"held": heldPorts(e.held), "took": st.took.String()}
-		if err != nil {
-			logrus.WithFields(fields).WithError(err).Error("enforcement not updated")
-			return
-		}
-		if st.full || st.changes > 0 || st.flows > 0 {
-			if !st.full {
-				for k, v := range st.stages.fields() {
-					fields[k] = v
-				}
-				if read > 0 {
-					fields["readMs"] = float64(read.Microseconds()) / 1000
-				}
-			}
-			logrus.WithFields(fields).Info("enforcement updated")
-		}
-	}
-	started := false
-	for {
-		health.beat()
-		select {
-		case <-ctx.Done():
-			logrus.Info("agent stopping; flows stay installed")
-			return nil
-		case snap, ok := <-snaps:
-			if !ok {
-				return nil
-			}
-			for _, p := range snap.Problems {
-				logrus.WithError(p).Warn("policy input problem; last good state kept")
-			}
-			e.objs = snap.Objects
-			started = true
-			read = snap.Took
-			realize("policy input changed")
-			read = 0
-		case <-db.Watch():
-			if started {
-				pending = true
-			}
-		case <-hup:
-			logrus.Info("SIGHUP: recompiling everything")
-			if !cfg.Kubernetes.Enabled {
-				e.objs = nil
-				for _, src := range srcs {
-					e.objs = append(e.objs, src.Read().Objects...)
-				}
-			}
-			e.comp = nil
-			realize("SIGHUP")
-		case <-lost:
-			if started {
-				logrus.Warn("flows lost (ovs-vswitchd restarted?); reinstalling")
-				e.comp = nil
-				realize("flows lost")
-			}
-		}
-		if pending {
-			pending = false
-			realize("bridge ports changed")
-		}
 	}
 }
 
@@ -242,7 +78,7 @@ func runAgent(parent context.Context, cfg agentConfig) error {
 // turns the Kubernetes source on (and, without --config, the policy files
 // off), and a Kubernetes agent takes its node name from --node-name, else
 // NODE_NAME (the DaemonSet sets it from spec.nodeName), else the config.
-func applyAgentFlags(c *cli.Context, cfg *agentConfig) error {
+func applyAgentFlags(c *cli.Context, cfg *agent.Config) error {
 	if p := c.String("kubeconfig"); p != "" {
 		cfg.Kubernetes.Enabled, cfg.Kubernetes.Kubeconfig = true, p
 		if c.String("config") == "" {

@@ -5,6 +5,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/flowgate/flowgate/cmd/flowgate/agent"
 	"github.com/flowgate/flowgate/endpoints/files"
 )
 
@@ -40,7 +41,7 @@ directions; survive (the default, Calico's) leaves open connections alone.
   flowgate apply --shared --bridge br-int -f /etc/flowgate/policy/`,
 		Flags: append([]cli.Flag{fileFlag, bridgeFlag, ovsdbFlag, datapathFlag, nodeFlag, failsafeInboundFlag, failsafeOutboundFlag, establishedFlag}, sharedFlags...),
 		Action: func(c *cli.Context) error {
-			opts, err := compilerOptions(c.String("failsafe-inbound"), c.String("failsafe-outbound"))
+			opts, err := agent.CompilerOptions(c.String("failsafe-inbound"), c.String("failsafe-outbound"))
 			if err != nil {
 				return cli.Exit(err.Error(), 2)
 			}
@@ -55,26 +56,25 @@ directions; survive (the default, Calico's) leaves open connections alone.
 			for _, p := range problems {
 				fmt.Fprintln(c.App.ErrWriter, p)
 			}
-			db, prog, err := openBridge(c.Context, c.String("ovsdb"), c.String("bridge"), c.String("datapath-type"), shared)
+			db, prog, err := agent.OpenBridge(c.Context, c.String("ovsdb"), c.String("bridge"), c.String("datapath-type"), shared)
 			if err != nil {
 				return err
 			}
 			defer db.Close()
-			e := &engine{bridge: c.String("bridge"), node: c.String("node"), db: db, prog: prog, opts: opts, shared: shared}
-			w, errs := e.buildWorld(objs)
+			e := &agent.Engine{Bridge: c.String("bridge"), Node: c.String("node"), DB: db, Prog: prog, Opts: opts, Shared: shared}
+			w, errs := e.BuildWorld(objs)
 			problems = append(problems, errs...)
-			ports := e.ports()
-			stats, err := e.fullSync(c.Context, w, ports, e.bindings(w, ports))
+			ports := e.Ports()
+			stats, err := e.FullSync(c.Context, w, ports, e.Bindings(w, ports))
 			if err != nil {
 				return err
 			}
-			flows := len(e.comp.Flows())
-			bound := len(e.locals)
+			flows, bound := e.Counts()
 			if stats.Added+stats.Removed+stats.Changed == 0 {
-				fmt.Fprintf(c.App.Writer, "bridge %s already enforces this policy: %d flows, %d local endpoints, no changes\n", e.bridge, flows, bound)
+				fmt.Fprintf(c.App.Writer, "bridge %s already enforces this policy: %d flows, %d local endpoints, no changes\n", e.Bridge, flows, bound)
 			} else {
 				fmt.Fprintf(c.App.Writer, "bridge %s: %d flows (%d added, %d removed, %d changed), %d local endpoints\n",
-					e.bridge, flows, stats.Added, stats.Removed, stats.Changed, bound)
+					e.Bridge, flows, stats.Added, stats.Removed, stats.Changed, bound)
 			}
 			if len(problems) > 0 {
 				return cli.Exit(fmt.Sprintf("%d problem(s) in the input; the valid objects are enforced", len(problems)), 1)

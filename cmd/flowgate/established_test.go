@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/flowgate/flowgate/cmd/flowgate/agent"
 	"github.com/flowgate/flowgate/translator/compiler"
 )
 
@@ -32,7 +33,7 @@ func TestEstablishedConnectionsSetting(t *testing.T) {
 		t.Errorf("apply with a bad value must fail before touching OVS: exit %d, err %v", r.code, r.err)
 	}
 
-	shipped, err := loadAgentConfig("../../deploy/config/agent.yaml")
+	shipped, err := agent.LoadConfig("../../deploy/config/agent.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -41,11 +42,11 @@ func TestEstablishedConnectionsSetting(t *testing.T) {
 	}
 	dir := t.TempDir()
 	cut := writeFile(t, dir, "cut.yaml", "bridge: br-int\nestablishedConnections: cut\n")
-	if cfg, err := loadAgentConfig(cut); err != nil || cfg.EstablishedConnections != "cut" {
+	if cfg, err := agent.LoadConfig(cut); err != nil || cfg.EstablishedConnections != "cut" {
 		t.Errorf("establishedConnections: cut: %q, %v", cfg.EstablishedConnections, err)
 	}
 	bad := writeFile(t, dir, "bad.yaml", "bridge: br-int\nestablishedConnections: sometimes\n")
-	if _, err := loadAgentConfig(bad); err == nil || !strings.Contains(err.Error(), "establishedConnections") {
+	if _, err := agent.LoadConfig(bad); err == nil || !strings.Contains(err.Error(), "establishedConnections") {
 		t.Errorf("a bad establishedConnections must be an error naming the field, got %v", err)
 	}
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/flowgate/flowgate/cmd/flowgate/agent"
 	"github.com/flowgate/flowgate/endpoints/files"
 	"github.com/flowgate/flowgate/translator/neutron"
 )
@@ -79,7 +80,7 @@ func runImportOpenStack(c *cli.Context) error {
 			inputs = append(inputs, i)
 		}
 	}
-	im, errs := convertNeutron(inputs)
+	im, errs := agent.ConvertNeutron(inputs)
 	problems = append(problems, errs...)
 	for _, p := range problems {
 		fmt.Fprintln(c.App.ErrWriter, p)
@@ -108,7 +109,7 @@ func runImportOpenStack(c *cli.Context) error {
 // *.json files (recursively, in name order, hidden ones skipped), "-" for
 // stdin.
 func neutronFiles(p string) ([]string, error) {
-	return files.Expand(p, isNeutronFile)
+	return files.Expand(p, agent.IsNeutronFile)
 }
 
 func readInput(name string, stdin io.Reader) ([]byte, error) {

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/flowgate/flowgate/cmd/flowgate/agent"
 	"github.com/flowgate/flowgate/endpoints/files"
 	"github.com/flowgate/flowgate/translator/neutron"
 )
@@ -41,7 +42,7 @@ func TestNeutronSource(t *testing.T) {
 			}
 			inputs = append(inputs, in)
 		}
-		im, errs := convertNeutron(inputs)
+		im, errs := agent.ConvertNeutron(inputs)
 		if len(errs) > 0 {
 			t.Fatal(errs)
 		}
@@ -59,7 +60,7 @@ func TestNeutronSource(t *testing.T) {
 		return out
 	}
 
-	src := files.NewFormatSource([]string{dir}, neutronFormat())
+	src := files.NewFormatSource([]string{dir}, agent.NeutronFormat())
 	snap := src.Read()
 	if len(snap.Problems) > 0 || !snap.Changed {
 		t.Fatalf("first read: changed %v, problems %v", snap.Changed, snap.Problems)

@@ -7,17 +7,18 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/flowgate/flowgate/cmd/flowgate/agent"
 	"github.com/flowgate/flowgate/translator/compiler"
 )
 
 // TestDeployedConfigIsTheDefault: deploy/config/agent.yaml says what the
 // agent does without it, the shared section included.
 func TestDeployedConfigIsTheDefault(t *testing.T) {
-	got, err := loadAgentConfig("../../deploy/config/agent.yaml")
+	got, err := agent.LoadConfig("../../deploy/config/agent.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := defaultAgentConfig(); !reflect.DeepEqual(got, want) {
+	if want := agent.DefaultConfig(); !reflect.DeepEqual(got, want) {
 		t.Fatalf("deploy/config/agent.yaml = %+v\ndefaults = %+v", got, want)
 	}
 }
@@ -32,16 +33,16 @@ func TestSharedConfig(t *testing.T) {
 		}
 		return p
 	}
-	cfg, err := loadAgentConfig(write("shared: {enabled: true, handBack: 94}\n"))
+	cfg, err := agent.LoadConfig(write("shared: {enabled: true, handBack: 94}\n"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := cfg.Shared.layout()
+	s, err := cfg.Shared.Layout()
 	if err != nil || s == nil || *s != (compiler.Shared{TableBase: 100, EntryTable: 60, HandBack: 94}) {
 		t.Fatalf("layout = %+v, %v", s, err)
 	}
-	cfg, err = loadAgentConfig(write("shared: {enabled: true, handBack: normal, tableBase: 120}\n"))
-	if s, err := cfg.Shared.layout(); err != nil || s.HandBack != 0 || s.TableBase != 120 {
+	cfg, err = agent.LoadConfig(write("shared: {enabled: true, handBack: normal, tableBase: 120}\n"))
+	if s, err := cfg.Shared.Layout(); err != nil || s.HandBack != 0 || s.TableBase != 120 {
 		t.Fatalf("layout = %+v, %v", s, err)
 	}
 	for body, want := range map[string]string{
@@ -50,13 +51,13 @@ func TestSharedConfig(t *testing.T) {
 		"shared: {enabled: true, handBack: what}\n": "handBack",
 		"shared: {enabled: true, entryTable: -1}\n": "entryTable",
 	} {
-		if _, err := loadAgentConfig(write(body)); err == nil || !strings.Contains(err.Error(), want) {
+		if _, err := agent.LoadConfig(write(body)); err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("%q: %v, want an error about %s", body, err, want)
 		}
 	}
-	if cfg, err := loadAgentConfig(write("shared: {tableBase: 30}\n")); err != nil {
+	if cfg, err := agent.LoadConfig(write("shared: {tableBase: 30}\n")); err != nil {
 		t.Errorf("a disabled section is not checked: %v", err)
-	} else if s, _ := cfg.Shared.layout(); s != nil {
+	} else if s, _ := cfg.Shared.Layout(); s != nil {
 		t.Errorf("disabled section gave layout %+v", s)
 	}
 }

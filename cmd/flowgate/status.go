@@ -10,6 +10,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/flowgate/flowgate/cmd/flowgate/agent"
 	"github.com/flowgate/flowgate/endpoints/files"
 	"github.com/flowgate/flowgate/endpoints/ovsbind"
 	"github.com/flowgate/flowgate/translator/compiler"
@@ -33,28 +34,28 @@ and which policies apply to each, in evaluation order.
 			if err != nil {
 				return cli.Exit(err.Error(), 2)
 			}
-			db, prog, err := openBridge(c.Context, c.String("ovsdb"), bridge, "system", shared)
+			db, prog, err := agent.OpenBridge(c.Context, c.String("ovsdb"), bridge, "system", shared)
 			if err != nil {
 				return err
 			}
 			defer db.Close()
 			out := c.App.Writer
 			fmt.Fprintf(out, "bridge %s\n\n", bridge)
-			e := &engine{bridge: bridge, node: c.String("node"), db: db}
+			e := &agent.Engine{Bridge: bridge, Node: c.String("node"), DB: db}
 			if paths := c.StringSlice("filename"); len(paths) > 0 {
 				objs, problems := files.Read(paths, os.Stdin)
 				for _, p := range problems {
 					fmt.Fprintln(c.App.ErrWriter, p)
 				}
-				w, _ := e.buildWorld(objs)
-				ports := e.ports()
-				locals := e.bindings(w, ports)
+				w, _ := e.BuildWorld(objs)
+				ports := e.Ports()
+				locals := e.Bindings(w, ports)
 				printBindings(out, w, locals)
 				printHeld(out, ports, locals)
 			} else {
 				tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
 				fmt.Fprintln(tw, "PORT\tOFPORT\tIFACE-ID\tMAC")
-				for _, p := range e.ports() {
+				for _, p := range e.Ports() {
 					fmt.Fprintf(tw, "%s\t%d\t%s\t%s\n", p.Name, p.OFPort, p.IfaceID, p.AttachedMAC)
 				}
 				tw.Flush()

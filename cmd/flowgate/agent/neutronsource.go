@@ -1,4 +1,4 @@
-package main
+package agent
 
 import (
 	"path/filepath"
@@ -11,17 +11,17 @@ import (
 	"github.com/flowgate/flowgate/translator/neutron"
 )
 
-// isNeutronFile picks a directory's Neutron JSON: *.json, not hidden
+// IsNeutronFile picks a directory's Neutron JSON: *.json, not hidden
 // (the atomic writers' temporary files are hidden).
-func isNeutronFile(name string) bool {
+func IsNeutronFile(name string) bool {
 	return !strings.HasPrefix(filepath.Base(name), ".") && strings.EqualFold(filepath.Ext(name), ".json")
 }
 
-// convertNeutron converts decoded Neutron files together — a rule's remote
+// ConvertNeutron converts decoded Neutron files together — a rule's remote
 // group names ports that may be in any of them. `import openstack` and the
 // agent's neutronPaths both go through it, so the agent enforces exactly
 // what the import writes.
-func convertNeutron(inputs []*neutron.Input) (*neutron.Import, []error) {
+func ConvertNeutron(inputs []*neutron.Input) (*neutron.Import, []error) {
 	in := &neutron.Input{}
 	for _, i := range inputs {
 		in.Add(i)
@@ -29,13 +29,13 @@ func convertNeutron(inputs []*neutron.Input) (*neutron.Import, []error) {
 	return neutron.Convert(in)
 }
 
-// neutronFormat is the agent's neutronPaths: each file decoded on its own
+// NeutronFormat is the agent's neutronPaths: each file decoded on its own
 // (a bad one keeps its last good content, as a policy file does), then all
 // converted together. Warnings (defaults assumed, groups named but absent)
 // are logged at each conversion; they change nothing enforced.
-func neutronFormat() files.Format {
+func NeutronFormat() files.Format {
 	return files.Format{
-		Match: isNeutronFile,
+		Match: IsNeutronFile,
 		Decode: func(name string, data []byte) (any, []error) {
 			in, errs := neutron.Decode(name, data)
 			return in, errs
@@ -45,7 +45,7 @@ func neutronFormat() files.Format {
 			for i, s := range states {
 				inputs[i] = s.(*neutron.Input)
 			}
-			im, errs := convertNeutron(inputs)
+			im, errs := ConvertNeutron(inputs)
 			for _, w := range im.Warnings {
 				logrus.WithError(w).Warn("Neutron input")
 			}

@@ -1,4 +1,4 @@
-package main
+package agent
 
 import (
 	"fmt"
@@ -28,7 +28,7 @@ func (h *health) beat() {
 	h.mu.Unlock()
 }
 
-func (h *health) record(st realizeStats, err error) {
+func (h *health) record(st RealizeStats, err error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.syncs++
@@ -38,8 +38,8 @@ func (h *health) record(st realizeStats, err error) {
 		return
 	}
 	h.synced = true
-	h.lastTook = st.took
-	h.flowOps += st.flows
+	h.lastTook = st.Took
+	h.flowOps += st.Flows
 }
 
 // serve starts the health endpoints on addr.

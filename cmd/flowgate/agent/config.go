@@ -1,4 +1,4 @@
-package main
+package agent
 
 import (
 	"fmt"
@@ -12,9 +12,9 @@ import (
 	"github.com/flowgate/flowgate/translator/policy"
 )
 
-// agentConfig is the agent's YAML configuration (deploy/config/agent.yaml
+// Config is the agent's YAML configuration (deploy/config/agent.yaml
 // documents every field).
-type agentConfig struct {
+type Config struct {
 	// Bridge is the integration bridge; created if missing, adopted as is
 	// if it exists.
 	Bridge string `json:"bridge"`
@@ -33,10 +33,10 @@ type agentConfig struct {
 	NeutronPaths []string `json:"neutronPaths"`
 	// PollInterval is how often policy files are reread in full; changes
 	// are seen at once through inotify where it works.
-	PollInterval duration `json:"pollInterval"`
+	PollInterval Duration `json:"pollInterval"`
 	// CheckInterval is how often the agent checks that its flows are still
 	// installed (they are lost when ovs-vswitchd restarts).
-	CheckInterval duration `json:"checkInterval"`
+	CheckInterval Duration `json:"checkInterval"`
 	// FailsafeInbound and FailsafeOutbound are protocol:port lists always
 	// allowed into / out of host endpoints ("none" disables).
 	FailsafeInbound  string `json:"failsafeInbound"`
@@ -51,53 +51,55 @@ type agentConfig struct {
 	HealthAddress string `json:"healthAddress"`
 	// Kubernetes makes the agent watch an API server for policy, pods,
 	// namespaces and service accounts (deploy/kubernetes).
-	Kubernetes kubernetesConfig `json:"kubernetes"`
+	Kubernetes KubernetesConfig `json:"kubernetes"`
 	// Shared shares the bridge with the Neutron OVS agent.
-	Shared sharedConfig `json:"shared"`
+	Shared SharedConfig `json:"shared"`
 }
 
-// kubernetesConfig is the agent's Kubernetes source.
-type kubernetesConfig struct {
+// KubernetesConfig is the agent's Kubernetes source.
+type KubernetesConfig struct {
 	// Enabled turns the source on (so does --kubeconfig). Node is then
 	// required: pods whose spec.nodeName equals it are local.
 	Enabled bool `json:"enabled"`
 	// Kubeconfig is a kubeconfig file; "" uses the in-cluster config.
 	Kubeconfig string `json:"kubeconfig"`
 	// Debounce batches a burst of changes into one realization.
-	Debounce duration `json:"debounce"`
+	Debounce Duration `json:"debounce"`
 	// AutoHostEndpoints derives a host endpoint "<node>-auto-hep" from
 	// every Node, as Calico's automatic host endpoints (kube.Config).
 	AutoHostEndpoints bool `json:"autoHostEndpoints"`
 }
 
-// defaultOVSDB is where a system Open vSwitch listens.
-const defaultOVSDB = "unix:/var/run/openvswitch/db.sock"
+// DefaultOVSDB is where a system Open vSwitch listens.
+const DefaultOVSDB = "unix:/var/run/openvswitch/db.sock"
 
-func defaultAgentConfig() agentConfig {
-	return agentConfig{
+// DefaultConfig is what the agent does without a config file; the shipped
+// deploy/config/agent.yaml says the same (TestDeployedConfigIsTheDefault).
+func DefaultConfig() Config {
+	return Config{
 		Bridge:                 "br-int",
 		DatapathType:           "system",
-		OVSDB:                  defaultOVSDB,
+		OVSDB:                  DefaultOVSDB,
 		PolicyPaths:            []string{"/etc/flowgate/policy"},
 		NeutronPaths:           []string{},
-		PollInterval:           duration(500 * time.Millisecond),
-		CheckInterval:          duration(2 * time.Second),
+		PollInterval:           Duration(500 * time.Millisecond),
+		CheckInterval:          Duration(2 * time.Second),
 		FailsafeInbound:        policy.FormatFailsafes(policy.DefaultFailsafeInbound()),
 		FailsafeOutbound:       policy.FormatFailsafes(policy.DefaultFailsafeOutbound()),
 		LogLevel:               "info",
 		LogFormat:              "text",
 		HealthAddress:          "127.0.0.1:9808",
-		Kubernetes:             kubernetesConfig{Debounce: duration(kube.DefaultDebounce)},
+		Kubernetes:             KubernetesConfig{Debounce: Duration(kube.DefaultDebounce)},
 		Shared:                 defaultSharedConfig(),
 		EstablishedConnections: compiler.EstablishedSurvive.String(),
 	}
 }
 
-// loadAgentConfig reads a config file over the defaults; unknown fields are
+// LoadConfig reads a config file over the defaults; unknown fields are
 // errors, so a misspelt setting is never silently ignored. An empty path
 // means the defaults (a Kubernetes agent configured by flags alone).
-func loadAgentConfig(path string) (agentConfig, error) {
-	cfg := defaultAgentConfig()
+func LoadConfig(path string) (Config, error) {
+	cfg := DefaultConfig()
 	if path == "" {
 		return cfg, nil
 	}
@@ -117,7 +119,7 @@ func loadAgentConfig(path string) (agentConfig, error) {
 	if _, err := policy.ParseFailsafes(cfg.FailsafeOutbound); err != nil {
 		return cfg, fmt.Errorf("config %s: failsafeOutbound: %w", path, err)
 	}
-	if _, err := cfg.Shared.layout(); err != nil {
+	if _, err := cfg.Shared.Layout(); err != nil {
 		return cfg, fmt.Errorf("config %s: %w", path, err)
 	}
 	if _, err := compiler.ParseEstablished(cfg.EstablishedConnections); err != nil {
@@ -126,11 +128,11 @@ func loadAgentConfig(path string) (agentConfig, error) {
 	return cfg, nil
 }
 
-// duration reads "500ms", "2s" in YAML.
-type duration time.Duration
+// Duration reads "500ms", "2s" in YAML.
+type Duration time.Duration
 
 // UnmarshalJSON parses a Go duration string.
-func (d *duration) UnmarshalJSON(b []byte) error {
+func (d *Duration) UnmarshalJSON(b []byte) error {
 	var s string
 	if err := yaml.Unmarshal(b, &s); err != nil {
 		return fmt.Errorf("want a duration such as \"500ms\": %w", err)
@@ -142,6 +144,6 @@ func (d *duration) UnmarshalJSON(b []byte) error {
 	if v <= 0 {
 		return fmt.Errorf("duration %s must be positive", s)
 	}
-	*d = duration(v)
+	*d = Duration(v)
 	return nil
 }

@@ -1,4 +1,4 @@
-package main
+package agent
 
 import "testing"
 
@@ -6,14 +6,14 @@ import "testing"
 // DaemonSet's (deploy/kubernetes) load strictly — every field they spell
 // out exists — and say what they document.
 func TestShippedAgentConfigs(t *testing.T) {
-	cfg, err := loadAgentConfig("../../deploy/config/agent.yaml")
+	cfg, err := LoadConfig("../../../deploy/config/agent.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if cfg.Kubernetes.Enabled || cfg.Kubernetes.AutoHostEndpoints {
 		t.Errorf("deploy/config/agent.yaml: kubernetes %+v, want everything off", cfg.Kubernetes)
 	}
-	cfg, err = loadAgentConfig("../../deploy/kubernetes/agent.yaml")
+	cfg, err = LoadConfig("../../../deploy/kubernetes/agent.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,0 +1,304 @@
+package agent
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"net"
+	"slices"
+	"time"
+
+	"github.com/sirupsen/logrus"
+
+	"github.com/flowgate/flowgate/endpoints/hostif"
+	"github.com/flowgate/flowgate/endpoints/ovsbind"
+	"github.com/flowgate/flowgate/ovs/openflow"
+	"github.com/flowgate/flowgate/ovs/ovsdb"
+	"github.com/flowgate/flowgate/translator/compiler"
+	"github.com/flowgate/flowgate/translator/decode"
+	"github.com/flowgate/flowgate/translator/policy"
+)
+
+// Engine keeps one bridge's flows equal to what the current policy and
+// endpoints compile to. It is the agent's and `flowgate apply`'s core: the
+// sources feed it objects, OVSDB tells it which endpoints are local, the
+// compiler turns changes into deltas and the programmer installs them.
+type Engine struct {
+	// Bridge is the bridge whose flows the engine owns (or, with Shared,
+	// the flows with flowgate's cookie mark on it).
+	Bridge string
+	// Node, when set, makes only endpoints on this node local.
+	Node string
+	// DB reports the bridge's ports; Prog installs flows on it.
+	DB   *ovsdb.Client
+	Prog *openflow.Programmer
+	// Opts are the compiler's options (failsafes, established connections,
+	// generation); Locals is filled in by the engine.
+	Opts compiler.Options
+	// Hold says which ports are workload ports, whose traffic is dropped
+	// while they are bound to no endpoint (ovsbind.HoldFlows); nil means
+	// ovsbind.IsWorkloadPort (every port with an iface-id), the Kubernetes
+	// mode holds pod ports (kube.IsPodPort).
+	Hold func(ovsbind.Port) bool
+	// Shared, when set, places every flow on a bridge the Neutron OVS
+	// agent programs too.
+	Shared *compiler.Shared
+
+	comp   *compiler.Compiler
+	world  *policy.World
+	locals map[string]compiler.Binding
+	objs   []decode.Object
+
+	// held are the installed hold flows; entries the installed entry
+	// flows of a shared bridge (compiler.Shared.EntryFlows).
+	held    []compiler.Flow
+	entries []compiler.Flow
+}
+
+// RealizeStats says what one realization did.
+type RealizeStats struct {
+	// Changes are the world and binding changes compiled; Flows the flow
+	// operations applied (all flows on a full realization); Problems the
+	// objects left out.
+	Changes, Flows, Problems int
+	// Full says everything was compiled and replaced.
+	Full bool
+	// Took is the realization's time; Stages split an incremental one.
+	Took   time.Duration
+	Stages StageTimes
+}
+
+// StageTimes split an incremental realization's time into its stages, so
+// that its latency can be read off the agent's log (docs/benchmarks.md).
+type StageTimes struct {
+	// Build assembles the world from the objects; Bind reads the bridge's
+	// ports and binds endpoints; Diff finds the changed objects and
+	// bindings and the hold flows; Compile runs the compiler's updates.
+	Build, Bind, Diff, Compile time.Duration
+	// Bundle is the ovs-ofctl run committing the delta, Purge the
+	// datapath purge after it.
+	Bundle, Purge time.Duration
+}
+
+// fields are the stages as log fields, in milliseconds.
+func (s StageTimes) fields() logrus.Fields {
+	ms := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+	return logrus.Fields{"buildMs": ms(s.Build), "bindMs": ms(s.Bind), "diffMs": ms(s.Diff),
+		"compileMs": ms(s.Compile), "bundleMs": ms(s.Bundle), "purgeMs": ms(s.Purge)}
+}
+
+// Realize makes the bridge enforce objs. The first call (and any after a
+// failure) compiles everything and replaces the bridge's flows in one
+// bundle; later calls compile only the changes and apply their composed
+// delta in one bundle.
+func (e *Engine) Realize(ctx context.Context, objs []decode.Object) (RealizeStats, error) {
+	start := time.Now()
+	lap := func(d *time.Duration) {
+		now := time.Now()
+		*d, start = now.Sub(start), now
+	}
+	begin := start
+	e.objs = objs
+	w, errs := e.BuildWorld(objs)
+	st := RealizeStats{Problems: len(errs)}
+	lap(&st.Stages.Build)
+	ports := e.Ports()
+	locals := e.Bindings(w, ports)
+	lap(&st.Stages.Bind)
+	if e.comp == nil {
+		if _, err := e.FullSync(ctx, w, ports, locals); err != nil {
+			return st, err
+		}
+		st.Full, st.Flows, st.Took = true, len(e.comp.Flows()), time.Since(begin)
+		return st, nil
+	}
+	changes := compiler.Changes(e.world, w, e.locals, locals)
+	st.Changes = len(changes)
+	hold := e.holdFlows(ports, locals)
+	holdDelta := compiler.Diff(e.held, hold)
+	entries := e.entryFlows(w, ports, locals)
+	entryDelta := compiler.Diff(e.entries, entries)
+	lap(&st.Stages.Diff)
+	if len(changes) == 0 && holdDelta.Empty() && entryDelta.Empty() {
+		st.Took = time.Since(begin)
+		return st, nil
+	}
+	deltas := make([]compiler.Delta, 0, len(changes))
+	for _, ch := range changes {
+		d, errs := e.comp.Update(ch)
+		for _, err := range errs {
+			logrus.WithError(err).WithField("change", ch.String()).Warn("not compiled")
+		}
+		deltas = append(deltas, d)
+	}
+	e.world, e.locals = w, locals
+	d := e.place(compiler.Compose(append(deltas, holdDelta)...))
+	if !entryDelta.Empty() {
+		d = compiler.Compose(d, entryDelta)
+	}
+	st.Flows = d.Len()
+	lap(&st.Stages.Compile)
+	err := e.Prog.Apply(ctx, d)
+	if t := e.Prog.LastTimings(); err == nil && !d.Empty() {
+		st.Stages.Bundle, st.Stages.Purge = t.Bundle, t.Purge
+	}
+	if err == nil {
+		e.held, e.entries = hold, entries
+	} else {
+		// The cache is only updated after a bundle succeeds; recompile and
+		// replace everything so the bridge is certainly right again.
+		logrus.WithError(err).Warn("applying the delta failed; replacing all flows")
+		if _, err := e.FullSync(ctx, w, ports, locals); err != nil {
+			return st, err
+		}
+		st.Full = true
+	}
+	st.Took = time.Since(begin)
+	return st, nil
+}
+
+// BuildWorld assembles decoded objects into a world, logging what is left
+// out, and resolves host endpoint addresses.
+func (e *Engine) BuildWorld(objs []decode.Object) (*policy.World, []error) {
+	w, errs := decode.Build(objs)
+	for _, err := range errs {
+		logrus.WithError(err).Warn("object not enforced")
+	}
+	resolveHostAddresses(w)
+	return w, errs
+}
+
+// Bindings finds the endpoints bound to the bridge's ports.
+func (e *Engine) Bindings(w *policy.World, ports []ovsbind.Port) map[string]compiler.Binding {
+	return ovsbind.Bind(w.Endpoints, ports, ovsbind.Options{Node: e.Node})
+}
+
+// FullSync compiles w from scratch and replaces the bridge's flows.
+func (e *Engine) FullSync(ctx context.Context, w *policy.World, ports []ovsbind.Port, locals map[string]compiler.Binding) (openflow.SyncStats, error) {
+	opts := e.Opts
+	opts.Locals = locals
+	comp, errs := compiler.New(w, opts)
+	for _, err := range errs {
+		logrus.WithError(err).Warn("not compiled")
+	}
+	flows, hold := comp.Flows(), e.holdFlows(ports, locals)
+	if len(hold) > 0 {
+		flows = slices.Concat(flows, hold)
+	}
+	entries := e.entryFlows(w, ports, locals)
+	if e.Shared != nil {
+		flows = slices.Concat(e.Shared.PlaceAll(flows), entries)
+	}
+	stats, err := e.Prog.Sync(ctx, flows)
+	if err != nil {
+		e.comp = nil
+		return stats, fmt.Errorf("install flows on %s: %w", e.Bridge, err)
+	}
+	logrus.WithFields(logrus.Fields{"bridge": e.Bridge, "flows": len(comp.Flows()), "held": heldPorts(hold), "added": stats.Added, "removed": stats.Removed, "changed": stats.Changed}).Info("flows replaced")
+	e.comp, e.world, e.locals, e.held, e.entries = comp, w, copyBindings(locals), hold, entries
+	return stats, nil
+}
+
+// place puts a delta where it is installed: as compiled, or relocated for
+// a shared bridge.
+func (e *Engine) place(d compiler.Delta) compiler.Delta {
+	if e.Shared == nil {
+		return d
+	}
+	return e.Shared.PlaceDelta(d)
+}
+
+// entryFlows are the flows diverting bound ports' traffic into flowgate on
+// a shared bridge; none otherwise. Held ports are diverted too, from the
+// port and to its attached-mac, or their hold flows would never see their
+// traffic with anything but a bound port: Neutron's NORMAL would switch
+// it unfiltered.
+func (e *Engine) entryFlows(w *policy.World, ports []ovsbind.Port, locals map[string]compiler.Binding) []compiler.Flow {
+	if e.Shared == nil {
+		return nil
+	}
+	diverted := maps.Clone(locals)
+	for _, p := range ovsbind.HeldPorts(ports, locals, e.holdRule()) {
+		mac, _ := net.ParseMAC(p.AttachedMAC)
+		// Not an endpoint ID (those have no NUL), so w names no pairs.
+		diverted["\x00held/"+p.Name] = compiler.Binding{OFPort: uint32(p.OFPort), MAC: mac}
+	}
+	return e.Shared.EntryFlows(w, diverted, e.Opts.Generation)
+}
+
+// holdFlows are the flows holding the workload ports that are bound to no
+// endpoint (see Engine.Hold).
+func (e *Engine) holdFlows(ports []ovsbind.Port, locals map[string]compiler.Binding) []compiler.Flow {
+	return ovsbind.HoldFlows(ports, locals, e.Opts.Generation, e.holdRule())
+}
+
+// holdRule says which ports are workload ports (see Engine.Hold).
+func (e *Engine) holdRule() func(ovsbind.Port) bool {
+	if e.Hold == nil {
+		return ovsbind.IsWorkloadPort
+	}
+	return e.Hold
+}
+
+// heldPorts counts the ports hold flows hold.
+func heldPorts(hold []compiler.Flow) int {
+	n := 0
+	for _, f := range hold {
+		if f.Table == compiler.TableClassify.ID {
+			n++
+		}
+	}
+	return n
+}
+
+// Resync recompiles the last objects from scratch and replaces all flows:
+// after ovs-vswitchd lost them, or on request.
+func (e *Engine) Resync(ctx context.Context) error {
+	e.comp = nil
+	_, err := e.Realize(ctx, e.objs)
+	return err
+}
+
+func (e *Engine) Ports() []ovsbind.Port {
+	var out []ovsbind.Port
+	for _, i := range e.DB.Interfaces(e.Bridge) {
+		out = append(out, ovsbind.Port{
+			Name: i.Name, OFPort: i.OFPort, IfaceID: i.ExternalIDs["iface-id"],
+			AttachedMAC: i.ExternalIDs["attached-mac"], MACInUse: i.MACInUse,
+		})
+	}
+	return out
+}
+
+// resolveHostAddresses gives host endpoints that name an interface but no
+// addresses the interface's addresses, on copies: decoded objects are
+// shared with the compiler and must not change under it.
+func resolveHostAddresses(w *policy.World) {
+	for i, ep := range w.Endpoints {
+		if ep.Kind != policy.HostEndpoint || ep.InterfaceName == "" || len(ep.IPs) > 0 {
+			continue
+		}
+		cp := *ep
+		for _, err := range hostif.FillAddresses([]*policy.Endpoint{&cp}) {
+			logrus.WithError(err).Warn("host endpoint without addresses")
+		}
+		w.Endpoints[i] = &cp
+	}
+}
+
+func copyBindings(m map[string]compiler.Binding) map[string]compiler.Binding {
+	out := make(map[string]compiler.Binding, len(m))
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
+}
+
+// Counts are the policy flows compiled and the endpoints bound to the
+// bridge at the last realization, as `flowgate apply` reports them.
+func (e *Engine) Counts() (flows, bound int) {
+	if e.comp != nil {
+		flows = len(e.comp.Flows())
+	}
+	return flows, len(e.locals)
+}

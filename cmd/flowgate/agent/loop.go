@@ -1,0 +1,179 @@
+package agent
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/sirupsen/logrus"
+
+	"github.com/flowgate/flowgate/endpoints"
+	"github.com/flowgate/flowgate/endpoints/files"
+	"github.com/flowgate/flowgate/endpoints/kube"
+	"github.com/flowgate/flowgate/translator/compiler"
+)
+
+// Run is the host agent: it keeps cfg.Bridge's flows equal to the policy
+// its sources (files, Neutron JSON, a Kubernetes cluster) have in force
+// until ctx ends or SIGTERM/SIGINT arrive. SIGHUP rereads the files and
+// recompiles everything. `flowgate agent` is flag parsing around it.
+func Run(parent context.Context, cfg Config) error {
+	ctx, stop := signal.NotifyContext(parent, syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+
+	opts, err := CompilerOptions(cfg.FailsafeInbound, cfg.FailsafeOutbound)
+	if err != nil {
+		return err
+	}
+	if opts.Established, err = compiler.ParseEstablished(cfg.EstablishedConnections); err != nil {
+		return fmt.Errorf("establishedConnections: %w", err)
+	}
+	health := newHealth()
+	if cfg.HealthAddress != "" {
+		srv, err := health.serve(cfg.HealthAddress)
+		if err != nil {
+			return err
+		}
+		defer srv.Close()
+	}
+	var ks *kube.Source
+	if cfg.Kubernetes.Enabled { // a bad kubeconfig fails before OVS is touched
+		if ks, err = kube.New(kube.Config{Kubeconfig: cfg.Kubernetes.Kubeconfig, NodeName: cfg.Node,
+			Debounce: time.Duration(cfg.Kubernetes.Debounce), AutoHostEndpoints: cfg.Kubernetes.AutoHostEndpoints}); err != nil {
+			return err
+		}
+	}
+	shared, err := cfg.Shared.Layout()
+	if err != nil {
+		return err
+	}
+	db, prog, err := OpenBridge(ctx, cfg.OVSDB, cfg.Bridge, cfg.DatapathType, shared)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	e := &Engine{Bridge: cfg.Bridge, Node: cfg.Node, DB: db, Prog: prog, Opts: opts, Shared: shared}
+	if cfg.Kubernetes.Enabled {
+		e.Hold = kube.IsPodPort
+	}
+	// The file sources: policy YAML, and Neutron's JSON converted as
+	// `import openstack` converts it. Both are watched the same way.
+	var srcs []*files.Source
+	var watches []<-chan endpoints.Snapshot
+	if len(cfg.PolicyPaths) > 0 {
+		srcs = append(srcs, files.NewSource(cfg.PolicyPaths))
+	}
+	if len(cfg.NeutronPaths) > 0 {
+		srcs = append(srcs, files.NewFormatSource(cfg.NeutronPaths, NeutronFormat()))
+	}
+	for _, src := range srcs {
+		watches = append(watches, src.Watch(ctx, time.Duration(cfg.PollInterval)))
+	}
+	if ks != nil {
+		watches = append(watches, ks.Watch(ctx))
+	}
+	// Every source's first snapshot is waited for: nothing partial.
+	snaps := endpoints.Merge(ctx, watches...)
+	// The lost-flows check runs beside the loop, so that a change is never
+	// held up by one (it runs an ovs-ofctl process).
+	lost := make(chan struct{}, 1)
+	go func() {
+		check := time.NewTicker(time.Duration(cfg.CheckInterval))
+		defer check.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-check.C:
+			}
+			if gone, err := prog.Lost(ctx); err != nil {
+				logrus.WithError(err).Warn("cannot check installed flows")
+			} else if gone {
+				select {
+				case lost <- struct{}{}:
+				default:
+				}
+			}
+		}
+	}()
+	logrus.WithFields(logrus.Fields{"bridge": cfg.Bridge, "ovsdb": cfg.OVSDB, "policyPaths": cfg.PolicyPaths,
+		"neutronPaths": cfg.NeutronPaths, "kubernetes": cfg.Kubernetes.Enabled, "node": cfg.Node, "shared": cfg.Shared.Enabled,
+		"establishedConnections": opts.Established.String()}).Info("agent started")
+
+	var pending bool
+	// read is how long the policy source took to read what changed, for
+	// the log's latency breakdown.
+	var read time.Duration
+	realize := func(reason string) {
+		st, err := e.Realize(ctx, e.objs)
+		health.record(st, err)
+		fields := logrus.Fields{"reason": reason, "changes": st.Changes, "flowOps": st.Flows, "full": st.Full,
+			"held": heldPorts(e.held), "took": st.Took.String()}
+		if err != nil {
+			logrus.WithFields(fields).WithError(err).Error("enforcement not updated")
+			return
+		}
+		if st.Full || st.Changes > 0 || st.Flows > 0 {
+			if !st.Full {
+				for k, v := range st.Stages.fields() {
+					fields[k] = v
+				}
+				if read > 0 {
+					fields["readMs"] = float64(read.Microseconds()) / 1000
+				}
+			}
+			logrus.WithFields(fields).Info("enforcement updated")
+		}
+	}
+	started := false
+	for {
+		health.beat()
+		select {
+		case <-ctx.Done():
+			logrus.Info("agent stopping; flows stay installed")
+			return nil
+		case snap, ok := <-snaps:
+			if !ok {
+				return nil
+			}
+			for _, p := range snap.Problems {
+				logrus.WithError(p).Warn("policy input problem; last good state kept")
+			}
+			e.objs = snap.Objects
+			started = true
+			read = snap.Took
+			realize("policy input changed")
+			read = 0
+		case <-db.Watch():
+			if started {
+				pending = true
+			}
+		case <-hup:
+			logrus.Info("SIGHUP: recompiling everything")
+			if !cfg.Kubernetes.Enabled {
+				e.objs = nil
+				for _, src := range srcs {
+					e.objs = append(e.objs, src.Read().Objects...)
+				}
+			}
+			e.comp = nil
+			realize("SIGHUP")
+		case <-lost:
+			if started {
+				logrus.Warn("flows lost (ovs-vswitchd restarted?); reinstalling")
+				e.comp = nil
+				realize("flows lost")
+			}
+		}
+		if pending {
+			pending = false
+			realize("bridge ports changed")
+		}
+	}
+}
