@@ -86,15 +86,15 @@ func (x *labelIndex) remove(e *entity) {
 
 // size is how many entities satisfy t.
 func (x *labelIndex) size(t term) int {
-	byValue := x.byKey[t.key]
+	byValue := x.byKey[t.Key]
 	n := 0
-	if t.values == nil {
+	if t.Values == nil {
 		for _, p := range byValue {
 			n += len(p.ents)
 		}
 		return n
 	}
-	for _, v := range t.values {
+	for _, v := range t.Values {
 		if p := byValue[v]; p != nil {
 			n += len(p.ents)
 		}
@@ -123,8 +123,8 @@ func (x *labelIndex) each(sel selector.Selector, all func(func(*entity)), f func
 		all(f)
 		return
 	}
-	byValue := x.byKey[t.key]
-	if t.values == nil {
+	byValue := x.byKey[t.Key]
+	if t.Values == nil {
 		for _, p := range byValue {
 			for _, e := range p.ents {
 				f(e)
@@ -132,7 +132,7 @@ func (x *labelIndex) each(sel selector.Selector, all func(func(*entity)), f func
 		}
 		return
 	}
-	for _, v := range t.values { // canonical "in" sets have no repeats
+	for _, v := range t.Values { // canonical "in" sets have no repeats
 		if p := byValue[v]; p != nil {
 			for _, e := range p.ents {
 				f(e)
@@ -176,19 +176,19 @@ func (x *selectorIndex) add(sel selector.Selector, labels *labelIndex) {
 		return
 	}
 	x.filed[sel] = t
-	if t.values == nil {
-		if x.has[t.key] == nil {
-			x.has[t.key] = map[selector.Selector]struct{}{}
+	if t.Values == nil {
+		if x.has[t.Key] == nil {
+			x.has[t.Key] = map[selector.Selector]struct{}{}
 		}
-		x.has[t.key][sel] = struct{}{}
+		x.has[t.Key][sel] = struct{}{}
 		return
 	}
-	byValue := x.eq[t.key]
+	byValue := x.eq[t.Key]
 	if byValue == nil {
 		byValue = map[string]map[selector.Selector]struct{}{}
-		x.eq[t.key] = byValue
+		x.eq[t.Key] = byValue
 	}
-	for _, v := range t.values {
+	for _, v := range t.Values {
 		if byValue[v] == nil {
 			byValue[v] = map[selector.Selector]struct{}{}
 		}
@@ -204,22 +204,22 @@ func (x *selectorIndex) remove(sel selector.Selector) {
 		return
 	}
 	delete(x.filed, sel)
-	if t.values == nil {
-		delete(x.has[t.key], sel)
-		if len(x.has[t.key]) == 0 {
-			delete(x.has, t.key)
+	if t.Values == nil {
+		delete(x.has[t.Key], sel)
+		if len(x.has[t.Key]) == 0 {
+			delete(x.has, t.Key)
 		}
 		return
 	}
-	byValue := x.eq[t.key]
-	for _, v := range t.values {
+	byValue := x.eq[t.Key]
+	for _, v := range t.Values {
 		delete(byValue[v], sel)
 		if len(byValue[v]) == 0 {
 			delete(byValue, v)
 		}
 	}
 	if len(byValue) == 0 {
-		delete(x.eq, t.key)
+		delete(x.eq, t.Key)
 	}
 }
 
