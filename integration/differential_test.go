@@ -166,9 +166,9 @@ func checkWorld(t *testing.T, o *sandbox.OVS, seed int64, probes int, shared *co
 	if len(errs) > 0 {
 		t.Fatalf("seed %d: compile: %v\n%s", seed, errs, yaml)
 	}
-	flows := c.Flows()
+	flows := c.BridgeFlows(nil, shared)
 	if shared != nil {
-		flows = slices.Concat(neutronBase(), shared.PlaceAll(flows), shared.EntryFlows(w, locals, 0))
+		flows = slices.Concat(neutronBase(), flows)
 	}
 	if err := ReplaceFlows(o, "br-int", flows); err != nil {
 		t.Fatalf("seed %d: %v", seed, err)

@@ -51,8 +51,9 @@ spec:
   - {action: Allow}
 `
 
-// compileInterplay compiles interplayWorld with every endpoint local.
-func compileInterplay(t *testing.T, est compiler.Established) (map[string]compiler.Binding, []compiler.Flow) {
+// compileInterplay compiles interplayWorld with every endpoint local: the
+// bridge's flows (placed by shared, when it is not nil).
+func compileInterplay(t *testing.T, est compiler.Established, shared *compiler.Shared) (map[string]compiler.Binding, []compiler.Flow) {
 	t.Helper()
 	objs, errs := decode.Decode("interplay.yaml", []byte(interplayWorld))
 	if len(errs) > 0 {
@@ -68,7 +69,7 @@ func compileInterplay(t *testing.T, est compiler.Established) (map[string]compil
 	if len(errs) > 0 {
 		t.Fatal(errs)
 	}
-	return locals, c.Flows()
+	return locals, c.BridgeFlows(nil, shared)
 }
 
 // TestCutReplyOfPairMACConnection: in cut mode, vm-a opens TCP to vm-b:80
@@ -79,7 +80,7 @@ func compileInterplay(t *testing.T, est compiler.Established) (map[string]compil
 // so the re-check allows it and the connection is not marked cut.
 func TestCutReplyOfPairMACConnection(t *testing.T) {
 	o := sandboxTraceBridge(t)
-	locals, flows := compileInterplay(t, compiler.EstablishedCut)
+	locals, flows := compileInterplay(t, compiler.EstablishedCut, nil)
 	if err := ReplaceFlows(o, "br-int", flows); err != nil {
 		t.Fatal(err)
 	}
@@ -125,11 +126,9 @@ func TestCutReplyOfPairMACConnection(t *testing.T) {
 // ingress policy (default deny), as traffic to its own MAC does.
 func TestSharedEntryPairMAC(t *testing.T) {
 	o := sandboxTraceBridge(t)
-	locals, flows := compileInterplay(t, compiler.EstablishedSurvive)
 	shared := compiler.DefaultShared()
-	objs, _ := decode.Decode("interplay.yaml", []byte(interplayWorld))
-	w, _ := decode.Build(objs)
-	flows = slices.Concat(neutronBase(), shared.PlaceAll(flows), shared.EntryFlows(w, locals, 0))
+	_, flows := compileInterplay(t, compiler.EstablishedSurvive, &shared)
+	flows = slices.Concat(neutronBase(), flows)
 	if err := ReplaceFlows(o, "br-int", flows); err != nil {
 		t.Fatal(err)
 	}
@@ -204,7 +203,7 @@ func TestCutLogsUntrackedPackets(t *testing.T) {
 		if len(errs) > 0 {
 			t.Fatal(errs)
 		}
-		if err := ReplaceFlows(o, "br-int", c.Flows()); err != nil {
+		if err := ReplaceFlows(o, "br-int", c.BridgeFlows(nil, nil)); err != nil {
 			t.Fatal(err)
 		}
 		got, out, err := Trace(o, "br-int", pkt)

@@ -60,9 +60,9 @@ same with table names (as the docs show them); -o json prints objects.
 			for _, err := range errs {
 				logrus.WithError(err).Warn("not compiled")
 			}
-			flows, named := comp.Flows(), compiler.Flow.Named
+			// No ports are read: nothing is held.
+			flows, named := comp.BridgeFlows(nil, shared), compiler.Flow.Named
 			if shared != nil {
-				flows = append(shared.PlaceAll(flows), shared.EntryFlows(w, opts.Locals, 0)...)
 				compiler.SortFlows(flows)
 				named = shared.Named
 			}

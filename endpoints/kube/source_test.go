@@ -342,13 +342,13 @@ func TestHoldFlows(t *testing.T) {
 	mac, _ := net.ParseMAC("02:00:00:00:00:01")
 	locals := map[string]compiler.Binding{"prod/db": {OFPort: 1, MAC: mac}}
 	var got []string
-	for _, f := range HoldFlows(ports, locals, 7) {
+	for _, f := range compiler.HoldFlows(ovsbind.Held(ports, locals, IsPodPort), locals, 7) {
 		got = append(got, f.String())
-		if f.Cookie.Category() != CategoryHold || f.Cookie.Generation() != 7 {
+		if f.Cookie.Category() != compiler.CategoryHold || f.Cookie.Generation() != 7 {
 			t.Errorf("cookie %#x", uint64(f.Cookie))
 		}
 	}
-	ck := func(port uint32) compiler.Cookie { return compiler.NewCookie(7, CategoryHold, false, port) }
+	ck := func(port uint32) compiler.Cookie { return compiler.NewCookie(7, compiler.CategoryHold, false, port) }
 	want := fmt.Sprint([]string{
 		compiler.Flow{Table: compiler.TableClassify.ID, Priority: 50, Match: "in_port=2", Actions: "drop", Cookie: ck(2)}.String(),
 		compiler.Flow{Table: compiler.TableClassify.ID, Priority: 50, Match: "in_port=6", Actions: "drop", Cookie: ck(6)}.String(),

@@ -23,13 +23,13 @@ func TestHoldFlowsWorkloadPorts(t *testing.T) {
 	mac, _ := net.ParseMAC("02:00:00:00:00:01")
 	locals := map[string]compiler.Binding{"prod/db": {OFPort: 1, MAC: mac}}
 	var got []string
-	for _, f := range HoldFlows(ports, locals, 7, IsWorkloadPort) {
+	for _, f := range compiler.HoldFlows(Held(ports, locals, IsWorkloadPort), locals, 7) {
 		got = append(got, f.String())
-		if f.Cookie.Category() != CategoryHold || f.Cookie.Generation() != 7 {
+		if f.Cookie.Category() != compiler.CategoryHold || f.Cookie.Generation() != 7 {
 			t.Errorf("cookie %#x", uint64(f.Cookie))
 		}
 	}
-	ck := func(port uint32) compiler.Cookie { return compiler.NewCookie(7, CategoryHold, false, port) }
+	ck := func(port uint32) compiler.Cookie { return compiler.NewCookie(7, compiler.CategoryHold, false, port) }
 	flow := func(table uint8, match string, port uint32) string {
 		return compiler.Flow{Table: table, Priority: 50, Match: match, Actions: "drop", Cookie: ck(port)}.String()
 	}
@@ -43,7 +43,7 @@ func TestHoldFlowsWorkloadPorts(t *testing.T) {
 	if fmt.Sprint(got) != want {
 		t.Errorf("hold flows\n got %v\nwant %s", got, want)
 	}
-	if n := len(HoldFlows(ports, map[string]compiler.Binding{}, 7, func(Port) bool { return false })); n != 0 {
+	if n := len(compiler.HoldFlows(Held(ports, map[string]compiler.Binding{}, func(Port) bool { return false }), nil, 7)); n != 0 {
 		t.Errorf("a rule holding nothing gave %d flows", n)
 	}
 }

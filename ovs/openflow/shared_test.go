@@ -90,7 +90,7 @@ func TestSharedBridgeOwnsOnlyItsCookies(t *testing.T) {
 		p.Share(compiler.SharedCookieMark, compiler.SharedCookieMask, layout.ForeignTables())
 		return p
 	}
-	a := layout.PlaceAll(compiled(t, 1).Flows())
+	a := compiled(t, 1).BridgeFlows(nil, &layout)
 	p := newProg()
 	st, err := p.Sync(ctx, a)
 	if err != nil {
@@ -110,7 +110,7 @@ func TestSharedBridgeOwnsOnlyItsCookies(t *testing.T) {
 	}
 	// A new generation replaces ours wholesale and only ours.
 	comp := compiled(t, 2)
-	b := layout.PlaceAll(comp.Flows())
+	b := comp.BridgeFlows(nil, &layout)
 	p = newProg()
 	if st, err := p.Sync(ctx, b); err != nil || st.Added != len(b) || st.Removed != len(a) {
 		t.Fatalf("replacing Sync = %+v, %v", st, err)
@@ -126,7 +126,7 @@ func TestSharedBridgeOwnsOnlyItsCookies(t *testing.T) {
 	if err := p.Apply(ctx, layout.PlaceDelta(d)); err != nil {
 		t.Fatal(err)
 	}
-	c := layout.PlaceAll(comp.Flows())
+	c := comp.BridgeFlows(nil, &layout)
 	same("an Apply")
 
 	// Neutron's stale-cookie cleanup deletes flows cookie by cookie; losing
@@ -168,7 +168,7 @@ func TestSharedBridgeRefusesCookieCollision(t *testing.T) {
 	layout := compiler.DefaultShared()
 	p := openflow.NewProgrammer(bridge, o.Env())
 	p.Share(compiler.SharedCookieMark, compiler.SharedCookieMask, layout.ForeignTables())
-	_, err := p.Sync(ctx, layout.PlaceAll(compiled(t, 1).Flows()))
+	_, err := p.Sync(ctx, compiled(t, 1).BridgeFlows(nil, &layout))
 	if err == nil || !strings.Contains(err.Error(), "table 23") || !strings.Contains(err.Error(), "collides") {
 		t.Fatalf("Sync over a colliding cookie: %v", err)
 	}

@@ -142,14 +142,32 @@ func (d *Delta) sort() {
 // rule id or endpoint ofport.
 type Cookie uint64
 
-// Cookie categories.
+// Cookie categories: every kind of flow flowgate installs, in one place
+// (docs/pipeline.md's cookie row lists them: TestCookieCategoriesDocumented).
 const (
-	CategoryPipeline  = 1 // fixed pipeline flows
-	CategoryEndpoint  = 2 // classify, spoof guard, destination of one endpoint
-	CategoryDispatch  = 3 // dispatch (and failsafes) of one endpoint
-	CategoryRule      = 4 // a policy rule
-	CategoryExclusion = 5 // a rule's negations
+	CategoryPipeline  = 1    // fixed pipeline flows
+	CategoryEndpoint  = 2    // classify, spoof guard, destination of one endpoint
+	CategoryDispatch  = 3    // dispatch (and failsafes) of one endpoint
+	CategoryRule      = 4    // a policy rule
+	CategoryExclusion = 5    // a rule's negations
+	CategoryHold      = 0x10 // the hold of a workload port bound to no endpoint (HoldFlows)
+	CategoryEntry     = 0x20 // a shared bridge's entry flow (Shared.EntryFlows)
 )
+
+// Categories are the cookie categories as docs/pipeline.md names them.
+var Categories = []struct {
+	// Value is the category (cookie bits 48–55); Doc how the docs name it.
+	Value uint8
+	Doc   string
+}{
+	{CategoryPipeline, "1 pipeline"},
+	{CategoryEndpoint, "2 endpoint"},
+	{CategoryDispatch, "3 dispatch"},
+	{CategoryRule, "4 rule"},
+	{CategoryExclusion, "5 exclusion"},
+	{CategoryHold, "0x10 hold of an unbound workload port"},
+	{CategoryEntry, "0x20 entry flow of a shared bridge"},
+}
 
 // NewCookie packs a cookie.
 func NewCookie(generation uint8, category uint8, ingress bool, id uint32) Cookie {

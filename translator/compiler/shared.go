@@ -85,10 +85,6 @@ const (
 	SharedCookieMask uint64 = 0xfffe << 32
 )
 
-// CategoryEntry is the cookie category of entry flows (the compiler's
-// own categories are 1–5; endpoints/kube's hold flows are 0x10).
-const CategoryEntry = 0x20
-
 // Entry flow priorities in EntryTable: those of Neutron's OVS firewall
 // (in_port 100, local MAC 90), above its NORMAL (3) and DVR (20) flows and
 // below its OpenFlow DHCP responder (101).
@@ -275,8 +271,18 @@ func (s Shared) PlaceDelta(d Delta) Delta {
 // or to one of its address pairs' MACs (dl_dst, whatever the VLAN:
 // flowgate's destination table recognises endpoints by MAC alone; Neutron's
 // OVS firewall diverts every allowed MAC of a port too). Two bindings
-// sharing a MAC share one flow. w names the bound endpoints' pairs.
-func (s Shared) EntryFlows(w *policy.World, locals map[string]Binding, generation uint8) []Flow {
+// sharing a MAC share one flow. w names the bound endpoints' pairs. Held
+// ports are diverted too, from the port and to its MAC, or their hold
+// flows would never see their traffic: the other controller's NORMAL
+// would switch it unfiltered.
+func (s Shared) EntryFlows(w *policy.World, locals map[string]Binding, held []HeldPort, generation uint8) []Flow {
+	if len(held) > 0 {
+		locals = maps.Clone(locals)
+		for _, p := range held {
+			// Not an endpoint ID (those have no NUL), so w names no pairs.
+			locals["\x00held/"+p.Name] = Binding{OFPort: p.OFPort, MAC: p.MAC}
+		}
+	}
 	into := fmt.Sprintf("goto_table:%d", s.Table(TableClassify.ID))
 	seen := map[FlowKey]bool{}
 	var out []Flow

@@ -101,7 +101,7 @@ func TestSharedEntryFlows(t *testing.T) {
 		"b": {OFPort: 3, MAC: mac("fa:16:3e:00:00:03")},
 		"c": {OFPort: 9, MAC: mac("fa:16:3e:00:00:03")},
 	}
-	got := flowStrings(DefaultShared().EntryFlows(nil, locals, 2))
+	got := flowStrings(DefaultShared().EntryFlows(nil, locals, nil, 2))
 	want := []string{
 		"cookie=0x220f6f600000003, table=60, priority=100,in_port=3 actions=goto_table:100",
 		"cookie=0x220f6f600000007, table=60, priority=100,in_port=7 actions=goto_table:100",

@@ -3,9 +3,6 @@ package agent
 import (
 	"context"
 	"fmt"
-	"maps"
-	"net"
-	"slices"
 	"time"
 
 	"github.com/sirupsen/logrus"
@@ -114,9 +111,10 @@ func (e *Engine) Realize(ctx context.Context, objs []decode.Object) (RealizeStat
 	}
 	changes := compiler.Changes(e.world, w, e.locals, locals)
 	st.Changes = len(changes)
-	hold := e.holdFlows(ports, locals)
+	held := e.heldPorts(ports, locals)
+	hold := compiler.HoldFlows(held, locals, e.Opts.Generation)
 	holdDelta := compiler.Diff(e.held, hold)
-	entries := e.entryFlows(w, ports, locals)
+	entries := e.entryFlows(w, locals, held)
 	entryDelta := compiler.Diff(e.entries, entries)
 	lap(&st.Stages.Diff)
 	if len(changes) == 0 && holdDelta.Empty() && entryDelta.Empty() {
@@ -181,14 +179,10 @@ func (e *Engine) FullSync(ctx context.Context, w *policy.World, ports []ovsbind.
 	for _, err := range errs {
 		logrus.WithError(err).Warn("not compiled")
 	}
-	flows, hold := comp.Flows(), e.holdFlows(ports, locals)
-	if len(hold) > 0 {
-		flows = slices.Concat(flows, hold)
-	}
-	entries := e.entryFlows(w, ports, locals)
-	if e.Shared != nil {
-		flows = slices.Concat(e.Shared.PlaceAll(flows), entries)
-	}
+	held := e.heldPorts(ports, locals)
+	flows := comp.BridgeFlows(held, e.Shared)
+	hold := compiler.HoldFlows(held, locals, e.Opts.Generation)
+	entries := e.entryFlows(w, locals, held)
 	stats, err := e.Prog.Sync(ctx, flows)
 	if err != nil {
 		e.comp = nil
@@ -208,28 +202,18 @@ func (e *Engine) place(d compiler.Delta) compiler.Delta {
 	return e.Shared.PlaceDelta(d)
 }
 
-// entryFlows are the flows diverting bound ports' traffic into flowgate on
-// a shared bridge; none otherwise. Held ports are diverted too, from the
-// port and to its attached-mac, or their hold flows would never see their
-// traffic with anything but a bound port: Neutron's NORMAL would switch
-// it unfiltered.
-func (e *Engine) entryFlows(w *policy.World, ports []ovsbind.Port, locals map[string]compiler.Binding) []compiler.Flow {
+// entryFlows are the flows diverting bound and held ports' traffic into
+// flowgate on a shared bridge (compiler.Shared.EntryFlows); none otherwise.
+func (e *Engine) entryFlows(w *policy.World, locals map[string]compiler.Binding, held []compiler.HeldPort) []compiler.Flow {
 	if e.Shared == nil {
 		return nil
 	}
-	diverted := maps.Clone(locals)
-	for _, p := range ovsbind.HeldPorts(ports, locals, e.holdRule()) {
-		mac, _ := net.ParseMAC(p.AttachedMAC)
-		// Not an endpoint ID (those have no NUL), so w names no pairs.
-		diverted["\x00held/"+p.Name] = compiler.Binding{OFPort: uint32(p.OFPort), MAC: mac}
-	}
-	return e.Shared.EntryFlows(w, diverted, e.Opts.Generation)
+	return e.Shared.EntryFlows(w, locals, held, e.Opts.Generation)
 }
 
-// holdFlows are the flows holding the workload ports that are bound to no
-// endpoint (see Engine.Hold).
-func (e *Engine) holdFlows(ports []ovsbind.Port, locals map[string]compiler.Binding) []compiler.Flow {
-	return ovsbind.HoldFlows(ports, locals, e.Opts.Generation, e.holdRule())
+// heldPorts are the workload ports bound to no endpoint (see Engine.Hold).
+func (e *Engine) heldPorts(ports []ovsbind.Port, locals map[string]compiler.Binding) []compiler.HeldPort {
+	return ovsbind.Held(ports, locals, e.holdRule())
 }
 
 // holdRule says which ports are workload ports (see Engine.Hold).
