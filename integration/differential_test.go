@@ -161,12 +161,12 @@ func checkWorld(t *testing.T, o *sandbox.OVS, seed int64, probes int, shared *co
 	if len(locals) > maxLocalPorts {
 		t.Fatalf("seed %d: %d local endpoints, bridge has %d ports", seed, len(locals), maxLocalPorts)
 	}
-	opts := compiler.Options{Locals: locals, Established: est, FailsafeInbound: policy.DefaultFailsafeInbound(), FailsafeOutbound: policy.DefaultFailsafeOutbound()}
+	opts := compiler.Options{Locals: locals, Established: est, Shared: shared, FailsafeInbound: policy.DefaultFailsafeInbound(), FailsafeOutbound: policy.DefaultFailsafeOutbound()}
 	c, errs := compiler.New(w, opts)
 	if len(errs) > 0 {
 		t.Fatalf("seed %d: compile: %v\n%s", seed, errs, yaml)
 	}
-	flows := c.BridgeFlows(nil, shared)
+	flows := c.BridgeFlows(nil)
 	if shared != nil {
 		flows = slices.Concat(neutronBase(), flows)
 	}

@@ -64,12 +64,12 @@ func compileInterplay(t *testing.T, est compiler.Established, shared *compiler.S
 		t.Fatal(errs)
 	}
 	locals := compiler.AllLocal(w, "local")
-	c, errs := compiler.New(w, compiler.Options{Locals: locals, Established: est,
+	c, errs := compiler.New(w, compiler.Options{Locals: locals, Established: est, Shared: shared,
 		FailsafeInbound: policy.DefaultFailsafeInbound(), FailsafeOutbound: policy.DefaultFailsafeOutbound()})
 	if len(errs) > 0 {
 		t.Fatal(errs)
 	}
-	return locals, c.BridgeFlows(nil, shared)
+	return locals, c.BridgeFlows(nil)
 }
 
 // TestCutReplyOfPairMACConnection: in cut mode, vm-a opens TCP to vm-b:80
@@ -203,7 +203,7 @@ func TestCutLogsUntrackedPackets(t *testing.T) {
 		if len(errs) > 0 {
 			t.Fatal(errs)
 		}
-		if err := ReplaceFlows(o, "br-int", c.BridgeFlows(nil, nil)); err != nil {
+		if err := ReplaceFlows(o, "br-int", c.BridgeFlows(nil)); err != nil {
 			t.Fatal(err)
 		}
 		got, out, err := Trace(o, "br-int", pkt)

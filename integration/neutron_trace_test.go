@@ -54,7 +54,7 @@ func TestNeutronDifferentialTrace(t *testing.T) {
 	}
 	o := sandboxtest.New(t)
 	setupBridge(t, o)
-	if err := ReplaceFlows(o, "br-int", c.BridgeFlows(nil, nil)); err != nil {
+	if err := ReplaceFlows(o, "br-int", c.BridgeFlows(nil)); err != nil {
 		t.Fatal(err)
 	}
 	ev := evaluator.New(w, evaluator.DefaultOptions())

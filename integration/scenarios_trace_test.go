@@ -34,7 +34,7 @@ func TestScenariosTrace(t *testing.T) {
 		if len(errs) > 0 {
 			t.Fatalf("%s: compile: %v", sc.Name, errs)
 		}
-		flows := c.BridgeFlows(nil, nil)
+		flows := c.BridgeFlows(nil)
 		if err := ReplaceFlows(o, "br-int", flows); err != nil {
 			t.Fatalf("%s: %v", sc.Name, err)
 		}

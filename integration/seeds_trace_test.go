@@ -93,7 +93,7 @@ func traceWorld(t *testing.T, o *sandbox.OVS, tr *tracer, name string, w *policy
 	if len(errs) > 0 {
 		t.Fatalf("%s: compile: %v", name, errs)
 	}
-	flows := c.BridgeFlows(nil, nil)
+	flows := c.BridgeFlows(nil)
 	if err := ReplaceFlows(o, "br-int", flows); err != nil {
 		t.Fatalf("%s: %v", name, err)
 	}

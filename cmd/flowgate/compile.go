@@ -55,13 +55,14 @@ same with table names (as the docs show them); -o json prints objects.
 				FailsafeInbound:  eo.FailsafeInbound,
 				FailsafeOutbound: eo.FailsafeOutbound,
 				Established:      established,
+				Shared:           shared,
 			}
 			comp, errs := compiler.New(w, opts)
 			for _, err := range errs {
 				logrus.WithError(err).Warn("not compiled")
 			}
 			// No ports are read: nothing is held.
-			flows, named := comp.BridgeFlows(nil, shared), compiler.Flow.Named
+			flows, named := comp.BridgeFlows(nil), compiler.Flow.Named
 			if shared != nil {
 				compiler.SortFlows(flows)
 				named = shared.Named

@@ -342,7 +342,7 @@ func TestHoldFlows(t *testing.T) {
 	mac, _ := net.ParseMAC("02:00:00:00:00:01")
 	locals := map[string]compiler.Binding{"prod/db": {OFPort: 1, MAC: mac}}
 	var got []string
-	for _, f := range compiler.HoldFlows(ovsbind.Held(ports, locals, IsPodPort), locals, 7) {
+	for _, f := range compiler.HoldFlows(ovsbind.Held(ports, locals, IsPodPort), compiler.Options{Locals: locals, Generation: 7}) {
 		got = append(got, f.String())
 		if f.Cookie.Category() != compiler.CategoryHold || f.Cookie.Generation() != 7 {
 			t.Errorf("cookie %#x", uint64(f.Cookie))

@@ -23,7 +23,7 @@ func TestHoldFlowsWorkloadPorts(t *testing.T) {
 	mac, _ := net.ParseMAC("02:00:00:00:00:01")
 	locals := map[string]compiler.Binding{"prod/db": {OFPort: 1, MAC: mac}}
 	var got []string
-	for _, f := range compiler.HoldFlows(Held(ports, locals, IsWorkloadPort), locals, 7) {
+	for _, f := range compiler.HoldFlows(Held(ports, locals, IsWorkloadPort), compiler.Options{Locals: locals, Generation: 7}) {
 		got = append(got, f.String())
 		if f.Cookie.Category() != compiler.CategoryHold || f.Cookie.Generation() != 7 {
 			t.Errorf("cookie %#x", uint64(f.Cookie))
@@ -43,7 +43,7 @@ func TestHoldFlowsWorkloadPorts(t *testing.T) {
 	if fmt.Sprint(got) != want {
 		t.Errorf("hold flows\n got %v\nwant %s", got, want)
 	}
-	if n := len(compiler.HoldFlows(Held(ports, map[string]compiler.Binding{}, func(Port) bool { return false }), nil, 7)); n != 0 {
+	if n := len(compiler.HoldFlows(Held(ports, map[string]compiler.Binding{}, func(Port) bool { return false }), compiler.Options{Locals: nil, Generation: 7})); n != 0 {
 		t.Errorf("a rule holding nothing gave %d flows", n)
 	}
 }

@@ -15,15 +15,16 @@ import (
 )
 
 // compiled is the database-allow-backends seed compiled with every
-// endpoint local, cookies of generation gen.
-func compiled(t testing.TB, gen uint8) *compiler.Compiler {
+// endpoint local, cookies of generation gen, laid out by shared (nil: a
+// bridge of flowgate's own).
+func compiled(t testing.TB, gen uint8, shared *compiler.Shared) *compiler.Compiler {
 	t.Helper()
 	objs, errs := evaltest.DecodeFS(os.DirFS("../../examples/seeds"), "database-allow-backends")
 	w, berrs := decode.Build(objs)
 	if errs = append(errs, berrs...); len(errs) > 0 {
 		t.Fatal(errs)
 	}
-	c, errs := compiler.New(w, compiler.Options{Locals: compiler.AllLocal(w, ""), Generation: gen})
+	c, errs := compiler.New(w, compiler.Options{Locals: compiler.AllLocal(w, ""), Generation: gen, Shared: shared})
 	if len(errs) > 0 {
 		t.Fatal(errs)
 	}
@@ -90,7 +91,7 @@ func TestSharedBridgeOwnsOnlyItsCookies(t *testing.T) {
 		p.Share(compiler.SharedCookieMark, compiler.SharedCookieMask, layout.ForeignTables())
 		return p
 	}
-	a := compiled(t, 1).BridgeFlows(nil, &layout)
+	a := compiled(t, 1, &layout).BridgeFlows(nil)
 	p := newProg()
 	st, err := p.Sync(ctx, a)
 	if err != nil {
@@ -109,8 +110,8 @@ func TestSharedBridgeOwnsOnlyItsCookies(t *testing.T) {
 		t.Fatalf("re-sync by a new programmer = %+v, %v; want no changes", st, err)
 	}
 	// A new generation replaces ours wholesale and only ours.
-	comp := compiled(t, 2)
-	b := comp.BridgeFlows(nil, &layout)
+	comp := compiled(t, 2, &layout)
+	b := comp.BridgeFlows(nil)
 	p = newProg()
 	if st, err := p.Sync(ctx, b); err != nil || st.Added != len(b) || st.Removed != len(a) {
 		t.Fatalf("replacing Sync = %+v, %v", st, err)
@@ -123,10 +124,10 @@ func TestSharedBridgeOwnsOnlyItsCookies(t *testing.T) {
 	if len(errs) > 0 || d.Empty() {
 		t.Fatalf("update: %v, %d changes", errs, d.Len())
 	}
-	if err := p.Apply(ctx, layout.PlaceDelta(d)); err != nil {
+	if err := p.Apply(ctx, d); err != nil {
 		t.Fatal(err)
 	}
-	c := comp.BridgeFlows(nil, &layout)
+	c := comp.BridgeFlows(nil)
 	same("an Apply")
 
 	// Neutron's stale-cookie cleanup deletes flows cookie by cookie; losing
@@ -168,7 +169,7 @@ func TestSharedBridgeRefusesCookieCollision(t *testing.T) {
 	layout := compiler.DefaultShared()
 	p := openflow.NewProgrammer(bridge, o.Env())
 	p.Share(compiler.SharedCookieMark, compiler.SharedCookieMask, layout.ForeignTables())
-	_, err := p.Sync(ctx, compiled(t, 1).BridgeFlows(nil, &layout))
+	_, err := p.Sync(ctx, compiled(t, 1, &layout).BridgeFlows(nil))
 	if err == nil || !strings.Contains(err.Error(), "table 23") || !strings.Contains(err.Error(), "collides") {
 		t.Fatalf("Sync over a colliding cookie: %v", err)
 	}

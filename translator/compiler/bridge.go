@@ -35,9 +35,11 @@ const holdPriority = 50
 // endpoint's own flows replace the hold — as Neutron parks an unbound port
 // in its dead VLAN. Frames the NORMAL action floods (broadcast, unknown
 // unicast) still reach the port; it cannot answer.
-func HoldFlows(held []HeldPort, locals map[string]Binding, generation uint8) []Flow {
+//
+// opts gives the bindings (Locals), the generation and the layout.
+func HoldFlows(held []HeldPort, opts Options) []Flow {
 	boundMAC := map[string]bool{}
-	for _, b := range locals {
+	for _, b := range opts.Locals {
 		boundMAC[b.MAC.String()] = true
 	}
 	var out []Flow
@@ -49,11 +51,11 @@ func HoldFlows(held []HeldPort, locals map[string]Binding, generation uint8) []F
 		}
 	}
 	for _, p := range held {
-		ck := NewCookie(generation, CategoryHold, false, p.OFPort)
-		add(Flow{Table: TableClassify.ID, Priority: holdPriority,
+		ck := opts.cookie(CategoryHold, false, p.OFPort)
+		add(Flow{Table: opts.table(TableClassify), Priority: holdPriority,
 			Match: fmt.Sprintf("in_port=%d", p.OFPort), Actions: "drop", Cookie: ck})
 		if mac := p.MAC.String(); len(p.MAC) == 6 && !boundMAC[mac] {
-			add(Flow{Table: TableDestination.ID, Priority: holdPriority,
+			add(Flow{Table: opts.table(TableDestination), Priority: holdPriority,
 				Match: "dl_dst=" + mac, Actions: "drop", Cookie: ck})
 		}
 	}
@@ -62,19 +64,19 @@ func HoldFlows(held []HeldPort, locals map[string]Binding, generation uint8) []F
 }
 
 // BridgeFlows is the complete set of flows a bridge should have: c's
-// pipeline (compiled for its world and Options.Locals), the hold flows of
-// held, and — on a bridge shared with another controller (shared not nil)
-// — all of it placed by shared, with the entry flows that divert the bound
-// and held ports' traffic into it. The agent, `flowgate apply`, `flowgate
-// compile` and the tests that install compiled flows all take the set
-// from here, so that what is tested is what is installed.
-func (c *Compiler) BridgeFlows(held []HeldPort, shared *Shared) []Flow {
+// pipeline (compiled for its world, its Options.Locals and its layout), the
+// hold flows of held, and on a bridge shared with another controller
+// (Options.Shared) the entry flows that divert the bound and held ports'
+// traffic into it. The agent, `flowgate apply`, `flowgate compile` and the
+// tests that install compiled flows all take the set from here, so that
+// what is tested is what is installed.
+func (c *Compiler) BridgeFlows(held []HeldPort) []Flow {
 	flows := c.Flows()
-	if hold := HoldFlows(held, c.opts.Locals, c.opts.Generation); len(hold) > 0 {
+	if hold := HoldFlows(held, c.opts); len(hold) > 0 {
 		flows = slices.Concat(flows, hold)
 	}
-	if shared != nil {
-		flows = slices.Concat(shared.PlaceAll(flows), shared.EntryFlows(c.world, c.opts.Locals, held, c.opts.Generation))
+	if c.opts.Shared != nil {
+		flows = slices.Concat(flows, c.opts.Shared.EntryFlows(c.world, c.opts.Locals, held, c.opts.Generation))
 	}
 	return flows
 }

@@ -19,9 +19,9 @@ func (c *Compiler) endpointFlows(e *policy.Endpoint, b Binding) ([]Flow, error) 
 	}
 	port := b.OFPort
 	zone := c.endpointZone(e, b)
-	ck := NewCookie(c.opts.Generation, CategoryEndpoint, false, port)
+	ck := c.opts.cookie(CategoryEndpoint, false, port)
 	f := func(t Table, prio uint16, match, actions string) Flow {
-		return Flow{Table: t.ID, Priority: prio, Match: match, Actions: actions, Cookie: ck}
+		return Flow{Table: c.opts.table(t), Priority: prio, Match: match, Actions: actions, Cookie: ck}
 	}
 	inPort := fmt.Sprintf("in_port=%d", port)
 	if e.Guard == policy.GuardNone {
@@ -29,8 +29,8 @@ func (c *Compiler) endpointFlows(e *policy.Endpoint, b Binding) ([]Flow, error) 
 		// source endpoint, so no egress policy), without conntrack unless
 		// it reaches a filtered endpoint, and never a destination endpoint.
 		out := []Flow{
-			f(TableClassify, prioEndpoint, inPort, setField(uint32(zone), regZone)+fmt.Sprintf(",goto_table:%d", TableConntrack.ID)),
-			f(TableConntrack, prioUnfiltered, inPort, "NORMAL"),
+			f(TableClassify, prioEndpoint, inPort, setField(uint32(zone), regZone)+fmt.Sprintf(",goto_table:%d", c.opts.table(TableConntrack))),
+			f(TableConntrack, prioUnfiltered, inPort, c.opts.normal()),
 		}
 		if len(c.zones) > 0 {
 			out = append(out, c.unfilteredArrivalFlows(f, zone, b.MAC.String())...)
@@ -38,7 +38,7 @@ func (c *Compiler) endpointFlows(e *policy.Endpoint, b Binding) ([]Flow, error) 
 		return out, nil
 	}
 	out := []Flow{
-		f(TableClassify, prioEndpoint, inPort, setField(port, regSrc)+","+setField(uint32(zone), regZone)+fmt.Sprintf(",goto_table:%d", TableSpoofGuard.ID)),
+		f(TableClassify, prioEndpoint, inPort, setField(port, regSrc)+","+setField(uint32(zone), regZone)+fmt.Sprintf(",goto_table:%d", c.opts.table(TableSpoofGuard))),
 	}
 	untracked := policy.Untracked(e)
 	for i, src := range sourceMACs(e, b.MAC) {
@@ -46,7 +46,7 @@ func (c *Compiler) endpointFlows(e *policy.Endpoint, b Binding) ([]Flow, error) 
 		// from an unfiltered port they still meet conntrack and its
 		// ingress policy.
 		if i == 0 || !c.claimedElsewhere(e.ID(), src.mac) {
-			out = append(out, f(TableDestination, prioEndpoint, "dl_dst="+src.mac, setField(port, regDst)+fmt.Sprintf(",goto_table:%d", TableIngressDispatch.ID)))
+			out = append(out, f(TableDestination, prioEndpoint, "dl_dst="+src.mac, setField(port, regDst)+fmt.Sprintf(",goto_table:%d", c.opts.table(TableIngressDispatch))))
 			out = append(out, c.arrivalFlows(f, zone, src.mac, untracked)...)
 			// A reply to any of them may be to a connection it opened.
 			out = append(out, c.replyInitiatorFlows(port, src.mac, ck)...)
@@ -56,19 +56,19 @@ func (c *Compiler) endpointFlows(e *policy.Endpoint, b Binding) ([]Flow, error) 
 			// interfaces (the fabric configures them): whatever the host
 			// sends meets its policy, whatever its source address.
 			if i == 0 {
-				out = append(out, f(TableSpoofGuard, prioEndpoint, inPort, fmt.Sprintf("goto_table:%d", TableConntrack.ID)))
+				out = append(out, f(TableSpoofGuard, prioEndpoint, inPort, fmt.Sprintf("goto_table:%d", c.opts.table(TableConntrack))))
 			}
 			continue
 		}
-		out = append(out, spoofGuardFlows(f, inPort, src)...)
+		out = append(out, c.spoofGuardFlows(f, inPort, src)...)
 	}
 	if e.Guard == policy.GuardNeutron {
-		out = append(out, neutronPortFlows(f, inPort, b.MAC.String())...)
+		out = append(out, c.neutronPortFlows(f, inPort, b.MAC.String())...)
 	}
 	// Router advertisements and every other frame from the port are dropped
 	// by the table's default.
 	if untracked {
-		out = append(out, untrackedFlows(f, port)...)
+		out = append(out, c.untrackedFlows(f, port)...)
 	}
 	for _, dir := range []policy.Direction{policy.Egress, policy.Ingress} {
 		out = append(out, c.dispatchFlows(e, port, dir)...)
@@ -87,16 +87,16 @@ func (c *Compiler) dispatchFlows(e *policy.Endpoint, port uint32, dir policy.Dir
 		reg = "reg1"
 		failsafes = c.opts.FailsafeInbound
 	}
-	ck := NewCookie(c.opts.Generation, CategoryDispatch, dir == policy.Ingress, port)
+	ck := c.opts.cookie(CategoryDispatch, dir == policy.Ingress, port)
 	match := fmt.Sprintf("%s=%#x", reg, port)
 	var out []Flow
 	if e.Kind == policy.HostEndpoint {
 		for _, fs := range failsafes {
 			for _, fam := range []uint8{4, 6} {
 				kw := protoKeyword(fs.Protocol, fam)
-				out = append(out, Flow{Table: dispatch.ID, Priority: prioSpecific, Cookie: ck,
+				out = append(out, Flow{Table: c.opts.table(dispatch), Priority: prioSpecific, Cookie: ck,
 					Match:   fmt.Sprintf("%s,%s,%s=%d", match, kw, portField(fs.Protocol, "dst"), fs.Port),
-					Actions: setField(verdictAllow, regVerdict) + fmt.Sprintf(",goto_table:%d", verdict.ID)})
+					Actions: setField(verdictAllow, regVerdict) + fmt.Sprintf(",goto_table:%d", c.opts.table(verdict))})
 			}
 		}
 	}
@@ -110,7 +110,7 @@ func (c *Compiler) dispatchFlows(e *policy.Endpoint, port uint32, dir policy.Dir
 			// A policy that failed to compile still selects the endpoint:
 			// its tier must still end in a decision.
 			if c.compiled(p.ID()) {
-				acts = append(acts, setField(c.numbers[p.ID()], regPolicy)+","+setField(0, regGuard)+fmt.Sprintf(",resubmit(,%d)", rules.ID))
+				acts = append(acts, setField(c.numbers[p.ID()], regPolicy)+","+setField(0, regGuard)+fmt.Sprintf(",resubmit(,%d)", c.opts.table(rules)))
 			}
 		}
 		any = true
@@ -118,7 +118,7 @@ func (c *Compiler) dispatchFlows(e *policy.Endpoint, port uint32, dir policy.Dir
 		if tp.tier.DefaultAction == policy.Pass {
 			code = codeTierEndPass
 		}
-		acts = append(acts, setField(uint32(code), regPolicy)+fmt.Sprintf(",resubmit(,%d)", tierEnd.ID))
+		acts = append(acts, setField(uint32(code), regPolicy)+fmt.Sprintf(",resubmit(,%d)", c.opts.table(tierEnd)))
 	}
 	defaultAllow := c.world.DefaultAllow(e)
 	if !any && defaultAllow {
@@ -128,44 +128,44 @@ func (c *Compiler) dispatchFlows(e *policy.Endpoint, port uint32, dir policy.Dir
 	if defaultAllow {
 		code = codeProfileAllow
 	}
-	acts = append(acts, setField(uint32(code), regPolicy)+fmt.Sprintf(",resubmit(,%d)", tierEnd.ID))
-	acts = append(acts, fmt.Sprintf("goto_table:%d", verdict.ID))
-	return append(out, Flow{Table: dispatch.ID, Priority: prioEndpoint, Match: match, Actions: strings.Join(acts, ","), Cookie: ck})
+	acts = append(acts, setField(uint32(code), regPolicy)+fmt.Sprintf(",resubmit(,%d)", c.opts.table(tierEnd)))
+	acts = append(acts, fmt.Sprintf("goto_table:%d", c.opts.table(verdict)))
+	return append(out, Flow{Table: c.opts.table(dispatch), Priority: prioEndpoint, Match: match, Actions: strings.Join(acts, ","), Cookie: ck})
 }
 
 // pipelineFlows are the fixed flows every bridge has.
 func (c *Compiler) pipelineFlows() []Flow {
-	ck := NewCookie(c.opts.Generation, CategoryPipeline, false, 0)
+	ck := c.opts.cookie(CategoryPipeline, false, 0)
 	f := func(t Table, prio uint16, match, actions string) Flow {
-		return Flow{Table: t.ID, Priority: prio, Match: match, Actions: actions, Cookie: ck}
+		return Flow{Table: c.opts.table(t), Priority: prio, Match: match, Actions: actions, Cookie: ck}
 	}
-	ct := fmt.Sprintf("ct(table=%d,zone=%s)", TableConntrackState.ID, regZone)
-	commit := fmt.Sprintf("ct(commit,zone=%s,exec(%s,move:%s->%s,move:%s->%s)),NORMAL",
-		regZone, setField(ctMarkCommitted, "NXM_NX_CT_MARK[0]"), regEgressRule, ctLabelEgress, regIngressRule, ctLabelIngress)
+	ct := fmt.Sprintf("ct(table=%d,zone=%s)", c.opts.table(TableConntrackState), regZone)
+	commit := fmt.Sprintf("ct(commit,zone=%s,exec(%s,move:%s->%s,move:%s->%s)),%s",
+		regZone, setField(ctMarkCommitted, "NXM_NX_CT_MARK[0]"), regEgressRule, ctLabelEgress, regIngressRule, ctLabelIngress, c.opts.normal())
 	out := []Flow{
-		f(TableClassify, prioMiss, "", setField(uint32(c.opts.DefaultZone), regZone)+fmt.Sprintf(",goto_table:%d", TableConntrack.ID)),
+		f(TableClassify, prioMiss, "", setField(uint32(c.opts.DefaultZone), regZone)+fmt.Sprintf(",goto_table:%d", c.opts.table(TableConntrack))),
 		f(TableSpoofGuard, prioMiss, "", "drop"),
 		f(TableConntrack, prioDefault, "ip", ct),
 		f(TableConntrack, prioDefault, "ipv6", ct),
-		f(TableConntrack, prioMiss, "", "NORMAL"),
+		f(TableConntrack, prioMiss, "", c.opts.normal()),
 		f(TableConntrackState, prioHigh, "ct_state=+inv+trk", "drop"),
-		f(TableConntrackState, prioEndpoint, "ct_state=+new+trk", fmt.Sprintf("goto_table:%d", TableEgressDispatch.ID)),
+		f(TableConntrackState, prioEndpoint, "ct_state=+new+trk", fmt.Sprintf("goto_table:%d", c.opts.table(TableEgressDispatch))),
 		f(TableConntrackState, prioMiss, "", "drop"),
-		f(TableEgressDispatch, prioMiss, "", fmt.Sprintf("goto_table:%d", TableDestination.ID)),
-		f(TableEgressVerdict, prioDefault, fmt.Sprintf("reg6=%#x", verdictAllow), fmt.Sprintf("goto_table:%d", TableDestination.ID)),
+		f(TableEgressDispatch, prioMiss, "", fmt.Sprintf("goto_table:%d", c.opts.table(TableDestination))),
+		f(TableEgressVerdict, prioDefault, fmt.Sprintf("reg6=%#x", verdictAllow), fmt.Sprintf("goto_table:%d", c.opts.table(TableDestination))),
 		f(TableEgressVerdict, prioMiss, "", "drop"),
-		f(TableDestination, prioMiss, "", fmt.Sprintf("goto_table:%d", TableCommit.ID)),
-		f(TableIngressDispatch, prioMiss, "", fmt.Sprintf("goto_table:%d", TableCommit.ID)),
-		f(TableIngressVerdict, prioDefault, fmt.Sprintf("reg6=%#x", verdictAllow), fmt.Sprintf("goto_table:%d", TableCommit.ID)),
+		f(TableDestination, prioMiss, "", fmt.Sprintf("goto_table:%d", c.opts.table(TableCommit))),
+		f(TableIngressDispatch, prioMiss, "", fmt.Sprintf("goto_table:%d", c.opts.table(TableCommit))),
+		f(TableIngressVerdict, prioDefault, fmt.Sprintf("reg6=%#x", verdictAllow), fmt.Sprintf("goto_table:%d", c.opts.table(TableCommit))),
 		f(TableIngressVerdict, prioMiss, "", "drop"),
 		f(TableCommit, prioDefault, "ip", commit),
 		f(TableCommit, prioDefault, "ipv6", commit),
-		f(TableCommit, prioMiss, "", "NORMAL"),
+		f(TableCommit, prioMiss, "", c.opts.normal()),
 	}
 	out = append(out, c.conntrackStateFlows(f)...)
 	// Neighbour discovery from ports that are no endpoint bypasses conntrack.
 	for _, t := range []int{133, 134, 135, 136} {
-		out = append(out, f(TableConntrack, prioSpecific, fmt.Sprintf("icmp6,icmpv6_type=%d", t), "NORMAL"))
+		out = append(out, f(TableConntrack, prioSpecific, fmt.Sprintf("icmp6,icmpv6_type=%d", t), c.opts.normal()))
 	}
 	for _, t := range []Table{TableEgressTierEnd, TableIngressTierEnd} {
 		out = append(out,
@@ -183,15 +183,15 @@ func (c *Compiler) pipelineFlows() []Flow {
 // conntrack table straight to policy, where egress and ingress rules decide
 // each packet as if it opened a connection, and leave through the commit
 // table without a commit.
-func untrackedFlows(f func(Table, uint16, string, string) Flow, port uint32) []Flow {
-	toPolicy := fmt.Sprintf("goto_table:%d", TableEgressDispatch.ID)
+func (c *Compiler) untrackedFlows(f func(Table, uint16, string, string) Flow, port uint32) []Flow {
+	toPolicy := fmt.Sprintf("goto_table:%d", c.opts.table(TableEgressDispatch))
 	m := fmt.Sprintf("reg0=%#x", port)
 	out := []Flow{
 		f(TableConntrack, prioEndpoint, m+",ip", toPolicy),
 		f(TableConntrack, prioEndpoint, m+",ipv6", toPolicy),
 	}
 	for _, reg := range []string{"reg0", "reg1"} {
-		out = append(out, f(TableCommit, prioEndpoint, fmt.Sprintf("%s=%#x", reg, port), "NORMAL"))
+		out = append(out, f(TableCommit, prioEndpoint, fmt.Sprintf("%s=%#x", reg, port), c.opts.normal()))
 	}
 	return out
 }

@@ -75,19 +75,19 @@ const prioRecheckDenied = 5
 func (c *Compiler) conntrackStateFlows(f func(Table, uint16, string, string) Flow) []Flow {
 	if c.opts.Established == EstablishedSurvive {
 		return []Flow{
-			f(TableConntrackState, prioSpecific, "ct_state=+est+trk", "NORMAL"),
-			f(TableConntrackState, prioSpecific, "ct_state=+rel+trk", "NORMAL"),
+			f(TableConntrackState, prioSpecific, "ct_state=+est+trk", c.opts.normal()),
+			f(TableConntrackState, prioSpecific, "ct_state=+rel+trk", c.opts.normal()),
 		}
 	}
 	markCut := fmt.Sprintf("ct(commit,zone=%s,exec(%s))", regZone, setField(1, "NXM_NX_CT_MARK[1]"))
 	out := []Flow{
 		f(TableConntrackState, prioCut, fmt.Sprintf("ct_state=+trk,ct_mark=%#x/%#x", ctMarkCut, ctMarkCut), "drop"),
 		// The initiator's packets walk the policy as new ones do.
-		f(TableConntrackState, prioSpecific, "ct_state=+est-rel-rpl+trk", fmt.Sprintf("goto_table:%d", TableEgressDispatch.ID)),
-		f(TableConntrackState, prioSpecific, "ct_state=+rel+trk", "NORMAL"),
+		f(TableConntrackState, prioSpecific, "ct_state=+est-rel-rpl+trk", fmt.Sprintf("goto_table:%d", c.opts.table(TableEgressDispatch))),
+		f(TableConntrackState, prioSpecific, "ct_state=+rel+trk", c.opts.normal()),
 		// Allowed: already committed with the rule ids that opened it;
 		// committing every packet again would double its conntrack cost.
-		f(TableCommit, prioSpecific, "ct_state=+est+trk", "NORMAL"),
+		f(TableCommit, prioSpecific, "ct_state=+est+trk", c.opts.normal()),
 	}
 	// Denied on the way: mark the connection cut (the packet is dropped:
 	// no output follows). ct() needs the match to name the family.
@@ -97,7 +97,7 @@ func (c *Compiler) conntrackStateFlows(f func(Table, uint16, string, string) Flo
 		}
 	}
 	if c.opts.Established == EstablishedCutInitiator {
-		return append(out, f(TableConntrackState, prioSpecific, "ct_state=+est+rpl+trk", "NORMAL"))
+		return append(out, f(TableConntrackState, prioSpecific, "ct_state=+est+rpl+trk", c.opts.normal()))
 	}
 	out = append(out,
 		// A reply's re-check ends here: its clone is never switched.
@@ -118,8 +118,8 @@ func (c *Compiler) conntrackStateFlows(f func(Table, uint16, string, string) Flo
 		// The MACs are swapped, not copied: a rule whose peer is a MAC
 		// member (a wide address pair) matches the initiator's MAC as the
 		// clone's source.
-		clone := fmt.Sprintf("clone(resubmit(,%d),push:NXM_OF_ETH_DST[],move:NXM_OF_ETH_SRC[]->NXM_OF_ETH_DST[],pop:NXM_OF_ETH_SRC[],%s,resubmit(,%d)),NORMAL",
-			TableReplyInitiator.ID, r.rewrite, TableEgressDispatch.ID)
+		clone := fmt.Sprintf("clone(resubmit(,%d),push:NXM_OF_ETH_DST[],move:NXM_OF_ETH_SRC[]->NXM_OF_ETH_DST[],pop:NXM_OF_ETH_SRC[],%s,resubmit(,%d)),%s",
+			c.opts.table(TableReplyInitiator), r.rewrite, c.opts.table(TableEgressDispatch), c.opts.normal())
 		out = append(out, f(TableConntrackState, prio, "ct_state=+est-rel+rpl+trk,"+r.proto, clone))
 	}
 	// A reply's clone of a stateful protocol is turned back into the reply
@@ -183,5 +183,5 @@ func (c *Compiler) replyInitiatorFlows(port uint32, mac string, ck Cookie) []Flo
 	if c.opts.Established != EstablishedCut { // replies are checked in cut mode only
 		return nil
 	}
-	return []Flow{{Table: TableReplyInitiator.ID, Priority: prioEndpoint, Match: "dl_dst=" + mac, Actions: setField(port, regSrc), Cookie: ck}}
+	return []Flow{{Table: c.opts.table(TableReplyInitiator), Priority: prioEndpoint, Match: "dl_dst=" + mac, Actions: setField(port, regSrc), Cookie: ck}}
 }

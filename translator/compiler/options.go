@@ -39,4 +39,41 @@ type Options struct {
 	// Established says whether open connections survive a policy change
 	// (the default) or are cut when the new policy denies them.
 	Established Established
+	// Shared, when set, lays the pipeline out on a bridge shared with
+	// another controller (the Neutron OVS agent): every table number, the
+	// end of the pipeline (NORMAL or the hand-back) and every cookie's mark
+	// are bound as the flows are built, as Antrea binds its table ids when
+	// it lays its pipeline out. Nil is a bridge of flowgate's own: table N
+	// is table N.
+	Shared *Shared
+}
+
+// Table is where the pipeline's table t is installed.
+func (o Options) Table(t Table) uint8 { return o.table(t) }
+
+// table is where the pipeline's table t is installed.
+func (o Options) table(t Table) uint8 {
+	if o.Shared == nil {
+		return t.ID
+	}
+	return o.Shared.Table(t.ID)
+}
+
+// normal is the action list that ends the pipeline for accepted traffic:
+// NORMAL, or on a shared bridge the hand-back to the other controller.
+func (o Options) normal() string {
+	if o.Shared == nil {
+		return "NORMAL"
+	}
+	return o.Shared.handBack()
+}
+
+// cookie packs a cookie (NewCookie) and, on a shared bridge, marks it as
+// flowgate's.
+func (o Options) cookie(category uint8, ingress bool, id uint32) Cookie {
+	ck := NewCookie(o.Generation, category, ingress, id)
+	if o.Shared != nil {
+		ck = marked(ck)
+	}
+	return ck
 }

@@ -7,9 +7,7 @@ import (
 	"net"
 	"slices"
 	"strconv"
-	"strings"
 
-	"github.com/flowgate/flowgate/translator/compiler/flowcheck"
 	"github.com/flowgate/flowgate/translator/policy"
 )
 
@@ -17,10 +15,9 @@ import (
 // another controller — the Neutron OVS agent on br-int — so that both can
 // program it at once, as Neutron's own OVS firewall driver does.
 //
-// The compiler always builds the pipeline in its own numbering (Tables);
-// Shared is applied to its output at the edge, flow by flow, so that full
-// compiles, incremental deltas and every table a future stage adds are
-// placed the same way:
+// The compiler binds the layout as it builds each flow (Options.Shared),
+// so that full compiles, incremental deltas and every table a future stage
+// adds are laid out the same way:
 //
 //   - flowgate's table N becomes TableBase+N, in every flow and in every
 //     table its actions name (goto_table, resubmit, ct(table=...));
@@ -182,88 +179,6 @@ func (s Shared) handBack() string {
 	// and its accepted-traffic tables may match them: flowgate's values
 	// there (guard bits, a verdict) must not be read as a port or network.
 	return setField(0, "NXM_NX_REG5[]") + "," + setField(0, "NXM_NX_REG6[]") + fmt.Sprintf(",resubmit(,%d)", s.HandBack)
-}
-
-// Place returns f as installed in shared mode.
-func (s Shared) Place(f Flow) Flow {
-	f.Table = s.Table(f.Table)
-	f.Cookie = marked(f.Cookie)
-	if !strings.Contains(f.Actions, "table") && !strings.Contains(f.Actions, "resubmit") && !strings.Contains(f.Actions, "NORMAL") {
-		return f // most rule flows: conjunction clauses, register loads
-	}
-	acts := flowcheck.SplitActions(f.Actions)
-	for i, a := range acts {
-		if a == "NORMAL" {
-			acts[i] = s.handBack()
-			continue
-		}
-		a = s.placeAfter(a, "goto_table:", "")
-		a = s.placeAfter(a, "resubmit(", ",")
-		acts[i] = s.placeAfter(a, "table=", "")
-	}
-	f.Actions = strings.Join(acts, ",")
-	return f
-}
-
-// placeAfter relocates the table number that follows each prefix in a
-// (after skipping to the first `skip` when it is set, as in
-// resubmit(port,table)): goto_table:N, resubmit(,N), ct(table=N,...).
-func (s Shared) placeAfter(a, prefix, skip string) string {
-	var b strings.Builder
-	for {
-		i := strings.Index(a, prefix)
-		if i < 0 {
-			break
-		}
-		j := i + len(prefix)
-		if prefix == "table=" && i > 0 && (a[i-1] == '_' || isAlnum(a[i-1])) {
-			b.WriteString(a[:j]) // some other_table=: not ours
-			a = a[j:]
-			continue
-		}
-		if skip != "" {
-			k := strings.Index(a[j:], skip)
-			if k < 0 {
-				break
-			}
-			j += k + len(skip)
-		}
-		e := j
-		for e < len(a) && '0' <= a[e] && a[e] <= '9' {
-			e++
-		}
-		b.WriteString(a[:j])
-		if v, err := strconv.Atoi(a[j:e]); err == nil && v <= 255 {
-			b.WriteString(strconv.Itoa(int(s.Table(uint8(v)))))
-		} else {
-			b.WriteString(a[j:e]) // no number: not a table the compiler named
-		}
-		a = a[e:]
-	}
-	if b.Len() == 0 {
-		return a
-	}
-	b.WriteString(a)
-	return b.String()
-}
-
-func isAlnum(c byte) bool {
-	return '0' <= c && c <= '9' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z'
-}
-
-// PlaceAll places every flow of a set.
-func (s Shared) PlaceAll(fs []Flow) []Flow {
-	out := make([]Flow, len(fs))
-	for i, f := range fs {
-		out[i] = s.Place(f)
-	}
-	return out
-}
-
-// PlaceDelta places every flow of a delta; placing is one-to-one on keys,
-// so the result is the delta between the placed sets.
-func (s Shared) PlaceDelta(d Delta) Delta {
-	return Delta{Add: s.PlaceAll(d.Add), Delete: s.PlaceAll(d.Delete), Modify: s.PlaceAll(d.Modify)}
 }
 
 // EntryFlows divert bound ports' traffic from EntryTable into flowgate's

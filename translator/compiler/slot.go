@@ -62,12 +62,12 @@ func (c *Compiler) buildSlot(p *policy.Policy, dir policy.Direction, g ruleGroup
 	ingress := dir == policy.Ingress
 	s := &slotState{
 		policyID: p.ID(), dir: dir, group: g, index: index, guard: -1, ingress: ingress,
-		table: TableEgressRules.ID,
+		table: c.opts.table(TableEgressRules),
 		prio:  uint16(rulePriorityTop - ruleSlotSpan*index),
 		base:  "reg6=0,reg7=" + hex(num),
 	}
 	if ingress {
-		s.table = TableIngressRules.ID
+		s.table = c.opts.table(TableIngressRules)
 	}
 	if g[0].Action == policy.Log && c.opts.Established != EstablishedSurvive {
 		// Established packets walk the policy again in cut mode; Log
@@ -78,8 +78,8 @@ func (c *Compiler) buildSlot(p *policy.Policy, dir policy.Direction, g ruleGroup
 	}
 	id := ruleID(num, index)
 	s.conjID = id << 1
-	s.cookie = NewCookie(c.opts.Generation, CategoryRule, ingress, id)
-	s.exCookie = NewCookie(c.opts.Generation, CategoryExclusion, ingress, id)
+	s.cookie = c.opts.cookie(CategoryRule, ingress, id)
+	s.exCookie = c.opts.cookie(CategoryExclusion, ingress, id)
 	s.rules = make([]ruleDims, 0, len(g))
 	for _, r := range g {
 		s.rules = append(s.rules, c.ruleDimensions(r, dir, p.AppliesTo, s)...)

@@ -46,34 +46,34 @@ func sourceMACs(e *policy.Endpoint, own net.HardwareAddr) []sourceMAC {
 // spoofGuardFlows admit, from one MAC on the endpoint's port, IP from its
 // addresses, ARP claiming them, and (when it has IPv6 addresses)
 // link-local traffic and neighbour discovery.
-func spoofGuardFlows(f func(Table, uint16, string, string) Flow, inPort string, s sourceMAC) []Flow {
+func (c *Compiler) spoofGuardFlows(f func(Table, uint16, string, string) Flow, inPort string, s sourceMAC) []Flow {
 	src := inPort + ",dl_src=" + s.mac
-	toCT := fmt.Sprintf("goto_table:%d", TableConntrack.ID)
+	toCT := fmt.Sprintf("goto_table:%d", c.opts.table(TableConntrack))
 	var out []Flow
 	hasV6 := false
 	for _, p := range s.addrs {
 		if p.Addr().Is4() {
 			out = append(out,
 				f(TableSpoofGuard, prioEndpoint, src+",ip"+addrMatch(",nw_src=", p), toCT),
-				f(TableSpoofGuard, prioEndpoint, src+",arp"+addrMatch(",arp_spa=", p)+",arp_sha="+s.mac, "NORMAL"))
+				f(TableSpoofGuard, prioEndpoint, src+",arp"+addrMatch(",arp_spa=", p)+",arp_sha="+s.mac, c.opts.normal()))
 			continue
 		}
 		hasV6 = true
 		out = append(out,
 			f(TableSpoofGuard, prioEndpoint, src+",ipv6"+addrMatch(",ipv6_src=", p), toCT),
-			f(TableSpoofGuard, prioSpecific, src+",icmp6,icmpv6_type=136"+addrMatch(",nd_target=", p), "NORMAL"))
+			f(TableSpoofGuard, prioSpecific, src+",icmp6,icmpv6_type=136"+addrMatch(",nd_target=", p), c.opts.normal()))
 	}
 	if hasV6 {
 		// Link-local traffic and neighbour discovery from the MAC:
 		// solicitations may come from the unspecified address.
 		out = append(out,
 			f(TableSpoofGuard, prioEndpoint, src+",ipv6,ipv6_src=fe80::/10", toCT),
-			f(TableSpoofGuard, prioSpecific, src+",icmp6,icmpv6_type=133", "NORMAL"),
-			f(TableSpoofGuard, prioSpecific, src+",icmp6,icmpv6_type=135,nd_sll=00:00:00:00:00:00", "NORMAL"),
-			f(TableSpoofGuard, prioSpecific, src+",icmp6,icmpv6_type=135,nd_sll="+s.mac, "NORMAL"),
-			f(TableSpoofGuard, prioSpecific, src+",icmp6,icmpv6_type=136,nd_target=fe80::/10", "NORMAL"))
+			f(TableSpoofGuard, prioSpecific, src+",icmp6,icmpv6_type=133", c.opts.normal()),
+			f(TableSpoofGuard, prioSpecific, src+",icmp6,icmpv6_type=135,nd_sll=00:00:00:00:00:00", c.opts.normal()),
+			f(TableSpoofGuard, prioSpecific, src+",icmp6,icmpv6_type=135,nd_sll="+s.mac, c.opts.normal()),
+			f(TableSpoofGuard, prioSpecific, src+",icmp6,icmpv6_type=136,nd_target=fe80::/10", c.opts.normal()))
 		for _, t := range []int{130, 131, 132, 143} {
-			out = append(out, f(TableSpoofGuard, prioSpecific, fmt.Sprintf("%s,icmp6,icmpv6_type=%d", src, t), "NORMAL"))
+			out = append(out, f(TableSpoofGuard, prioSpecific, fmt.Sprintf("%s,icmp6,icmpv6_type=%d", src, t), c.opts.normal()))
 		}
 	}
 	return out
@@ -97,13 +97,13 @@ func addrMatch(field string, p netip.Prefix) string {
 // and DHCPv6 from link-local, switched without conntrack as Neutron does;
 // the port may never send a DHCP server's answers, whatever its policy and
 // its connections.
-func neutronPortFlows(f func(Table, uint16, string, string) Flow, inPort, mac string) []Flow {
+func (c *Compiler) neutronPortFlows(f func(Table, uint16, string, string) Flow, inPort, mac string) []Flow {
 	src := inPort + ",dl_src=" + mac
 	return []Flow{
 		f(TableSpoofGuard, prioHigh, inPort+",udp,udp_src=67,udp_dst=68", "drop"),
 		f(TableSpoofGuard, prioHigh, inPort+",udp6,udp_src=547,udp_dst=546", "drop"),
-		f(TableSpoofGuard, prioSpecific, src+",udp,nw_src=0.0.0.0,udp_src=68,udp_dst=67", "NORMAL"),
-		f(TableSpoofGuard, prioSpecific, src+",udp6,ipv6_src=fe80::/10,udp_src=546,udp_dst=547", "NORMAL"),
+		f(TableSpoofGuard, prioSpecific, src+",udp,nw_src=0.0.0.0,udp_src=68,udp_dst=67", c.opts.normal()),
+		f(TableSpoofGuard, prioSpecific, src+",udp6,ipv6_src=fe80::/10,udp_src=546,udp_dst=547", c.opts.normal()),
 	}
 }
 

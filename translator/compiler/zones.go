@@ -94,13 +94,13 @@ const (
 func (c *Compiler) arrivalFlows(f func(Table, uint16, string, string) Flow, zone uint16, mac string, untracked bool) []Flow {
 	var out []Flow
 	if zone != c.opts.DefaultZone {
-		out = append(out, f(TableClassify, prioDefault, "dl_dst="+mac, setField(uint32(zone), regZone)+fmt.Sprintf(",goto_table:%d", TableConntrack.ID)))
+		out = append(out, f(TableClassify, prioDefault, "dl_dst="+mac, setField(uint32(zone), regZone)+fmt.Sprintf(",goto_table:%d", c.opts.table(TableConntrack))))
 	}
-	ct := fmt.Sprintf("ct(table=%d,zone=%s)", TableConntrackState.ID, regZone)
+	ct := fmt.Sprintf("ct(table=%d,zone=%s)", c.opts.table(TableConntrackState), regZone)
 	for _, proto := range []string{"ip", "ipv6"} {
 		switch {
 		case untracked:
-			out = append(out, f(TableConntrack, prioEndpoint, "dl_dst="+mac+","+proto, fmt.Sprintf("goto_table:%d", TableEgressDispatch.ID)))
+			out = append(out, f(TableConntrack, prioEndpoint, "dl_dst="+mac+","+proto, fmt.Sprintf("goto_table:%d", c.opts.table(TableEgressDispatch))))
 		case len(c.zones) == 0:
 			out = append(out, f(TableConntrack, prioZoneCross, proto+",dl_dst="+mac, ct))
 		default:
@@ -214,11 +214,11 @@ func (c *Compiler) entityScope(e *entity) (scope, bool) {
 func (c *Compiler) unfilteredArrivalFlows(f func(Table, uint16, string, string) Flow, zone uint16, mac string) []Flow {
 	var out []Flow
 	if zone != c.opts.DefaultZone {
-		out = append(out, f(TableClassify, prioDefault, "dl_dst="+mac, setField(uint32(zone), regZone)+fmt.Sprintf(",goto_table:%d", TableConntrack.ID)))
+		out = append(out, f(TableClassify, prioDefault, "dl_dst="+mac, setField(uint32(zone), regZone)+fmt.Sprintf(",goto_table:%d", c.opts.table(TableConntrack))))
 	}
-	ct := fmt.Sprintf("ct(table=%d,zone=%s)", TableConntrackState.ID, regZone)
+	ct := fmt.Sprintf("ct(table=%d,zone=%s)", c.opts.table(TableConntrackState), regZone)
 	for _, proto := range []string{"ip", "ipv6"} {
-		out = append(out, f(TableConntrack, prioZoneUnfiltered, fmt.Sprintf("%s,reg0=0,dl_dst=%s", proto, mac), "NORMAL"))
+		out = append(out, f(TableConntrack, prioZoneUnfiltered, fmt.Sprintf("%s,reg0=0,dl_dst=%s", proto, mac), c.opts.normal()))
 		if zone != c.opts.DefaultZone {
 			out = append(out, f(TableConntrack, prioZoneKept, fmt.Sprintf("%s,dl_dst=%s,reg8=%#x", proto, mac, zone), ct))
 		}

@@ -3,6 +3,7 @@ package agent
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/sirupsen/logrus"
@@ -112,7 +113,9 @@ func (e *Engine) Realize(ctx context.Context, objs []decode.Object) (RealizeStat
 	changes := compiler.Changes(e.world, w, e.locals, locals)
 	st.Changes = len(changes)
 	held := e.heldPorts(ports, locals)
-	hold := compiler.HoldFlows(held, locals, e.Opts.Generation)
+	opts := e.Opts
+	opts.Locals, opts.Shared = locals, e.Shared
+	hold := compiler.HoldFlows(held, opts)
 	holdDelta := compiler.Diff(e.held, hold)
 	entries := e.entryFlows(w, locals, held)
 	entryDelta := compiler.Diff(e.entries, entries)
@@ -130,7 +133,7 @@ func (e *Engine) Realize(ctx context.Context, objs []decode.Object) (RealizeStat
 		deltas = append(deltas, d)
 	}
 	e.world, e.locals = w, locals
-	d := e.place(compiler.Compose(append(deltas, holdDelta)...))
+	d := compiler.Compose(append(deltas, holdDelta)...)
 	if !entryDelta.Empty() {
 		d = compiler.Compose(d, entryDelta)
 	}
@@ -174,14 +177,14 @@ func (e *Engine) Bindings(w *policy.World, ports []ovsbind.Port) map[string]comp
 // FullSync compiles w from scratch and replaces the bridge's flows.
 func (e *Engine) FullSync(ctx context.Context, w *policy.World, ports []ovsbind.Port, locals map[string]compiler.Binding) (openflow.SyncStats, error) {
 	opts := e.Opts
-	opts.Locals = locals
+	opts.Locals, opts.Shared = locals, e.Shared
 	comp, errs := compiler.New(w, opts)
 	for _, err := range errs {
 		logrus.WithError(err).Warn("not compiled")
 	}
 	held := e.heldPorts(ports, locals)
-	flows := comp.BridgeFlows(held, e.Shared)
-	hold := compiler.HoldFlows(held, locals, e.Opts.Generation)
+	flows := comp.BridgeFlows(held)
+	hold := compiler.HoldFlows(held, opts)
 	entries := e.entryFlows(w, locals, held)
 	stats, err := e.Prog.Sync(ctx, flows)
 	if err != nil {
@@ -191,15 +194,6 @@ func (e *Engine) FullSync(ctx context.Context, w *policy.World, ports []ovsbind.
 	logrus.WithFields(logrus.Fields{"bridge": e.Bridge, "flows": len(comp.Flows()), "held": heldPorts(hold), "added": stats.Added, "removed": stats.Removed, "changed": stats.Changed}).Info("flows replaced")
 	e.comp, e.world, e.locals, e.held, e.entries = comp, w, copyBindings(locals), hold, entries
 	return stats, nil
-}
-
-// place puts a delta where it is installed: as compiled, or relocated for
-// a shared bridge.
-func (e *Engine) place(d compiler.Delta) compiler.Delta {
-	if e.Shared == nil {
-		return d
-	}
-	return e.Shared.PlaceDelta(d)
 }
 
 // entryFlows are the flows diverting bound and held ports' traffic into
@@ -228,7 +222,7 @@ func (e *Engine) holdRule() func(ovsbind.Port) bool {
 func heldPorts(hold []compiler.Flow) int {
 	n := 0
 	for _, f := range hold {
-		if f.Table == compiler.TableClassify.ID {
+		if strings.HasPrefix(f.Match, "in_port=") { // one per port, in classify
 			n++
 		}
 	}
