@@ -82,14 +82,14 @@ func (c *Compiler) compileDirection(ps *policyState, p *policy.Policy, dir polic
 // cross product of peers and ports one Kubernetes rule expands to.
 type ruleGroup []*policy.Rule
 
-// groups splits a rule list into slots. Kubernetes rules expand to a full
-// cross product of peers × services, so their union per dimension is
-// exact and they can be one conjunction.
+// groups splits a rule list into slots. Rules that expand one user rule
+// to a full cross product of peers × services (Policy.CrossProductRules)
+// have an exact union per dimension, so they can be one conjunction.
 func groups(p *policy.Policy, rules []policy.Rule) []ruleGroup {
 	var gs []ruleGroup
 	for i := range rules {
 		r := &rules[i]
-		if n := len(gs); n > 0 && p.Kind == policy.KubernetesNetworkPolicy && gs[n-1][0].Index == r.Index {
+		if n := len(gs); n > 0 && p.CrossProductRules() && gs[n-1][0].Index == r.Index {
 			gs[n-1] = append(gs[n-1], r)
 			continue
 		}

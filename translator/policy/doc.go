@@ -1,6 +1,7 @@
 // Package policy is flowgate's policy model: Calico-style policies with
-// tiers, rules and peers, network sets, namespaces and service accounts, all
-// already normalised to one meaning. Kubernetes NetworkPolicy arrives here
+// tiers, rules and peers, network sets, namespaces and service accounts, and
+// the endpoints policy is enforced on (pods, VMs, host interfaces:
+// Endpoint, EndpointKind, Guard), all already normalised to one meaning. Kubernetes NetworkPolicy arrives here
 // converted to the Calico form (order 1000 in the default tier) so that the
 // evaluator and the compiler have a single semantics to implement.
 //

@@ -80,6 +80,14 @@ func (p *Policy) Rules(d Direction) []Rule {
 	return p.Ingress
 }
 
+// CrossProductRules reports whether the policy's rules that share an Index
+// are the full cross product (peers × ports) of one rule the user wrote, so
+// that their union per dimension is exact and the compiler may match them
+// with one conjunction: true of Kubernetes NetworkPolicy, whose rules with
+// several peers and ports the decoder expands; Calico rules never share an
+// index. A new policy kind answers here, not in the compiler.
+func (p *Policy) CrossProductRules() bool { return p.Kind == KubernetesNetworkPolicy }
+
 // HasOrder reports whether the user set an order.
 func (p *Policy) HasOrder() bool { return !math.IsInf(p.Order, 1) }
 
