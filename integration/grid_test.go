@@ -3,7 +3,6 @@ package integration
 import (
 	"net/netip"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -16,7 +15,7 @@ import (
 
 // TestKubernetesGridRealTraffic runs the Kubernetes e2e-style scenarios
 // (namespaces x, y, z × pods a, b, c) on real namespaces: each scenario's
-// policies are applied with `flowgate apply`, and every ordered pod pair is
+// policies are applied as `flowgate apply` applies them (agent.Engine.Replace), and every ordered pod pair is
 // probed with real TCP and UDP on ports 80 and 81 against the scenario's
 // expected grid. SCTP cannot be probed on this kernel; it is covered by the
 // ofproto/trace tests.
@@ -54,10 +53,8 @@ func TestKubernetesGridRealTraffic(t *testing.T) {
 		if err := os.WriteFile(filepath.Join(dir, "policy.yaml"), []byte(sc.Policies), 0o644); err != nil {
 			t.Fatal(err)
 		}
-		cmd := exec.Command(flowgateBin, "--log-level", "error", "apply", "--ovsdb", o.DBAddr(), "--bridge", "br-int", "--datapath-type", "netdev", "-f", dir)
-		cmd.Env = append(os.Environ(), o.Env()...)
-		if out, err := cmd.CombinedOutput(); err != nil {
-			t.Fatalf("scenario %s: flowgate apply: %v\n%s", sc.Name, err, out)
+		if err := applyDir(o, dir); err != nil {
+			t.Fatalf("scenario %s: %v", sc.Name, err)
 		}
 		for _, svc := range evaltest.Services() {
 			if svc.Protocol == policy.SCTP {

@@ -2,7 +2,6 @@ package integration
 
 import (
 	"os"
-	"os/exec"
 	"path/filepath"
 	"sort"
 	"sync"
@@ -16,7 +15,7 @@ import (
 
 // TestSeedScenariosRealTraffic brings every seed example to life: its pods
 // as network namespaces on a private bridge, its policy applied with
-// `flowgate apply`, and real TCP (on the ports the seed pages talk about)
+// `flowgate apply` applies it (agent.Engine.Replace), and real TCP (on the ports the seed pages talk about)
 // and ICMP echo between every ordered pair, compared with the evaluator,
 // whose verdicts translator/evaluator/seeds_test.go asserts against the
 // pages.
@@ -41,11 +40,9 @@ func TestSeedScenariosRealTraffic(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		cmd := exec.Command(flowgateBin, "--log-level", "error", "apply", "--ovsdb", o.DBAddr(), "--bridge", "br-int", "--datapath-type", "netdev", "-f", dir)
-		cmd.Env = append(os.Environ(), o.Env()...)
-		if out, err := cmd.CombinedOutput(); err != nil {
+		if err := applyDir(o, dir); err != nil {
 			s.Stop()
-			t.Fatalf("%s: flowgate apply: %v\n%s", dir, err, out)
+			t.Fatal(err)
 		}
 		for _, c := range s.Probe(400 * time.Millisecond) {
 			if c.Observed != c.Expected {

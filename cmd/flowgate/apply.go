@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"os"
 
 	"github.com/urfave/cli/v2"
 
@@ -56,16 +57,14 @@ directions; survive (the default, Calico's) leaves open connections alone.
 			for _, p := range problems {
 				fmt.Fprintln(c.App.ErrWriter, p)
 			}
-			db, prog, err := agent.OpenBridge(c.Context, c.String("ovsdb"), c.String("bridge"), c.String("datapath-type"), shared)
+			db, prog, err := agent.OpenBridge(c.Context, c.String("ovsdb"), c.String("bridge"), c.String("datapath-type"), shared, os.Environ())
 			if err != nil {
 				return err
 			}
 			defer db.Close()
 			e := &agent.Engine{Bridge: c.String("bridge"), Node: c.String("node"), DB: db, Prog: prog, Opts: opts, Shared: shared}
-			w, errs := e.BuildWorld(objs)
+			stats, errs, err := e.Replace(c.Context, objs)
 			problems = append(problems, errs...)
-			ports := e.Ports()
-			stats, err := e.FullSync(c.Context, w, ports, e.Bindings(w, ports))
 			if err != nil {
 				return err
 			}

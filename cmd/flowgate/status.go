@@ -34,7 +34,7 @@ and which policies apply to each, in evaluation order.
 			if err != nil {
 				return cli.Exit(err.Error(), 2)
 			}
-			db, prog, err := agent.OpenBridge(c.Context, c.String("ovsdb"), bridge, "system", shared)
+			db, prog, err := agent.OpenBridge(c.Context, c.String("ovsdb"), bridge, "system", shared, os.Environ())
 			if err != nil {
 				return err
 			}

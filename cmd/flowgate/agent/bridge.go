@@ -3,7 +3,6 @@ package agent
 import (
 	"context"
 	"fmt"
-	"os"
 	"time"
 
 	"github.com/flowgate/flowgate/ovs/openflow"
@@ -15,8 +14,9 @@ import (
 // OpenBridge connects to OVSDB, makes sure the bridge exists and its
 // tables are named, and returns a flow programmer for it. With shared set
 // only flowgate's placed tables are named and the programmer owns only
-// flows with flowgate's cookie mark.
-func OpenBridge(ctx context.Context, addr, bridge, datapathType string, shared *compiler.Shared) (*ovsdb.Client, *openflow.Programmer, error) {
+// flows with flowgate's cookie mark. The programmer runs ovs-ofctl with
+// env (the commands pass os.Environ(), so OVS_RUNDIR finds the daemon).
+func OpenBridge(ctx context.Context, addr, bridge, datapathType string, shared *compiler.Shared, env []string) (*ovsdb.Client, *openflow.Programmer, error) {
 	cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	db, err := ovsdb.Connect(cctx, addr)
@@ -38,7 +38,7 @@ func OpenBridge(ctx context.Context, addr, bridge, datapathType string, shared *
 		db.Close()
 		return nil, nil, fmt.Errorf("name tables of %s: %w", bridge, err)
 	}
-	prog := openflow.NewProgrammer(bridge, os.Environ())
+	prog := openflow.NewProgrammer(bridge, env)
 	if shared != nil {
 		prog.Share(compiler.SharedCookieMark, compiler.SharedCookieMask, shared.ForeignTables())
 	}

@@ -158,6 +158,18 @@ func (e *Engine) Realize(ctx context.Context, objs []decode.Object) (RealizeStat
 	return st, nil
 }
 
+// Replace compiles objs from scratch and replaces the bridge's flows in
+// one bundle — `flowgate apply`, and the first realization of the agent.
+// It returns the bundle's stats and the objects left out (logged too); the
+// valid ones are enforced.
+func (e *Engine) Replace(ctx context.Context, objs []decode.Object) (openflow.SyncStats, []error, error) {
+	e.objs = objs
+	w, problems := e.BuildWorld(objs)
+	ports := e.Ports()
+	stats, err := e.FullSync(ctx, w, ports, e.Bindings(w, ports))
+	return stats, problems, err
+}
+
 // BuildWorld assembles decoded objects into a world, logging what is left
 // out, and resolves host endpoint addresses.
 func (e *Engine) BuildWorld(objs []decode.Object) (*policy.World, []error) {

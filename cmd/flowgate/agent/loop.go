@@ -53,7 +53,7 @@ func Run(parent context.Context, cfg Config) error {
 	if err != nil {
 		return err
 	}
-	db, prog, err := OpenBridge(ctx, cfg.OVSDB, cfg.Bridge, cfg.DatapathType, shared)
+	db, prog, err := OpenBridge(ctx, cfg.OVSDB, cfg.Bridge, cfg.DatapathType, shared, os.Environ())
 	if err != nil {
 		return err
 	}
