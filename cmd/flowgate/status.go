@@ -118,7 +118,7 @@ func printBindings(out io.Writer, w *policy.World, locals map[string]compiler.Bi
 }
 
 // printHeld lists the workload ports bound to no endpoint, whose traffic
-// `flowgate apply` and the agent drop (ovsbind.HoldFlows).
+// `flowgate apply` and the agent drop (compiler.HoldFlows).
 func printHeld(out io.Writer, ports []ovsbind.Port, locals map[string]compiler.Binding) {
 	var held []string
 	for _, p := range ovsbind.HeldPorts(ports, locals, ovsbind.IsWorkloadPort) {

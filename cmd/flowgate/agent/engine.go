@@ -31,10 +31,11 @@ type Engine struct {
 	DB   *ovsdb.Client
 	Prog *openflow.Programmer
 	// Opts are the compiler's options (failsafes, established connections,
-	// generation); Locals is filled in by the engine.
+	// generation); Locals and Shared are filled in by the engine from the
+	// bridge's bindings and Shared below.
 	Opts compiler.Options
 	// Hold says which ports are workload ports, whose traffic is dropped
-	// while they are bound to no endpoint (ovsbind.HoldFlows); nil means
+	// while they are bound to no endpoint (compiler.HoldFlows); nil means
 	// ovsbind.IsWorkloadPort (every port with an iface-id), the Kubernetes
 	// mode holds pod ports (kube.IsPodPort).
 	Hold func(ovsbind.Port) bool
