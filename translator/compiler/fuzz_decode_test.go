@@ -1,0 +1,48 @@
+package compiler
+
+import (
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/flowgate/flowgate/translator/decode"
+)
+
+// FuzzDecodeCompile runs the whole path an input takes, bytes → objects →
+// world → flows, as `flowgate compile` does: no input may make any step
+// panic, and what compiles, compiles the same way twice.
+func FuzzDecodeCompile(f *testing.F) {
+	for _, root := range []string{"../../examples", "../decode/testdata"} {
+		err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+			if err != nil || d.IsDir() || !strings.HasSuffix(path, ".yaml") {
+				return err
+			}
+			data, err := os.ReadFile(path)
+			if err == nil && len(data) < 16<<10 {
+				f.Add(data)
+			}
+			return err
+		})
+		if err != nil {
+			f.Fatal(err)
+		}
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		objs, _ := decode.Decode("fuzz.yaml", data)
+		compileTwice := func() string {
+			w, _ := decode.Build(objs)
+			c, _ := New(w, Options{Locals: AllLocal(w, "")})
+			var b strings.Builder
+			for _, fl := range c.Flows() {
+				b.WriteString(fl.String())
+				b.WriteByte('\n')
+			}
+			return b.String()
+		}
+		if compileTwice() != compileTwice() {
+			t.Fatalf("compiling twice gave different flows")
+		}
+	})
+}
