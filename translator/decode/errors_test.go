@@ -110,7 +110,6 @@ var badInputs = []struct {
 	{"unknown action", calicoHeader + "spec:\n  ingress:\n  - action: Accept\n", calicoRef, "spec.ingress[0].action", `unknown action "Accept"`},
 	{"missing action", calicoHeader + "spec:\n  egress:\n  - protocol: TCP\n", calicoRef, "spec.egress[0].action", "required"},
 	{"unknown type", calicoHeader + "spec:\n  types: [Ingress, Sideways]\n", calicoRef, "spec.types[1]", `unknown type "Sideways"`},
-	{"rules outside the types", calicoHeader + "spec:\n  types: [Ingress]\n  egress:\n  - action: Allow\n", calicoRef, "spec.types", "does not include Egress"},
 	{"unknown Kubernetes policy type", k8sHeader + "spec:\n  podSelector: {}\n  policyTypes: [Ingress, Both]\n", k8sRef, "spec.policyTypes[1]", `unknown policy type "Both"`},
 	{"namespaceSelector on a namespaced policy", calicoHeader + "spec:\n  namespaceSelector: all()\n", calicoRef, "spec.namespaceSelector", "only a GlobalNetworkPolicy"},
 	{"HTTP match", calicoHeader + "spec:\n  ingress:\n  - action: Allow\n    http:\n      methods: [GET]\n", calicoRef, "spec.ingress[0].http", "L3/L4 only"},

@@ -1,0 +1,86 @@
+package decode_test
+
+import (
+	"errors"
+	"os"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/flowgate/flowgate/translator/decode"
+	"github.com/flowgate/flowgate/translator/policy"
+)
+
+// TestToolOutputsDecode: what kubectl and calicoctl print for `get -o yaml`
+// — status: {} (Kubernetes 1.24–1.27), managedFields, resourceVersion,
+// uid, generation, creationTimestamp, last-applied-configuration, and the
+// typed lists NetworkPolicyList and GlobalNetworkPolicyList — decodes as it
+// is, with no error.
+func TestToolOutputsDecode(t *testing.T) {
+	for file, want := range map[string][]string{
+		"testdata/kubectl-get-netpol-1.26.yaml": {"NetworkPolicy.networking.k8s.io prod/default-deny", "NetworkPolicy.networking.k8s.io prod/api-from-web"},
+		"testdata/api-networkpolicylist.yaml":   {"NetworkPolicy.networking.k8s.io prod/default-deny"},
+		"testdata/calicoctl-get-gnp.yaml":       {"GlobalNetworkPolicy deny-egress-metadata", "GlobalNetworkPolicy ingress-only"},
+		"testdata/calicoctl-get-np.yaml":        {"NetworkPolicy prod/allow-dns"},
+	} {
+		data, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		objs, errs := decode.Decode(file, data)
+		for _, e := range errs {
+			t.Errorf("%s: %v", file, e)
+		}
+		_, berrs := decode.Build(objs)
+		for _, e := range berrs {
+			t.Errorf("%s: %v", file, e)
+		}
+		var got []string
+		for _, o := range objs {
+			got = append(got, o.Ref())
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("%s: decoded %q, want %q", file, got, want)
+		}
+	}
+}
+
+// TestRulesOutsideTypesWarn: as Calico does, a policy whose types leaves
+// out a direction it has rules for is accepted and those rules are
+// ignored; the object carries a warning naming the file, line, object and
+// field.
+func TestRulesOutsideTypesWarn(t *testing.T) {
+	const file = "testdata/calicoctl-get-gnp.yaml"
+	data, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	objs, errs := decode.Decode(file, data)
+	if len(errs) > 0 {
+		t.Fatalf("errors: %v", errs)
+	}
+	for _, o := range objs {
+		p := o.Value.(*policy.Policy)
+		switch o.Name {
+		case "deny-egress-metadata":
+			if len(o.Warnings) > 0 {
+				t.Errorf("%s: unexpected warnings %v", o.Ref(), o.Warnings)
+			}
+		case "ingress-only":
+			if p.Types != policy.Ingress || len(p.Egress) != 0 || len(p.Ingress) != 1 {
+				t.Errorf("%s: types %v, %d ingress and %d egress rules; want Ingress only, 1 and 0", o.Ref(), p.Types, len(p.Ingress), len(p.Egress))
+			}
+			if len(o.Warnings) != 1 {
+				t.Fatalf("%s: warnings %v, want one", o.Ref(), o.Warnings)
+			}
+			var de *decode.Error
+			if !errors.As(o.Warnings[0], &de) {
+				t.Fatalf("warning is a %T", o.Warnings[0])
+			}
+			if de.File != file || de.Line != 1 || de.Object != "List item 1: GlobalNetworkPolicy ingress-only" || de.Field != "spec.types" ||
+				!strings.Contains(de.Err.Error(), "egress rules are given but types does not include Egress") {
+				t.Errorf("warning %q", de.Error())
+			}
+		}
+	}
+}
