@@ -12,7 +12,8 @@ import (
 
 // FuzzDecodeCompile runs the whole path an input takes, bytes → objects →
 // world → flows, as `flowgate compile` does: no input may make any step
-// panic, and what compiles, compiles the same way twice.
+// panic. (Decoding's determinism is FuzzDecode's; compiling's is
+// TestNewDeterministic's. This target stays lean so it runs many inputs.)
 func FuzzDecodeCompile(f *testing.F) {
 	for _, root := range []string{"../../examples", "../decode/testdata"} {
 		err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
@@ -31,18 +32,10 @@ func FuzzDecodeCompile(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		objs, _ := decode.Decode("fuzz.yaml", data)
-		compileTwice := func() string {
-			w, _ := decode.Build(objs)
-			c, _ := New(w, Options{Locals: AllLocal(w, "")})
-			var b strings.Builder
-			for _, fl := range c.Flows() {
-				b.WriteString(fl.String())
-				b.WriteByte('\n')
-			}
-			return b.String()
-		}
-		if compileTwice() != compileTwice() {
-			t.Fatalf("compiling twice gave different flows")
+		w, _ := decode.Build(objs)
+		c, _ := New(w, Options{Locals: AllLocal(w, "")})
+		for _, fl := range c.Flows() {
+			_ = fl.String()
 		}
 	})
 }
