@@ -164,3 +164,35 @@ func TestImportOpenStackOutputFile(t *testing.T) {
 		t.Error("reading the directory (and the groups again on stdin) imported something else")
 	}
 }
+
+// TestImportOpenStackTruncatedKeepsFile: an export cut short (a full disk,
+// a killed pipe) never replaces the good file the agent reads: the import
+// exits 1 and the file stays byte-identical, with no temporary left beside.
+func TestImportOpenStackTruncatedKeepsFile(t *testing.T) {
+	dir := t.TempDir()
+	out := filepath.Join(dir, "neutron.yaml")
+	if _, stderr, code := runBoth(t, "", append([]string{"import", "openstack", "-o", out}, neutronFilesArgs...)...); code != 0 {
+		t.Fatalf("good import: exit %d\n%s", code, stderr)
+	}
+	good, err := os.ReadFile(out)
+	if err != nil || len(good) == 0 {
+		t.Fatalf("good import wrote %d bytes: %v", len(good), err)
+	}
+	groups, err := os.ReadFile(neutronSample + "security-groups.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, cut := range []int{len(groups) / 2, len(groups) - 2} {
+		_, stderr, code := runBoth(t, string(groups[:cut]), "import", "openstack", "-o", out,
+			"-f", "-", "-f", neutronSample+"ports.json", "-f", neutronSample+"address-groups.json")
+		if code != 1 || !strings.Contains(stderr, "-: invalid JSON") {
+			t.Errorf("truncated at %d: exit %d, stderr %q", cut, code, stderr)
+		}
+		if now, err := os.ReadFile(out); err != nil || !bytes.Equal(now, good) {
+			t.Errorf("truncated at %d: the good file changed (%d bytes, was %d): %v", cut, len(now), len(good), err)
+		}
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 1 {
+		t.Errorf("directory holds %d entries, want only neutron.yaml", len(entries))
+	}
+}
