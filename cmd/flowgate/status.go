@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"io"
-	"os"
 	"sort"
 	"strings"
 	"text/tabwriter"
@@ -25,7 +24,12 @@ func statusCommand() *cli.Command {
 agent's policy paths) it also shows which endpoints are bound to which port
 and which policies apply to each, in evaluation order.
 
-  flowgate status --bridge br-int -f /etc/flowgate/policy/`,
+  flowgate status --bridge br-int -f /etc/flowgate/policy/
+
+status only reads: it changes nothing in OVSDB or in the flow tables, and a
+bridge that does not exist is an error at once (exit 1). The bridge's
+protocols must include OpenFlow14 or OpenFlow15 (apply and the agent add
+them).`,
 		Flags: append([]cli.Flag{bridgeFlag, ovsdbFlag, nodeFlag,
 			&cli.StringSliceFlag{Name: "filename", Aliases: []string{"f"}, Usage: "policy files or directories (optional)"}}, sharedFlags...),
 		Action: func(c *cli.Context) error {
@@ -34,16 +38,16 @@ and which policies apply to each, in evaluation order.
 			if err != nil {
 				return cli.Exit(err.Error(), 2)
 			}
-			db, prog, err := openBridge(c.Context, c.String("ovsdb"), bridge, "system", shared)
+			db, prog, err := openBridgeReadOnly(c.Context, c.String("ovsdb"), bridge, shared)
 			if err != nil {
-				return err
+				return cli.Exit(err.Error(), exitInvalid)
 			}
 			defer db.Close()
 			out := c.App.Writer
 			fmt.Fprintf(out, "bridge %s\n\n", bridge)
 			e := &engine{bridge: bridge, node: c.String("node"), db: db}
 			if paths := c.StringSlice("filename"); len(paths) > 0 {
-				objs, problems := files.Read(paths, os.Stdin)
+				objs, problems := files.Read(paths, c.App.Reader)
 				for _, p := range problems {
 					fmt.Fprintln(c.App.ErrWriter, p)
 				}
