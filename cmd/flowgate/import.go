@@ -113,7 +113,6 @@ func neutronFiles(p string) ([]string, error) {
 	return files.Expand(p, isNeutronFile)
 }
 
-
 // writeAtomically replaces path with data through a hidden temporary file
 // in the same directory (the agent skips hidden files) and a rename, so a
 // reader sees the old file or the new one, never a mix.
