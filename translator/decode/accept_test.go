@@ -84,3 +84,25 @@ func TestRulesOutsideTypesWarn(t *testing.T) {
 		}
 	}
 }
+
+// TestDuplicateNamesNameBothPlaces: two objects with one kind, namespace
+// and name are an error at the second naming the first, and the agent can
+// get both origins with errors.As.
+func TestDuplicateNamesNameBothPlaces(t *testing.T) {
+	gnp := "apiVersion: projectcalico.org/v3\nkind: GlobalNetworkPolicy\nmetadata:\n  name: deny\nspec:\n  selector: all()\n"
+	a, _ := decode.Decode("a.yaml", []byte(gnp))
+	b, _ := decode.Decode("b.yaml", []byte("# second\n---\n"+gnp))
+	_, errs := decode.Build(append(a, b...))
+	if len(errs) != 1 {
+		t.Fatalf("errors %v, want one", errs)
+	}
+	var de *decode.Error
+	var dup *decode.DuplicateError
+	if !errors.As(errs[0], &de) || !errors.As(errs[0], &dup) {
+		t.Fatalf("error %v is no *Error wrapping a *DuplicateError", errs[0])
+	}
+	if de.File != "b.yaml" || de.Line != 3 || dup.First != (decode.Origin{File: "a.yaml", Line: 1}) ||
+		errs[0].Error() != "b.yaml:3: GlobalNetworkPolicy deny: metadata.name: duplicate name: already defined at a.yaml:1" {
+		t.Errorf("error %q", errs[0])
+	}
+}
