@@ -106,3 +106,19 @@ func TestDuplicateNamesNameBothPlaces(t *testing.T) {
 		t.Errorf("error %q", errs[0])
 	}
 }
+
+// TestKubernetesRulesOutsidePolicyTypesWarn: the same for a Kubernetes
+// NetworkPolicy, which Kubernetes accepts with those rules ignored.
+func TestKubernetesRulesOutsidePolicyTypesWarn(t *testing.T) {
+	np := "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata:\n  name: p\n  namespace: prod\nspec:\n  podSelector: {}\n  policyTypes: [Ingress]\n  egress:\n  - {}\n"
+	objs, errs := decode.Decode("np.yaml", []byte(np))
+	if len(errs) > 0 || len(objs) != 1 {
+		t.Fatalf("objects %v, errors %v", objs, errs)
+	}
+	if p := objs[0].Value.(*policy.Policy); p.Types != policy.Ingress {
+		t.Errorf("types %v, want Ingress", p.Types)
+	}
+	if w := objs[0].Warnings; len(w) != 1 || w[0].Error() != "np.yaml:1: NetworkPolicy.networking.k8s.io prod/p: spec.policyTypes: egress rules are given but policyTypes does not include Egress: they are ignored, as Kubernetes ignores them" {
+		t.Errorf("warnings %v", w)
+	}
+}

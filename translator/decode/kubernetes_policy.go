@@ -65,6 +65,14 @@ func decodeKubernetesNetworkPolicy(js []byte, ns string) (any, bool, problems) {
 			probs.add(fmt.Sprintf("spec.policyTypes[%d]", i), "unknown policy type %q (want Ingress or Egress)", t)
 		}
 	}
+	// Kubernetes accepts rules for a direction policyTypes leaves out and
+	// ignores them (so does the compiler, by Types); say so.
+	if len(in.Spec.PolicyTypes) > 0 && len(in.Spec.Ingress) > 0 && p.Types&policy.Ingress == 0 {
+		probs.warn("spec.policyTypes", "ingress rules are given but policyTypes does not include Ingress: they are ignored, as Kubernetes ignores them")
+	}
+	if len(in.Spec.PolicyTypes) > 0 && len(in.Spec.Egress) > 0 && p.Types&policy.Egress == 0 {
+		probs.warn("spec.policyTypes", "egress rules are given but policyTypes does not include Egress: they are ignored, as Kubernetes ignores them")
+	}
 	for i, r := range in.Spec.Ingress {
 		field := fmt.Sprintf("spec.ingress[%d]", i)
 		peers := kubernetesPeers(&probs, field+".from", r.From, ns)
