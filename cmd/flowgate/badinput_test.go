@@ -108,6 +108,8 @@ func TestExitCodes(t *testing.T) {
 		{[]string{"--no-such-flag", "check", "-f", db}, 2},
 		{[]string{"matrix", "-f", db, "-o", "xml"}, 2},
 		{[]string{"compile", "-f", db, "-o", "xml"}, 2},
+		{[]string{"compile", "-f", bad, "-o", "xml"}, 2},
+		{[]string{"matrix", "-f", bad, "-o", "xml"}, 2},
 		{[]string{"verdict", "-f", db, "--from", "prod/backend", "--to", "prod/nope", "--port", "8080"}, 2},
 		{[]string{"verdict", "-f", db, "--from", "prod/backend", "--to", "prod/database", "--port", "8080", "--exit-code"}, 0},
 		{[]string{"verdict", "-f", db, "--from", "prod/frontend", "--to", "prod/database", "--port", "8080", "--exit-code"}, 3},

@@ -45,6 +45,10 @@ comment lines); with -o json (a list of flows) the notice is on stderr only.`,
 			if err != nil {
 				return cli.Exit(err.Error(), 2)
 			}
+			format := c.String("output")
+			if format != "flows" && format != "names" && format != "json" {
+				return cli.Exit("--output: want flows, names or json", exitUsage)
+			}
 			w, problems := readWorld(c)
 			eo, err := evaluatorOptions(c)
 			if err != nil {
@@ -72,7 +76,6 @@ comment lines); with -o json (a list of flows) the notice is on stderr only.`,
 				named = shared.Named
 			}
 			out := c.App.Writer
-			format := c.String("output")
 			if partial && format != "json" {
 				fmt.Fprintln(out, "# "+partialLine)
 			}
@@ -89,8 +92,6 @@ comment lines); with -o json (a list of flows) the notice is on stderr only.`,
 				enc := json.NewEncoder(out)
 				enc.SetIndent("", "  ")
 				return enc.Encode(flows)
-			default:
-				return cli.Exit("--output: want flows, names or json", 2)
 			}
 			return nil
 		},
