@@ -42,6 +42,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime $(FUZZTIME) ./translator/selector/
 	$(GO) test -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $(FUZZTIME) ./translator/decode/
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeCompile$$' -fuzztime $(FUZZTIME) ./translator/compiler/
+	$(GO) test -run '^$$' -fuzz '^FuzzConvert$$' -fuzztime $(FUZZTIME) ./translator/neutron/
 	$(GO) test -run '^$$' -fuzz '^FuzzImport$$' -fuzztime $(FUZZTIME) ./translator/neutron/
 
 # The demo: a private userspace Open vSwitch (no system service touched),
