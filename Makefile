@@ -35,10 +35,15 @@ lint:
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem -timeout 60m $(PKGS)
 
+## fuzz: every fuzz target for FUZZTIME each (docs/reliability.md, "Fuzzing",
+## records the long runs).
 FUZZTIME ?= 30s
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime $(FUZZTIME) ./translator/selector/
-	$(GO) test -run '^$$' -fuzz FuzzDecode -fuzztime $(FUZZTIME) ./translator/decode/
+	$(GO) test -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $(FUZZTIME) ./translator/decode/
+	$(GO) test -run '^$$' -fuzz '^FuzzDecodeCompile$$' -fuzztime $(FUZZTIME) ./translator/compiler/
+	$(GO) test -run '^$$' -fuzz '^FuzzConvert$$' -fuzztime $(FUZZTIME) ./translator/neutron/
+	$(GO) test -run '^$$' -fuzz '^FuzzImport$$' -fuzztime $(FUZZTIME) ./translator/neutron/
 
 # The demo: a private userspace Open vSwitch (no system service touched),
 # the seed scenarios as network namespaces, `flowgate apply`, real TCP

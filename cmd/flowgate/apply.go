@@ -8,6 +8,8 @@ import (
 
 	"github.com/flowgate/flowgate/cmd/flowgate/agent"
 	"github.com/flowgate/flowgate/endpoints/files"
+	"github.com/flowgate/flowgate/translator/compiler"
+	"github.com/flowgate/flowgate/translator/decode"
 )
 
 func applyCommand() *cli.Command {
@@ -26,7 +28,11 @@ A port with an external_ids:iface-id that binds to no endpoint of the input
 is held: its traffic is dropped both ways until an apply binds it. Ports
 without an iface-id (uplinks, patch, tunnel, internal ports) are left alone.
 
-Invalid documents are reported and left out; everything valid is enforced.
+With any invalid input (a document that does not decode, two objects with
+one kind/namespace/name, a policy that does not compile) apply changes
+nothing on the bridge, not even opening it: every problem is printed on
+stderr and the exit code is 1. Dropping one broken object and enforcing the
+rest could drop a Deny.
 
 With --shared the bridge is shared with the Neutron OVS agent (br-int with
 firewall_driver = noop): flowgate's tables are installed from --table-base on,
@@ -53,9 +59,9 @@ directions; survive (the default, Calico's) leaves open connections alone.
 			if err != nil {
 				return cli.Exit(err.Error(), 2)
 			}
-			objs, problems := files.Read(c.StringSlice("filename"), c.App.Reader)
-			for _, p := range problems {
-				fmt.Fprintln(c.App.ErrWriter, p)
+			objs, err := checkApplyInput(c, opts)
+			if err != nil {
+				return err
 			}
 			db, prog, err := agent.OpenBridge(c.Context, c.String("ovsdb"), c.String("bridge"), c.String("datapath-type"), shared, os.Environ())
 			if err != nil {
@@ -64,9 +70,11 @@ directions; survive (the default, Calico's) leaves open connections alone.
 			defer db.Close()
 			e := &agent.Engine{Bridge: c.String("bridge"), Node: c.String("node"), DB: db, Prog: prog, Opts: opts, Shared: shared}
 			stats, errs, err := e.Replace(c.Context, objs)
-			problems = append(problems, errs...)
 			if err != nil {
 				return err
+			}
+			if len(errs) > 0 { // checkApplyInput built the same objects
+				return fmt.Errorf("internal error: %d problem(s) after the input was checked, nothing changed: %v", len(errs), errs[0])
 			}
 			flows, bound := e.Counts()
 			if stats.Added+stats.Removed+stats.Changed == 0 {
@@ -75,10 +83,30 @@ directions; survive (the default, Calico's) leaves open connections alone.
 				fmt.Fprintf(c.App.Writer, "bridge %s: %d flows (%d added, %d removed, %d changed), %d local endpoints\n",
 					e.Bridge, flows, stats.Added, stats.Removed, stats.Changed, bound)
 			}
-			if len(problems) > 0 {
-				return cli.Exit(fmt.Sprintf("%d problem(s) in the input; the valid objects are enforced", len(problems)), 1)
-			}
 			return nil
 		},
 	}
+}
+
+// checkApplyInput reads and compiles the input before apply touches the
+// bridge (every endpoint of --node taken as local, so every policy that
+// can apply on this host is compiled): with any problem it lists them all
+// and refuses, and nothing changes.
+func checkApplyInput(c *cli.Context, opts compiler.Options) ([]decode.Object, error) {
+	objs, problems := files.Read(c.StringSlice("filename"), c.App.Reader)
+	printWarnings(c.App.ErrWriter, objs)
+	w, berrs := decode.Build(objs)
+	problems = append(problems, berrs...)
+	if len(problems) == 0 {
+		opts.Locals = compiler.AllLocal(w, c.String("node"))
+		_, cerrs := compiler.New(w, opts)
+		problems = append(problems, cerrs...)
+	}
+	for _, p := range problems {
+		fmt.Fprintln(c.App.ErrWriter, p)
+	}
+	if len(problems) > 0 {
+		return nil, cli.Exit(fmt.Sprintf("%d problem(s) in the input; nothing changed on the bridge", len(problems)), exitInvalid)
+	}
+	return objs, nil
 }

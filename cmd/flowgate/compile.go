@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 
-	"github.com/sirupsen/logrus"
 	"github.com/urfave/cli/v2"
 
 	"github.com/flowgate/flowgate/translator/compiler"
@@ -28,20 +27,29 @@ port number. -o flows prints ovs-ofctl add-flows lines; -o names prints the
 same with table names (as the docs show them); -o json prints objects.
 --shared prints the flows as installed beside the Neutron OVS agent
 (flowgate apply --shared): relocated tables, entry flows in Neutron's table
-60, the hand-back instead of NORMAL, flowgate's cookie mark.`,
+60, the hand-back instead of NORMAL, flowgate's cookie mark.
+
+With any invalid input, or a policy that does not compile, compile prints no
+flows: every problem on stderr, exit 1. --skip-invalid prints the flows of
+the valid objects, the first line a "# PARTIAL" comment (ovs-ofctl skips
+comment lines); with -o json (a list of flows) the notice is on stderr only.`,
 		Flags: []cli.Flag{
 			fileFlag,
 			&cli.StringFlag{Name: "node", Usage: "only endpoints on this node are local (default: all)"},
 			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Value: "flows", Usage: "flows, names or json"},
 			failsafeInboundFlag, failsafeOutboundFlag, establishedFlag,
-			sharedFlag, tableBaseFlag, entryTableFlag, handBackFlag,
+			sharedFlag, tableBaseFlag, entryTableFlag, handBackFlag, skipInvalidFlag,
 		},
 		Action: func(c *cli.Context) error {
 			shared, err := sharedFromFlags(c)
 			if err != nil {
 				return cli.Exit(err.Error(), 2)
 			}
-			w, _ := loadWorld(c)
+			format := c.String("output")
+			if format != "flows" && format != "names" && format != "json" {
+				return cli.Exit("--output: want flows, names or json", exitUsage)
+			}
+			w, problems := readWorld(c)
 			eo, err := evaluatorOptions(c)
 			if err != nil {
 				return err
@@ -58,8 +66,9 @@ same with table names (as the docs show them); -o json prints objects.
 				Shared:           shared,
 			}
 			comp, errs := compiler.New(w, opts)
-			for _, err := range errs {
-				logrus.WithError(err).Warn("not compiled")
+			partial, err := refuseInvalid(c, append(problems, errs...))
+			if err != nil {
+				return err
 			}
 			// No ports are read: nothing is held.
 			flows, named := comp.BridgeFlows(nil), compiler.Flow.Named
@@ -68,7 +77,10 @@ same with table names (as the docs show them); -o json prints objects.
 				named = shared.Named
 			}
 			out := c.App.Writer
-			switch c.String("output") {
+			if partial && format != "json" {
+				fmt.Fprintln(out, "# "+partialLine)
+			}
+			switch format {
 			case "flows":
 				for _, f := range flows {
 					fmt.Fprintln(out, f.String())
@@ -81,8 +93,6 @@ same with table names (as the docs show them); -o json prints objects.
 				enc := json.NewEncoder(out)
 				enc.SetIndent("", "  ")
 				return enc.Encode(flows)
-			default:
-				return cli.Exit("--output: want flows, names or json", 2)
 			}
 			return nil
 		},

@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 
@@ -47,8 +46,9 @@ Export every port, not only this hypervisor's: a rule naming a remote
 group matches the addresses of all the group's ports, wherever they run.
 The agent enforces only the ports bound to its bridge.
 
-Problems are printed as file:line: Object: field: why, on stderr; the
-valid objects are still written, and the exit code is 1. Warnings (defaults
+Problems are printed as file:line: Object: field: why, on stderr; with
+any problem nothing is written (an existing -o file is left as it was) and
+the exit code is 1. Warnings (defaults
 assumed, groups named but absent) do not change the exit code. With -o the file is replaced atomically, so an agent
 watching the directory never reads half of it.`,
 		Flags: []cli.Flag{
@@ -70,7 +70,7 @@ func runImportOpenStack(c *cli.Context) error {
 			continue
 		}
 		for _, name := range names {
-			data, err := readInput(name, c.App.Reader)
+			data, err := files.ReadInput(name, c.App.Reader)
 			if err != nil {
 				problems = append(problems, err)
 				continue
@@ -88,6 +88,11 @@ func runImportOpenStack(c *cli.Context) error {
 	for _, w := range im.Warnings {
 		fmt.Fprintln(c.App.ErrWriter, "warning:", w)
 	}
+	if len(problems) > 0 {
+		// A truncated or broken export must never replace a good file:
+		// the agent would enforce the conversion's remains.
+		return cli.Exit(fmt.Sprintf("%d problem(s) in the Neutron input; nothing written", len(problems)), 1)
+	}
 	var out bytes.Buffer
 	if err := im.WriteYAML(&out); err != nil {
 		return err
@@ -99,9 +104,6 @@ func runImportOpenStack(c *cli.Context) error {
 	} else if _, err := c.App.Writer.Write(out.Bytes()); err != nil {
 		return fmt.Errorf("write YAML: %w", err)
 	}
-	if len(problems) > 0 {
-		return cli.Exit(fmt.Sprintf("%d problem(s) in the Neutron input; the valid objects were written", len(problems)), 1)
-	}
 	return nil
 }
 
@@ -110,20 +112,6 @@ func runImportOpenStack(c *cli.Context) error {
 // stdin.
 func neutronFiles(p string) ([]string, error) {
 	return files.Expand(p, agent.IsNeutronFile)
-}
-
-func readInput(name string, stdin io.Reader) ([]byte, error) {
-	var data []byte
-	var err error
-	if name == "-" {
-		data, err = io.ReadAll(stdin)
-	} else {
-		data, err = os.ReadFile(name)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", name, err)
-	}
-	return data, nil
 }
 
 // writeAtomically replaces path with data through a hidden temporary file

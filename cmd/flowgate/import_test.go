@@ -103,8 +103,7 @@ func TestImportOpenStackMatrix(t *testing.T) {
 }
 
 // TestImportOpenStackProblems: a bad rule is reported with file, line,
-// object and field on stderr, the exit code is 1, and everything valid is
-// still written.
+// object and field on stderr, the exit code is 1, and nothing is written.
 func TestImportOpenStackProblems(t *testing.T) {
 	dir := t.TempDir()
 	bad := writeFile(t, dir, "bad.json", `{"security_groups": [{"id": "0b5e1f0a-1111-4222-8333-944455556666", "name": "web",
@@ -120,8 +119,8 @@ func TestImportOpenStackProblems(t *testing.T) {
 	if !strings.Contains(stderr, want) {
 		t.Errorf("stderr lacks %q:\n%s", want, stderr)
 	}
-	if !strings.Contains(out, "name: sg-0b5e1f0a-1111-4222-8333-944455556666") || !strings.Contains(out, "- 80") {
-		t.Errorf("the valid rule was not written:\n%s", out)
+	if out != "" {
+		t.Errorf("YAML written despite the problem:\n%s", out)
 	}
 	if _, stderr, code := runBoth(t, "", "import", "openstack", "-f", filepath.Join(dir, "missing.json")); code != 1 || !strings.Contains(stderr, "missing.json") {
 		t.Errorf("missing file: exit %d, stderr %q", code, stderr)
@@ -163,5 +162,37 @@ func TestImportOpenStackOutputFile(t *testing.T) {
 	body := func(s string) string { return s[strings.Index(s, "\n# Neutron's fixed rules"):] }
 	if body(fromDir) != body(stdout) {
 		t.Error("reading the directory (and the groups again on stdin) imported something else")
+	}
+}
+
+// TestImportOpenStackTruncatedKeepsFile: an export cut short (a full disk,
+// a killed pipe) never replaces the good file the agent reads: the import
+// exits 1 and the file stays byte-identical, with no temporary left beside.
+func TestImportOpenStackTruncatedKeepsFile(t *testing.T) {
+	dir := t.TempDir()
+	out := filepath.Join(dir, "neutron.yaml")
+	if _, stderr, code := runBoth(t, "", append([]string{"import", "openstack", "-o", out}, neutronFilesArgs...)...); code != 0 {
+		t.Fatalf("good import: exit %d\n%s", code, stderr)
+	}
+	good, err := os.ReadFile(out)
+	if err != nil || len(good) == 0 {
+		t.Fatalf("good import wrote %d bytes: %v", len(good), err)
+	}
+	groups, err := os.ReadFile(neutronSample + "security-groups.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, cut := range []int{len(groups) / 2, len(groups) - 2} {
+		_, stderr, code := runBoth(t, string(groups[:cut]), "import", "openstack", "-o", out,
+			"-f", "-", "-f", neutronSample+"ports.json", "-f", neutronSample+"address-groups.json")
+		if code != 1 || !strings.Contains(stderr, "-: invalid JSON") {
+			t.Errorf("truncated at %d: exit %d, stderr %q", cut, code, stderr)
+		}
+		if now, err := os.ReadFile(out); err != nil || !bytes.Equal(now, good) {
+			t.Errorf("truncated at %d: the good file changed (%d bytes, was %d): %v", cut, len(now), len(good), err)
+		}
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 1 {
+		t.Errorf("directory holds %d entries, want only neutron.yaml", len(entries))
 	}
 }

@@ -19,6 +19,7 @@ const examples = "../../examples"
 // result is what one in-process run of the CLI produced.
 type result struct {
 	stdout string
+	stderr string
 	err    error
 	code   int
 }
@@ -33,7 +34,7 @@ func run(t *testing.T, args ...string) result {
 	app.Writer, app.ErrWriter = &stdout, &stderr
 	app.ExitErrHandler = func(*cli.Context, error) {} // no os.Exit in tests
 	err := app.Run(append([]string{"flowgate", "--log-level", "error"}, args...))
-	r := result{stdout: stdout.String(), err: err}
+	r := result{stdout: stdout.String(), stderr: stderr.String(), err: err}
 	if err != nil {
 		r.code = exitCode(err)
 	}
@@ -260,14 +261,18 @@ func decodeRows(t *testing.T, stdout string) []matrixRow {
 
 func TestMatrixJSON(t *testing.T) {
 	dir := t.TempDir()
-	// A broken file beside the example: its problem is logged, never
-	// printed on stdout, and the rest is still evaluated.
+	// A broken file beside the example, skipped with --skip-invalid: its
+	// problem and the PARTIAL notice are on stderr, never on stdout, whose
+	// JSON keeps its shape; the rest is still evaluated.
 	bad := writeFile(t, dir, "bad.yaml", "apiVersion: v1\nkind: Pod\nmetadata:\n  name: broken\n  namespace: customer1\nspec:\n  containerz: []\n")
 	outside := []string{"203.0.113.7", "198.51.100.1"}
-	r := run(t, "matrix", "-f", filepath.Join(examples, "seeds/namespace-isolation"), "-f", bad,
+	r := run(t, "matrix", "-f", filepath.Join(examples, "seeds/namespace-isolation"), "-f", bad, "--skip-invalid",
 		"--protocols", "tcp,udp,icmp", "--ports", "80,443", "--extra-addresses", strings.Join(outside, ","), "-o", "json")
 	if r.code != 0 {
 		t.Fatalf("exit %d: %v", r.code, r.err)
+	}
+	if !strings.Contains(r.stderr, "bad.yaml:1: Pod customer1/broken: spec.containerz: unknown field") || !strings.Contains(r.stderr, "PARTIAL:") {
+		t.Errorf("stderr lacks the problem or the PARTIAL notice:\n%s", r.stderr)
 	}
 	rows := decodeRows(t, r.stdout)
 

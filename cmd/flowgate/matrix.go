@@ -27,14 +27,19 @@ stand for clients and servers outside the world) for every protocol and port.
 
 Table output prints one grid per protocol/port: rows are sources, columns
 destinations, '.' allowed and 'X' denied. JSON output is a list of
-{"from","to","protocol","port","allowed","reason"} rows on stdout.`,
+{"from","to","protocol","port","allowed","reason"} rows on stdout.
+
+With any invalid input matrix answers nothing: every problem on stderr, exit
+1. --skip-invalid answers for the valid objects: the table starts with a
+PARTIAL line; JSON keeps its shape (a list of rows) and the PARTIAL notice
+goes to stderr only.`,
 		Flags: []cli.Flag{
 			fileFlag,
 			&cli.StringFlag{Name: "ports", Value: "80", Usage: "comma-separated destination ports"},
 			&cli.StringFlag{Name: "protocols", Value: "tcp", Usage: "comma-separated protocols: tcp, udp, sctp, icmp"},
 			&cli.StringFlag{Name: "extra-addresses", Usage: "comma-separated IPs outside the world to include"},
 			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Value: "table", Usage: "table or json"},
-			failsafeInboundFlag, failsafeOutboundFlag,
+			failsafeInboundFlag, failsafeOutboundFlag, skipInvalidFlag,
 		},
 		Action: runMatrix,
 	}
@@ -57,8 +62,11 @@ func runMatrix(c *cli.Context) error {
 	if format != "table" && format != "json" {
 		return cli.Exit("--output: want table or json", 2)
 	}
-	w, _ := loadWorld(c)
 	opts, err := evaluatorOptions(c)
+	if err != nil {
+		return err
+	}
+	w, partial, err := loadWorld(c)
 	if err != nil {
 		return err
 	}
@@ -72,6 +80,9 @@ func runMatrix(c *cli.Context) error {
 		enc := json.NewEncoder(c.App.Writer)
 		enc.SetIndent("", "  ")
 		return enc.Encode(rows)
+	}
+	if partial {
+		fmt.Fprintln(c.App.Writer, partialLine)
 	}
 	printGrids(c.App.Writer, ps, services, rows)
 	return nil

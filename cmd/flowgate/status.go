@@ -25,7 +25,12 @@ func statusCommand() *cli.Command {
 agent's policy paths) it also shows which endpoints are bound to which port
 and which policies apply to each, in evaluation order.
 
-  flowgate status --bridge br-int -f /etc/flowgate/policy/`,
+  flowgate status --bridge br-int -f /etc/flowgate/policy/
+
+status only reads: it changes nothing in OVSDB or in the flow tables, and a
+bridge that does not exist is an error at once (exit 1). The bridge's
+protocols must include OpenFlow14 or OpenFlow15 (apply and the agent add
+them).`,
 		Flags: append([]cli.Flag{bridgeFlag, ovsdbFlag, nodeFlag,
 			&cli.StringSliceFlag{Name: "filename", Aliases: []string{"f"}, Usage: "policy files or directories (optional)"}}, sharedFlags...),
 		Action: func(c *cli.Context) error {
@@ -34,16 +39,16 @@ and which policies apply to each, in evaluation order.
 			if err != nil {
 				return cli.Exit(err.Error(), 2)
 			}
-			db, prog, err := agent.OpenBridge(c.Context, c.String("ovsdb"), bridge, "system", shared, os.Environ())
+			db, prog, err := agent.OpenBridgeReadOnly(c.Context, c.String("ovsdb"), bridge, shared, os.Environ())
 			if err != nil {
-				return err
+				return cli.Exit(err.Error(), exitInvalid)
 			}
 			defer db.Close()
 			out := c.App.Writer
 			fmt.Fprintf(out, "bridge %s\n\n", bridge)
 			e := &agent.Engine{Bridge: bridge, Node: c.String("node"), DB: db}
 			if paths := c.StringSlice("filename"); len(paths) > 0 {
-				objs, problems := files.Read(paths, os.Stdin)
+				objs, problems := files.Read(paths, c.App.Reader)
 				for _, p := range problems {
 					fmt.Fprintln(c.App.ErrWriter, p)
 				}

@@ -25,7 +25,14 @@ destination's ingress policy.
 
 --from and --to take namespace/name for pods and workload endpoints, a
 host endpoint's name, or an IP address (which is matched to the endpoint
-owning it, if any).`,
+owning it, if any).
+
+With any invalid input verdict answers nothing: it lists every problem on
+stderr and exits 1 (an answer computed without a broken Deny policy would
+say ALLOWED). --skip-invalid answers for the valid objects, with a PARTIAL
+line first. --exit-code makes a DENIED answer exit 3, for scripts:
+
+  flowgate verdict --exit-code -f world.yaml --from a/x --to b/y --port 80 || echo blocked`,
 		Flags: []cli.Flag{
 			fileFlag,
 			&cli.StringFlag{Name: "from", Required: true, Usage: "source: namespace/name, host endpoint name or IP"},
@@ -35,15 +42,19 @@ owning it, if any).`,
 			&cli.IntFlag{Name: "src-port", Value: evaluator.SourcePort, Usage: "source port"},
 			&cli.IntFlag{Name: "icmp-type", Value: -1, Usage: "ICMP type (default: echo request)"},
 			&cli.IntFlag{Name: "icmp-code", Value: 0, Usage: "ICMP code"},
-			failsafeInboundFlag, failsafeOutboundFlag,
+			failsafeInboundFlag, failsafeOutboundFlag, skipInvalidFlag,
+			&cli.BoolFlag{Name: "exit-code", Usage: "exit 3 when the answer is DENIED (0 when ALLOWED)"},
 		},
 		Action: runVerdict,
 	}
 }
 
 func runVerdict(c *cli.Context) error {
-	w, _ := loadWorld(c)
 	opts, err := evaluatorOptions(c)
+	if err != nil {
+		return err
+	}
+	w, partial, err := loadWorld(c)
 	if err != nil {
 		return err
 	}
@@ -66,6 +77,9 @@ func runVerdict(c *cli.Context) error {
 	}
 	v := ev.Evaluate(from.Endpoint, to.Endpoint, pkt)
 	out := c.App.Writer
+	if partial {
+		fmt.Fprintln(out, partialLine)
+	}
 	word := "DENIED"
 	if v.Allowed {
 		word = "ALLOWED"
@@ -82,6 +96,9 @@ func runVerdict(c *cli.Context) error {
 	}
 	if v.Egress == nil && v.Ingress == nil {
 		fmt.Fprintln(out, "  neither side is an endpoint: no policy applies")
+	}
+	if !v.Allowed && c.Bool("exit-code") {
+		return cli.Exit("", exitDenied)
 	}
 	return nil
 }

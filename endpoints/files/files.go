@@ -57,15 +57,9 @@ func Read(paths []string, stdin io.Reader) ([]decode.Object, []error) {
 
 // ReadFile decodes one file ("-" for stdin).
 func ReadFile(name string, stdin io.Reader) ([]decode.Object, []error) {
-	var data []byte
-	var err error
-	if name == Stdin {
-		data, err = io.ReadAll(stdin)
-	} else {
-		data, err = os.ReadFile(name)
-	}
+	data, err := ReadInput(name, stdin)
 	if err != nil {
-		return nil, []error{fmt.Errorf("read %s: %w", name, err)}
+		return nil, []error{err}
 	}
 	return decode.Decode(name, data)
 }

@@ -171,7 +171,7 @@ func (s *Source) readFile(name string, trustStat bool) bool {
 	}
 	var data []byte
 	if err == nil {
-		data, err = os.ReadFile(name)
+		data, err = ReadInput(name, nil)
 	}
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {

@@ -235,6 +235,14 @@ func (c *Client) interfaces(bridgeName string) ([]Interface, bool) {
 	return out, len(ports) == len(br.Ports) && len(ifaces) == len(want)
 }
 
+// HasBridge reports whether a bridge called name exists. It only reads the
+// client's cache, so read-only tools (flowgate status) can check for a
+// bridge without EnsureBridge creating or adjusting it.
+func (c *Client) HasBridge(name string) bool {
+	_, ok := c.bridge(name)
+	return ok
+}
+
 // bridge returns the cached Bridge row called name.
 func (c *Client) bridge(name string) (bridge, bool) {
 	var brs []bridge

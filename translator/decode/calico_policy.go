@@ -82,6 +82,14 @@ func decodeCalicoPolicy(js []byte, ns string, kind policy.Kind) (any, bool, prob
 			p.Egress = append(p.Egress, r)
 		}
 	}
+	// Rules of a direction the policy does not apply in are checked (Calico
+	// validates them too) but never enforced.
+	if p.Types&policy.Ingress == 0 {
+		p.Ingress = nil
+	}
+	if p.Types&policy.Egress == 0 {
+		p.Egress = nil
+	}
 	return p, false, probs
 }
 
@@ -117,11 +125,13 @@ func policyTypes(probs *problems, types []string, hasIngress, hasEgress bool) po
 		}
 		d |= v
 	}
+	// Calico accepts rules for a direction types leaves out and ignores
+	// them; so does flowgate, but says so.
 	if hasIngress && d&policy.Ingress == 0 {
-		probs.add("spec.types", "ingress rules are given but types does not include Ingress")
+		probs.warn("spec.types", "ingress rules are given but types does not include Ingress: they are ignored, as Calico ignores them")
 	}
 	if hasEgress && d&policy.Egress == 0 {
-		probs.add("spec.types", "egress rules are given but types does not include Egress")
+		probs.warn("spec.types", "egress rules are given but types does not include Egress: they are ignored, as Calico ignores them")
 	}
 	return d
 }

@@ -50,6 +50,10 @@ func (e *Error) Unwrap() error { return e.Err }
 type fieldError struct {
 	field string
 	err   error
+	// warning marks input that is accepted as Calico or Kubernetes accept
+	// it but probably does not mean what its author thinks (rules that
+	// are ignored); the object is kept and the warning reported beside it.
+	warning bool
 }
 
 func (f *fieldError) Error() string { return f.field + ": " + f.err.Error() }
@@ -59,6 +63,11 @@ type problems []*fieldError
 
 func (p *problems) add(field string, format string, args ...any) {
 	*p = append(*p, &fieldError{field: field, err: fmt.Errorf(format, args...)})
+}
+
+// warn records a warning: the object stays valid.
+func (p *problems) warn(field string, format string, args ...any) {
+	*p = append(*p, &fieldError{field: field, err: fmt.Errorf(format, args...), warning: true})
 }
 
 func (p *problems) addErr(field string, err error) {

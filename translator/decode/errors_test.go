@@ -110,7 +110,6 @@ var badInputs = []struct {
 	{"unknown action", calicoHeader + "spec:\n  ingress:\n  - action: Accept\n", calicoRef, "spec.ingress[0].action", `unknown action "Accept"`},
 	{"missing action", calicoHeader + "spec:\n  egress:\n  - protocol: TCP\n", calicoRef, "spec.egress[0].action", "required"},
 	{"unknown type", calicoHeader + "spec:\n  types: [Ingress, Sideways]\n", calicoRef, "spec.types[1]", `unknown type "Sideways"`},
-	{"rules outside the types", calicoHeader + "spec:\n  types: [Ingress]\n  egress:\n  - action: Allow\n", calicoRef, "spec.types", "does not include Egress"},
 	{"unknown Kubernetes policy type", k8sHeader + "spec:\n  podSelector: {}\n  policyTypes: [Ingress, Both]\n", k8sRef, "spec.policyTypes[1]", `unknown policy type "Both"`},
 	{"namespaceSelector on a namespaced policy", calicoHeader + "spec:\n  namespaceSelector: all()\n", calicoRef, "spec.namespaceSelector", "only a GlobalNetworkPolicy"},
 	{"HTTP match", calicoHeader + "spec:\n  ingress:\n  - action: Allow\n    http:\n      methods: [GET]\n", calicoRef, "spec.ingress[0].http", "L3/L4 only"},
@@ -123,6 +122,8 @@ var badInputs = []struct {
 	{"YAML boolean as a name", "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: y\n", "document", "metadata.name", "quote the value"},
 	{"YAML boolean as a label value", "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: prod\n  labels:\n    enabled: on\n", "Namespace prod", "metadata.labels.enabled", "got a boolean (YAML reads unquoted"},
 
+	{"Lists nested too deep", "apiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  kind: List\n  items:\n  - apiVersion: v1\n    kind: List\n    items:\n    - apiVersion: v1\n      kind: List\n      items:\n      - apiVersion: v1\n        kind: List\n        items:\n        - apiVersion: v1\n          kind: List\n          items: []\n",
+		"List item 0: List item 0: List item 0: List item 0: List", "", "Lists nested more than 4 deep are not supported"},
 	{"unknown kind", "apiVersion: projectcalico.org/v3\nkind: Widget\nmetadata:\n  name: w\n", "Widget w", "kind", "unsupported kind projectcalico.org/v3 Widget"},
 	{"unknown API version", "apiVersion: networking.k8s.io/v2\nkind: NetworkPolicy\nmetadata:\n  name: np\n", "NetworkPolicy np", "kind", "unsupported kind"},
 	{"missing apiVersion", "kind: NetworkPolicy\nmetadata:\n  name: np\n", "NetworkPolicy np", "", "apiVersion and kind are required"},

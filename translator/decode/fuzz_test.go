@@ -36,8 +36,9 @@ func fuzzSeeds(f *testing.F) {
 	f.Add([]byte(`{"apiVersion":"v1","kind":"List","items":[{"apiVersion":"v1","kind":"Namespace","metadata":{"name":"a"}}]}`))
 }
 
-// FuzzDecode: decoding never panics, is deterministic, and every problem is
-// a *decode.Error naming the file, a line inside it and an object; Build
+// FuzzDecode: decoding never panics, is deterministic, and every problem
+// (and every warning) is a *decode.Error naming the file, a line inside it
+// and an object; Build
 // never panics either and is deterministic too.
 func FuzzDecode(f *testing.F) {
 	fuzzSeeds(f)
@@ -62,6 +63,12 @@ func FuzzDecode(f *testing.F) {
 			_ = de.Error()
 		}
 		for _, o := range objs {
+			for _, w := range o.Warnings {
+				var de *decode.Error
+				if !errors.As(w, &de) || de.File != "fuzz.yaml" || de.Line != o.Origin.Line || de.Object == "" || de.Field == "" || de.Err == nil {
+					t.Fatalf("badly located warning %#v", w)
+				}
+			}
 			if o.Value == nil || o.Name == "" || o.Kind == "" || o.Origin.Line < 1 || o.Origin.Line > lines {
 				t.Fatalf("bad object %+v", o)
 			}

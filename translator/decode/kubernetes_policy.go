@@ -14,12 +14,24 @@ import (
 	"github.com/flowgate/flowgate/translator/selector"
 )
 
+// kubernetesNetworkPolicy is networking.k8s.io/v1 NetworkPolicy as every
+// Kubernetes version still run serves it: 1.24–1.27 had a status (with
+// conditions, for the alpha NetworkPolicyStatus feature) that
+// `kubectl get -o yaml` prints as `status: {}`; later k8s.io/api versions
+// dropped the field, so it is declared here and ignored.
+type kubernetesNetworkPolicy struct {
+	networkingv1.NetworkPolicy `json:",inline"`
+	Status                     *struct {
+		Conditions []metav1.Condition `json:"conditions,omitempty"`
+	} `json:"status,omitempty"`
+}
+
 // decodeKubernetesNetworkPolicy validates a networking.k8s.io/v1
 // NetworkPolicy and converts it as Calico does: a policy of order 1000 in
 // the default tier named knp.default.<name>, whose pod selectors select
 // only Kubernetes pods, with one Allow rule per peer and protocol.
 func decodeKubernetesNetworkPolicy(js []byte, ns string) (any, bool, problems) {
-	var in networkingv1.NetworkPolicy
+	var in kubernetesNetworkPolicy
 	probs := strictDecode(js, &in)
 	if len(probs) > 0 {
 		return nil, false, probs
@@ -51,6 +63,14 @@ func decodeKubernetesNetworkPolicy(js []byte, ns string) (any, bool, problems) {
 		default:
 			probs.add(fmt.Sprintf("spec.policyTypes[%d]", i), "unknown policy type %q (want Ingress or Egress)", t)
 		}
+	}
+	// Kubernetes accepts rules for a direction policyTypes leaves out and
+	// ignores them (so does the compiler, by Types); say so.
+	if len(in.Spec.PolicyTypes) > 0 && len(in.Spec.Ingress) > 0 && p.Types&policy.Ingress == 0 {
+		probs.warn("spec.policyTypes", "ingress rules are given but policyTypes does not include Ingress: they are ignored, as Kubernetes ignores them")
+	}
+	if len(in.Spec.PolicyTypes) > 0 && len(in.Spec.Egress) > 0 && p.Types&policy.Egress == 0 {
+		probs.warn("spec.policyTypes", "egress rules are given but policyTypes does not include Egress: they are ignored, as Kubernetes ignores them")
 	}
 	for i, r := range in.Spec.Ingress {
 		field := fmt.Sprintf("spec.ingress[%d]", i)

@@ -7,9 +7,12 @@ import (
 )
 
 // Build assembles decoded objects into a World. Cross-object problems —
-// two objects with one name, a policy in a tier that does not exist — are
-// reported against the later object, which is left out; everything else
-// is kept.
+// two objects with one kind/namespace/name (an *Error wrapping a
+// *DuplicateError, naming both places), a policy in a tier that does not
+// exist — are reported against the later object, which is left out;
+// everything else is kept. Callers that enforce must treat any error as
+// "the input is invalid" and not enforce this world (the first of two
+// duplicates is not necessarily the one meant).
 func Build(objs []Object) (*policy.World, []error) {
 	w := policy.NewWorld()
 	var errs []error
@@ -24,7 +27,7 @@ func Build(objs []Object) (*policy.World, []error) {
 	unique := func(o *Object) bool {
 		key := ref{o.Kind, o.Namespace, o.Name}
 		if first, dup := seen[key]; dup {
-			reject(o, "metadata.name", fmt.Errorf("duplicate name: already defined at %s:%d", first.File, first.Line))
+			reject(o, "metadata.name", &DuplicateError{First: first})
 			return false
 		}
 		seen[key] = o.Origin
@@ -70,4 +73,17 @@ func Build(objs []Object) (*policy.World, []error) {
 		}
 	}
 	return w, errs
+}
+
+// DuplicateError is the problem of an object whose kind, namespace and
+// name another object of the input already has; the *Error that wraps it
+// locates the second. Tools that hold state per file (the agent) find
+// both files with errors.As.
+type DuplicateError struct {
+	// First is where the same kind/namespace/name was defined first.
+	First Origin
+}
+
+func (d *DuplicateError) Error() string {
+	return fmt.Sprintf("duplicate name: already defined at %s:%d", d.First.File, d.First.Line)
 }

@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
+	"unicode"
 
 	"gopkg.in/yaml.v3"
 
@@ -87,7 +88,7 @@ func (im *Import) WriteYAML(w io.Writer) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "# Neutron security groups and ports as Calico policy, written by `flowgate import openstack`\n")
 	if len(im.Files) > 0 {
-		fmt.Fprintf(&b, "# from %s.\n", strings.Join(im.Files, ", "))
+		fmt.Fprintf(&b, "# from %s.\n", printableText(strings.Join(im.Files, ", ")))
 	}
 	fmt.Fprintf(&b, "# %d security group(s), %d port(s), %d address group(s). Regenerate rather than edit:\n", len(im.groups), len(im.ports), len(im.addressGroups))
 	fmt.Fprintf(&b, "# the next import replaces this file.\n")
@@ -101,7 +102,7 @@ func (im *Import) WriteYAML(w io.Writer) error {
 		if err := n.Encode(d); err != nil {
 			return fmt.Errorf("encode %s %s: %w", d.Kind, d.Metadata.Name, err)
 		}
-		n.HeadComment = comment
+		n.HeadComment = printableComment(comment)
 		if err := enc.Encode(&n); err != nil {
 			return fmt.Errorf("write YAML: %w", err)
 		}
@@ -170,6 +171,25 @@ func baselineDoc() yamlDoc {
 		return out
 	}
 	return policyDoc(BaselinePolicy, filteredSelector, BaselineOrder, nil, conv(baselineIngress), conv(baselineEgress))
+}
+
+// printableComment makes text from the input safe in a YAML comment: YAML
+// forbids control characters anywhere in a document (a device_owner with a
+// DEL in it made the whole file unreadable, found by FuzzImport), and a
+// line break would end the comment; each becomes U+FFFD. Line breaks the
+// comment itself puts between sentences stay.
+func printableComment(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r == '\n' || unicode.IsPrint(r) {
+			return r
+		}
+		return unicode.ReplacementChar
+	}, s)
+}
+
+// printableText is printableComment for one line: line breaks go too.
+func printableText(s string) string {
+	return printableComment(strings.ReplaceAll(s, "\n", string(unicode.ReplacementChar)))
 }
 
 func (g *group) comment() string {
@@ -314,7 +334,7 @@ func (p *vmPort) comment() string {
 	case PortSecurityOff:
 		return "Neutron " + what + ": port security disabled, not filtered."
 	case PortTrusted:
-		return "Neutron " + what + ": owned by Neutron (" + p.owner + "), not filtered."
+		return "Neutron " + what + ": owned by Neutron (" + printableText(p.owner) + "), not filtered."
 	}
 	if len(p.groups) == 0 {
 		return "Neutron " + what + ": no security group, so nothing in or out but DHCP."

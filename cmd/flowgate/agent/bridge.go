@@ -45,6 +45,28 @@ func OpenBridge(ctx context.Context, addr, bridge, datapathType string, shared *
 	return db, prog, nil
 }
 
+// OpenBridgeReadOnly connects to OVSDB and to an existing bridge for tools
+// that only read (status): unlike OpenBridge it creates nothing, adds no
+// OpenFlow version and names no table, and a missing bridge is an error at
+// once.
+func OpenBridgeReadOnly(ctx context.Context, addr, bridge string, shared *compiler.Shared, env []string) (*ovsdb.Client, *openflow.Programmer, error) {
+	cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	db, err := ovsdb.Connect(cctx, addr)
+	if err != nil {
+		return nil, nil, fmt.Errorf("connect to OVSDB %s: %w", addr, err)
+	}
+	if !db.HasBridge(bridge) {
+		db.Close()
+		return nil, nil, fmt.Errorf("bridge %s does not exist in OVSDB %s (status only reads; flowgate apply or the agent creates it)", bridge, addr)
+	}
+	prog := openflow.NewProgrammer(bridge, env)
+	if shared != nil {
+		prog.Share(compiler.SharedCookieMark, compiler.SharedCookieMask, shared.ForeignTables())
+	}
+	return db, prog, nil
+}
+
 // CompilerOptions turns failsafe settings into compiler options.
 func CompilerOptions(inbound, outbound string) (compiler.Options, error) {
 	in, err := policy.ParseFailsafes(inbound)

@@ -161,11 +161,15 @@ func (e *Engine) Realize(ctx context.Context, objs []decode.Object) (RealizeStat
 
 // Replace compiles objs from scratch and replaces the bridge's flows in
 // one bundle — `flowgate apply`, and the first realization of the agent.
-// It returns the bundle's stats and the objects left out (logged too); the
-// valid ones are enforced.
+// It returns the bundle's stats and the objects that could not be built.
+// With any such problem it changes nothing on the bridge (a left-out
+// object may be a Deny) and returns them with no error.
 func (e *Engine) Replace(ctx context.Context, objs []decode.Object) (openflow.SyncStats, []error, error) {
-	e.objs = objs
 	w, problems := e.BuildWorld(objs)
+	if len(problems) > 0 {
+		return openflow.SyncStats{}, problems, nil
+	}
+	e.objs = objs
 	ports := e.Ports()
 	stats, err := e.FullSync(ctx, w, ports, e.Bindings(w, ports))
 	return stats, problems, err
