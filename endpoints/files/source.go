@@ -13,14 +13,19 @@ import (
 
 	"github.com/sirupsen/logrus"
 
+	"github.com/flowgate/flowgate/endpoints/state"
 	"github.com/flowgate/flowgate/translator/decode"
 )
 
 // Source is a set of policy files and directories read again whenever they
 // change. A file that fails to decode is reported and its last good
 // objects stay in force, so a typo never loosens or tightens enforcement;
-// a deleted file takes its objects with it. Its methods may be called
-// from several goroutines (the agent rereads on SIGHUP while watching).
+// a deleted file takes its objects with it. A file being written (in
+// place: truncated, then written) is not read until it is complete
+// (readStable). With a store (Persist), each file's last good content is
+// also kept on disk, so that a broken file keeps its last good objects
+// across restarts too. Its methods may be called from several goroutines
+// (the agent rereads on SIGHUP while watching).
 type Source struct {
 	mu     sync.Mutex
 	paths  []string
@@ -33,6 +38,23 @@ type Source struct {
 	combined    []decode.Object
 	combineErrs []error
 	combineOK   bool
+
+	// store keeps each file's last good content on disk (nil: memory only).
+	store *state.Store
+	// saved is what the store held when the source started, until the
+	// first full read has matched it with the files (then nil).
+	saved map[string]state.Entry
+	// loaded: the store was listed.
+	loaded bool
+	// owners maps every object key (Format.Keys) in force to its file,
+	// reserved at start from the store's entries.
+	owners map[string]string
+	// notify is the change notifier, once Watch started one.
+	notify *notifier
+	// deferred are files skipped as still being written: read again soon.
+	deferred map[string]bool
+	// quiet is pollQuiet (tests of other things shorten it).
+	quiet time.Duration
 }
 
 type fileState struct {
@@ -40,8 +62,27 @@ type fileState struct {
 	stat    fileStat // what the file looked like when sum was taken
 	settled bool     // stat is trusted (see fileStat)
 	state   any      // the last good state (Format.Decode's)
+	keys    []string // Format.Keys of state, or the store's for a file not yet decoded
 	good    bool     // state was decoded without errors
 	errs    []error  // the problems of the current content, if any
+	// busy: the current content is being written and was not read.
+	busy bool
+	// pending is good new content refused because it defines an object
+	// another file defines; adopted once that conflict is gone.
+	pending *decoded
+	// recalled: the store was asked for this file's last good content.
+	recalled bool
+	// savedSum is the content the store holds; failedSum the content
+	// whose save failed last (reported once).
+	savedSum, failedSum [32]byte
+}
+
+// decoded is one good content of a file.
+type decoded struct {
+	state any
+	keys  []string
+	data  []byte
+	sum   [32]byte
 }
 
 // fileStat is what a periodic reread compares before reading a file: at
@@ -79,7 +120,17 @@ func NewSource(paths []string) *Source {
 
 // NewFormatSource watches paths of files in the given format.
 func NewFormatSource(paths []string, f Format) *Source {
-	return &Source{paths: append([]string(nil), paths...), format: f, files: map[string]fileState{}}
+	return &Source{paths: append([]string(nil), paths...), format: f, files: map[string]fileState{},
+		owners: map[string]string{}, deferred: map[string]bool{}, quiet: pollQuiet}
+}
+
+// Persist keeps every file's last good content in store, and uses what
+// the store holds for files that are broken when the source starts. Call
+// it before the first read.
+func (s *Source) Persist(store *state.Store) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.store = store
 }
 
 // Snapshot is the state of a Source after a read.
@@ -89,6 +140,12 @@ type Snapshot struct {
 	// Problems are the current problems: unreadable paths and files whose
 	// last good objects are kept in force instead.
 	Problems []error
+	// Incomplete are the files with no good state at all — broken, or
+	// still being written, since the source started, with no last good
+	// content in the store either. Objects then lack what they define, so
+	// enforcing Objects could enforce less than the bridge does: the
+	// agent does not program while any file is incomplete.
+	Incomplete []error
 	// Changed reports whether the objects in force changed since the
 	// previous read.
 	Changed bool
@@ -102,6 +159,7 @@ func (s *Source) Read() Snapshot {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	start := time.Now()
+	s.load()
 	changed := false
 	s.pathProblems = nil
 	seen := map[string]bool{}
@@ -116,6 +174,11 @@ func (s *Source) Read() Snapshot {
 					seen[name] = true
 				}
 			}
+			for name := range s.saved {
+				if under(name, p) {
+					seen[name] = true
+				}
+			}
 			continue
 		}
 		for _, name := range names {
@@ -125,12 +188,13 @@ func (s *Source) Read() Snapshot {
 			}
 		}
 	}
-	for name := range s.files {
+	for name, st := range s.files {
 		if !seen[name] {
-			delete(s.files, name)
-			changed = true
+			s.drop(name, st)
+			changed = changed || st.good
 		}
 	}
+	s.forgetDeleted(seen)
 	return s.snapshot(changed, start)
 }
 
@@ -142,6 +206,7 @@ func (s *Source) ReadFiles(names []string) Snapshot {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	start := time.Now()
+	s.load()
 	changed := false
 	for _, name := range names {
 		if key, ok := s.covers(name); ok && s.readFile(key, false) {
@@ -159,7 +224,7 @@ func (s *Source) covers(name string) (string, bool) {
 		if p == Stdin {
 			continue
 		}
-		if filepath.Clean(p) == name {
+		if filepath.Clean(p) == name || p == name {
 			return p, true
 		}
 		if under(name, filepath.Clean(p)) && s.format.Match(name) {
@@ -174,55 +239,144 @@ func (s *Source) covers(name string) (string, bool) {
 // inode and times are unchanged is not read (see fileStat).
 func (s *Source) readFile(name string, trustStat bool) bool {
 	st, known := s.files[name]
+	if !known {
+		st = s.newFileState(name)
+	}
 	fi, err := os.Stat(name)
-	if err == nil && trustStat && known && st.errs == nil && st.settled && statOf(fi) == st.stat {
+	if err == nil && trustStat && known && st.errs == nil && !st.busy && st.settled && statOf(fi) == st.stat {
 		return false
 	}
 	var data []byte
 	if err == nil {
-		data, err = os.ReadFile(name)
+		data, fi, err = s.readStable(name, fi)
 	}
-	if err != nil {
-		if errors.Is(err, os.ErrNotExist) {
-			delete(s.files, name)
-			return known
+	switch {
+	case errors.Is(err, errBeingWritten):
+		// Not complete yet: whatever is in force for it stays, and it is
+		// read again once its writer is done (deferred, or its close).
+		st.busy = true
+		s.deferred[name] = true
+		return s.keep(name, st)
+	case errors.Is(err, os.ErrNotExist):
+		delete(s.deferred, name)
+		if known {
+			s.drop(name, st)
 		}
+		return known && st.good
+	case err != nil:
 		// Unreadable for now: its last good objects stay, the error is
 		// reported, and the next read decodes it whatever its content.
-		st.sum, st.errs = [32]byte{}, []error{err}
-		s.files[name] = st
-		return false
+		delete(s.deferred, name)
+		st.busy, st.sum, st.errs = false, [32]byte{}, []error{err}
+		return s.keep(name, st)
 	}
+	delete(s.deferred, name)
+	st.busy = false
 	sum := sha256.Sum256(data)
+	st.stat, st.settled = statOf(fi), time.Since(fi.ModTime()) > statSettled
 	if known && st.sum == sum {
-		st.stat, st.settled = statOf(fi), time.Since(fi.ModTime()) > statSettled
 		s.files[name] = st
 		return false
 	}
 	state, errs := s.format.Decode(name, data)
-	st.sum, st.errs, st.stat, st.settled = sum, errs, statOf(fi), time.Since(fi.ModTime()) > statSettled
-	changed := false
-	if len(errs) == 0 {
-		st.state, st.good, changed = state, true, true
+	st.sum, st.pending = sum, nil
+	if len(errs) > 0 {
+		st.errs = errs
+		return s.keep(name, st)
 	}
+	d := &decoded{state: state, data: data, sum: sum}
+	if s.format.Keys != nil {
+		d.keys = s.format.Keys(state)
+	}
+	if err := s.duplicate(name, d.keys); err != nil {
+		st.errs, st.pending = []error{err}, d
+		return s.keep(name, st)
+	}
+	st.errs = nil
+	s.adopt(name, &st, d)
 	s.files[name] = st
-	return changed
+	return true
+}
+
+// errBeingWritten marks a file whose content is not complete yet.
+var errBeingWritten = errors.New("being written")
+
+// pollQuiet is how long a file must have been left alone before it is
+// read when no event about it was seen (at start-up, when polling, after
+// a symlink swap): with notification a write in progress is known from
+// its events, without it only its change time tells.
+const pollQuiet = 200 * time.Millisecond
+
+// readStable reads a file only when its content is complete: not being
+// written (no IN_MODIFY since its last IN_CLOSE_WRITE), untouched for a
+// quiet time before the read (settle, or pollQuiet where its writes may
+// have gone unseen), and unchanged across the read (size, inode, times).
+// Otherwise it returns errBeingWritten.
+func (s *Source) readStable(name string, before os.FileInfo) ([]byte, os.FileInfo, error) {
+	quiet := s.quiet
+	if s.notify != nil {
+		dirty, seen := s.notify.fileState(name)
+		if dirty {
+			return nil, nil, errBeingWritten
+		}
+		if seen && quiet > settle {
+			quiet = settle
+		}
+	}
+	if time.Since(changeTime(before)) < quiet {
+		return nil, nil, errBeingWritten
+	}
+	data, err := os.ReadFile(name)
+	if err != nil {
+		return nil, nil, err
+	}
+	after, err := os.Stat(name)
+	if err != nil {
+		return nil, nil, err
+	}
+	if statOf(before) != statOf(after) || int64(len(data)) != after.Size() {
+		return nil, nil, errBeingWritten
+	}
+	if s.notify != nil {
+		if dirty, _ := s.notify.fileState(name); dirty {
+			return nil, nil, errBeingWritten
+		}
+	}
+	return data, after, nil
+}
+
+// changeTime is the later of a file's modification and change times (a
+// rename into place changes only the latter).
+func changeTime(fi os.FileInfo) time.Time {
+	t := fi.ModTime()
+	if sys, ok := fi.Sys().(*syscall.Stat_t); ok {
+		if c := time.Unix(sys.Ctim.Sec, sys.Ctim.Nsec); c.After(t) {
+			t = c
+		}
+	}
+	return t
 }
 
 // snapshot assembles the objects and problems of every file, in name
 // order. The files' states are combined again only when one changed.
 func (s *Source) snapshot(changed bool, start time.Time) Snapshot {
-	snap := Snapshot{Changed: changed, Problems: append([]error(nil), s.pathProblems...)}
+	snap := Snapshot{Problems: append([]error(nil), s.pathProblems...)}
 	names := make([]string, 0, len(s.files))
 	for name := range s.files {
 		names = append(names, name)
 	}
 	sort.Strings(names)
+	if s.resolvePending(names) {
+		changed = true
+	}
+	snap.Changed = changed
 	states := make([]any, 0, len(names))
 	for _, name := range names {
 		st := s.files[name]
 		if st.good {
 			states = append(states, st.state)
+		} else {
+			snap.Incomplete = append(snap.Incomplete, s.incomplete(name, st))
 		}
 		snap.Problems = append(snap.Problems, st.errs...)
 	}
@@ -239,6 +393,18 @@ func (s *Source) snapshot(changed bool, start time.Time) Snapshot {
 
 func under(name, dir string) bool {
 	return name == dir || len(name) > len(dir) && name[:len(dir)] == dir && (dir[len(dir)-1] == '/' || name[len(dir)] == '/')
+}
+
+// retryNames are the files skipped as being written, to read again.
+func (s *Source) retryNames() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	names := make([]string, 0, len(s.deferred))
+	for name := range s.deferred {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	return names
 }
 
 // Watch sends a snapshot whenever the objects in force or the problems
@@ -266,7 +432,7 @@ func (s *Source) Watch(ctx context.Context, interval time.Duration) <-chan Snaps
 			defer close(batches)
 			defer n.close()
 			for {
-				names, all, ok := n.wait(ctx)
+				names, all, ok := n.wait(ctx, s.format.Match)
 				if !ok {
 					return
 				}
@@ -278,12 +444,26 @@ func (s *Source) Watch(ctx context.Context, interval time.Duration) <-chan Snaps
 			}
 		}()
 	}
+	if n != nil {
+		s.mu.Lock()
+		s.notify = n
+		s.mu.Unlock()
+	}
 	go func() {
 		defer close(ch)
 		t := time.NewTicker(interval)
 		defer t.Stop()
+		// retry rereads the files skipped as still being written.
+		retry := time.NewTimer(settle)
+		defer retry.Stop()
+		armRetry := func() {
+			if len(s.retryNames()) > 0 {
+				retry.Reset(settle)
+			}
+		}
 		snap := s.Read()
-		lastProblems := problemText(snap.Problems)
+		armRetry()
+		last := problemText(snap.Problems) + problemText(snap.Incomplete)
 		for {
 			select {
 			case ch <- snap:
@@ -294,6 +474,8 @@ func (s *Source) Watch(ctx context.Context, interval time.Duration) <-chan Snaps
 				select {
 				case <-t.C:
 					snap = s.Read()
+				case <-retry.C:
+					snap = s.ReadFiles(s.retryNames())
 				case b, ok := <-batches:
 					if !ok {
 						batches = nil // the watcher broke: poll only
@@ -307,8 +489,9 @@ func (s *Source) Watch(ctx context.Context, interval time.Duration) <-chan Snaps
 				case <-ctx.Done():
 					return
 				}
-				if probs := problemText(snap.Problems); snap.Changed || probs != lastProblems {
-					lastProblems = probs
+				armRetry()
+				if probs := problemText(snap.Problems) + problemText(snap.Incomplete); snap.Changed || probs != last {
+					last = probs
 					break
 				}
 			}
