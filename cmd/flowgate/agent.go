@@ -54,6 +54,7 @@ config's policy and recompiles everything. Health: GET /healthz (alive),
 			&cli.StringFlag{Name: "config", Usage: "agent configuration YAML (see deploy/config/agent.yaml); optional with --kubeconfig"},
 			&cli.StringFlag{Name: "kubeconfig", Usage: "watch this cluster's policy, pods and namespaces (turns kubernetes.enabled on; in a pod, enable it in the config to use the in-cluster config)"},
 			&cli.StringFlag{Name: "node-name", Usage: "this node's Kubernetes name: its pods are the local ones (default: $NODE_NAME, then the config's node)"},
+			&cli.StringFlag{Name: "state-dir", Usage: "keep each policy file's last good content here (under <bridge>/), to enforce it when the agent starts while the file is broken; overrides the config's stateDir (default " + defaultStateDir + ")"},
 			&cli.StringFlag{Name: "cpuprofile", Usage: "write a Go CPU profile of the whole run to this file, for `go tool pprof` (latency work)"},
 		},
 		Action: func(c *cli.Context) error {
@@ -127,9 +128,11 @@ func runAgent(parent context.Context, cfg agentConfig) error {
 	var watches []<-chan files.Snapshot
 	if len(cfg.PolicyPaths) > 0 {
 		srcs = append(srcs, files.NewSource(cfg.PolicyPaths))
+		persistSource(cfg, srcs[len(srcs)-1], "policy", health)
 	}
 	if len(cfg.NeutronPaths) > 0 {
 		srcs = append(srcs, files.NewFormatSource(cfg.NeutronPaths, neutronFormat()))
+		persistSource(cfg, srcs[len(srcs)-1], "neutron", health)
 	}
 	for _, src := range srcs {
 		watches = append(watches, src.Watch(ctx, time.Duration(cfg.PollInterval)))
@@ -163,7 +166,7 @@ func runAgent(parent context.Context, cfg agentConfig) error {
 	}()
 	logrus.WithFields(logrus.Fields{"bridge": cfg.Bridge, "ovsdb": cfg.OVSDB, "policyPaths": cfg.PolicyPaths,
 		"neutronPaths": cfg.NeutronPaths, "kubernetes": cfg.Kubernetes.Enabled, "node": cfg.Node, "shared": cfg.Shared.Enabled,
-		"establishedConnections": opts.Established.String()}).Info("agent started")
+		"establishedConnections": opts.Established.String(), "stateDir": cfg.StateDir}).Info("agent started")
 
 	var pending bool
 	// read is how long the policy source took to read what changed, for
@@ -204,6 +207,9 @@ func runAgent(parent context.Context, cfg agentConfig) error {
 			for _, p := range snap.Problems {
 				logrus.WithError(p).Warn("policy input problem; last good state kept")
 			}
+			if inputsIncomplete(health, snap.Incomplete) {
+				continue
+			}
 			e.objs = snap.Objects
 			started = true
 			read = snap.Took
@@ -216,10 +222,11 @@ func runAgent(parent context.Context, cfg agentConfig) error {
 		case <-hup:
 			logrus.Info("SIGHUP: recompiling everything")
 			if !cfg.Kubernetes.Enabled {
-				e.objs = nil
-				for _, src := range srcs {
-					e.objs = append(e.objs, src.Read().Objects...)
+				snap := rereadSources(srcs)
+				if inputsIncomplete(health, snap.Incomplete) {
+					continue
 				}
+				e.objs = snap.Objects
 			}
 			e.comp = nil
 			realize("SIGHUP")
@@ -247,6 +254,9 @@ func applyAgentFlags(c *cli.Context, cfg *agentConfig) error {
 		if c.String("config") == "" {
 			cfg.PolicyPaths = nil
 		}
+	}
+	if c.IsSet("state-dir") {
+		cfg.StateDir = c.String("state-dir")
 	}
 	if n := c.String("node-name"); n != "" {
 		cfg.Node = n

@@ -463,7 +463,7 @@ func (s *Source) Watch(ctx context.Context, interval time.Duration) <-chan Snaps
 		}
 		snap := s.Read()
 		armRetry()
-		last := problemText(snap.Problems) + problemText(snap.Incomplete)
+		last := changeText(snap)
 		for {
 			select {
 			case ch <- snap:
@@ -490,7 +490,7 @@ func (s *Source) Watch(ctx context.Context, interval time.Duration) <-chan Snaps
 					return
 				}
 				armRetry()
-				if probs := problemText(snap.Problems) + problemText(snap.Incomplete); snap.Changed || probs != last {
+				if probs := changeText(snap); snap.Changed || probs != last {
 					last = probs
 					break
 				}
@@ -498,6 +498,19 @@ func (s *Source) Watch(ctx context.Context, interval time.Duration) <-chan Snaps
 		}
 	}()
 	return ch
+}
+
+// changeText is what, beside the objects, makes a snapshot worth sending:
+// its problems, and the files without a good state other than those
+// merely being written (read again in a moment, they would only blink).
+func changeText(snap Snapshot) string {
+	s := problemText(snap.Problems)
+	for _, err := range snap.Incomplete {
+		if !errors.Is(err, errBeingWritten) {
+			s += err.Error() + "\n"
+		}
+	}
+	return s
 }
 
 func problemText(errs []error) string {

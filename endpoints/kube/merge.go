@@ -49,6 +49,7 @@ func Merge(ctx context.Context, srcs ...<-chan files.Snapshot) <-chan files.Snap
 				}
 				merged.Objects = append(merged.Objects, s.Objects...)
 				merged.Problems = append(merged.Problems, s.Problems...)
+				merged.Incomplete = append(merged.Incomplete, s.Incomplete...)
 			}
 			if !complete {
 				continue
