@@ -131,6 +131,7 @@ func TestWatchNeverSeesPartialWrite(t *testing.T) {
 		}
 	}()
 	for round := 0; round < 3; round++ {
+		println("DEBUG truncating", time.Now().Format("05.000000"))
 		w, err := os.OpenFile(f, os.O_WRONLY|os.O_TRUNC, 0)
 		if err != nil {
 			t.Fatal(err)

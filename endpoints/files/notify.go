@@ -63,6 +63,10 @@ type notifier struct {
 	overflow atomic.Bool
 
 	mu sync.Mutex
+	// closed: fd is closed (its number may be reused: never read it).
+	closed bool
+	// buf receives the kernel's events.
+	buf []byte
 	// wds maps watch descriptors to directories.
 	wds map[int32]string
 	// marks is what the events said about each file.
@@ -91,7 +95,7 @@ func newNotifier(paths []string) (*notifier, error) {
 		return nil, fmt.Errorf("inotify: %w", err)
 	}
 	n := &notifier{fd: fd, f: os.NewFile(uintptr(fd), "inotify"), events: make(chan event, 4096),
-		wds: map[int32]string{}, marks: map[string]*fileMark{}}
+		wds: map[int32]string{}, marks: map[string]*fileMark{}, buf: make([]byte, 64*1024)}
 	for _, p := range paths {
 		if p == Stdin {
 			continue
@@ -145,42 +149,77 @@ func (n *notifier) addTree(dir string) error {
 // read turns the kernel's events into events on n.events until the
 // notifier is closed, marking files dirty and clean as it goes — before
 // handing the event on, so that a reader never trusts a file whose write
-// has begun.
+// has begun. It only waits for the descriptor to be readable; the events
+// are read by drain, which a reader also calls (sync) right before it
+// trusts a file, so that no event already queued is still unseen.
 func (n *notifier) read() {
 	defer close(n.events)
-	buf := make([]byte, 64*1024)
+	rc, err := n.f.SyscallConn()
+	if err != nil {
+		return
+	}
+	rc.Read(func(uintptr) bool {
+		n.mu.Lock()
+		defer n.mu.Unlock()
+		return n.drain()
+	})
+}
+
+// sync reads every event already queued, so that fileState tells about
+// every write made before it was called.
+func (n *notifier) sync() {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.drain()
+}
+
+// drain reads and marks the queued events; it reports true when the
+// descriptor is closed or broken (stop waiting). n.mu is held.
+func (n *notifier) drain() bool {
+	if n.closed {
+		return true
+	}
 	for {
-		size, err := n.f.Read(buf)
-		if err != nil {
-			return // closed
+		size, err := unix.Read(n.fd, n.buf)
+		if err == unix.EAGAIN {
+			return false
 		}
-		for off := 0; off+unix.SizeofInotifyEvent <= size; {
-			raw := (*unix.InotifyEvent)(unsafe.Pointer(&buf[off]))
-			nameBytes := buf[off+unix.SizeofInotifyEvent : off+unix.SizeofInotifyEvent+int(raw.Len)]
-			off += unix.SizeofInotifyEvent + int(raw.Len)
-			if raw.Mask&unix.IN_Q_OVERFLOW != 0 {
-				n.overflow.Store(true)
-				continue
-			}
-			n.mu.Lock()
-			dir, ok := n.wds[raw.Wd]
-			if raw.Mask&unix.IN_IGNORED != 0 {
-				delete(n.wds, raw.Wd)
-			}
-			n.mu.Unlock()
-			if !ok {
-				continue
-			}
-			name := dir
-			if i := indexNUL(nameBytes); i > 0 {
-				name = filepath.Join(dir, string(nameBytes[:i]))
-			}
-			n.mark(name, raw.Mask)
-			select {
-			case n.events <- event{name: name, mask: raw.Mask}:
-			default:
-				n.overflow.Store(true)
-			}
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil || size <= 0 {
+			return true
+		}
+		n.parse(n.buf[:size])
+	}
+}
+
+// parse marks and hands on the events in buf. n.mu is held.
+func (n *notifier) parse(buf []byte) {
+	for off := 0; off+unix.SizeofInotifyEvent <= len(buf); {
+		raw := (*unix.InotifyEvent)(unsafe.Pointer(&buf[off]))
+		nameBytes := buf[off+unix.SizeofInotifyEvent : off+unix.SizeofInotifyEvent+int(raw.Len)]
+		off += unix.SizeofInotifyEvent + int(raw.Len)
+		if raw.Mask&unix.IN_Q_OVERFLOW != 0 {
+			n.overflow.Store(true)
+			continue
+		}
+		dir, ok := n.wds[raw.Wd]
+		if raw.Mask&unix.IN_IGNORED != 0 {
+			delete(n.wds, raw.Wd)
+		}
+		if !ok {
+			continue
+		}
+		name := dir
+		if i := indexNUL(nameBytes); i > 0 {
+			name = filepath.Join(dir, string(nameBytes[:i]))
+		}
+		n.mark(name, raw.Mask)
+		select {
+		case n.events <- event{name: name, mask: raw.Mask}:
+		default:
+			n.overflow.Store(true)
 		}
 	}
 }
@@ -194,13 +233,12 @@ func indexNUL(b []byte) int {
 	return len(b)
 }
 
-// mark records what an event says about a file being written.
+// mark records what an event says about a file being written. n.mu is
+// held.
 func (n *notifier) mark(name string, mask uint32) {
 	if mask&unix.IN_ISDIR != 0 {
 		return
 	}
-	n.mu.Lock()
-	defer n.mu.Unlock()
 	m := n.marks[name]
 	if m == nil {
 		m = &fileMark{}
@@ -298,4 +336,9 @@ func (n *notifier) wait(ctx context.Context, match func(string) bool) (names []s
 	}
 }
 
-func (n *notifier) close() { n.f.Close() }
+func (n *notifier) close() {
+	n.mu.Lock()
+	n.closed = true
+	n.mu.Unlock()
+	n.f.Close()
+}

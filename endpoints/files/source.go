@@ -270,9 +270,14 @@ func (s *Source) readFile(name string, trustStat bool) bool {
 		st.busy, st.sum, st.errs = false, [32]byte{}, []error{err}
 		return s.keep(name, st)
 	}
+	sum := sha256.Sum256(data)
+	if (!known || sum != st.sum) && !s.confirm(name, fi, len(data) == 0) {
+		st.busy = true
+		s.deferred[name] = true
+		return s.keep(name, st)
+	}
 	delete(s.deferred, name)
 	st.busy = false
-	sum := sha256.Sum256(data)
 	st.stat, st.settled = statOf(fi), time.Since(fi.ModTime()) > statSettled
 	if known && st.sum == sum {
 		s.files[name] = st
@@ -338,11 +343,45 @@ func (s *Source) readStable(name string, before os.FileInfo) ([]byte, os.FileInf
 		return nil, nil, errBeingWritten
 	}
 	if s.notify != nil {
+		// Every write made so far has queued its event: read them all,
+		// then ask again (a write that began before the read but whose
+		// event was not yet handled would otherwise pass).
+		s.notify.sync()
 		if dirty, _ := s.notify.fileState(name); dirty {
 			return nil, nil, errBeingWritten
 		}
 	}
 	return data, after, nil
+}
+
+// confirmWait and confirmEmpty are how long a new content is looked at
+// again before it is taken (see confirm): an empty one longer, as the
+// moment between a truncate and the first write is the likeliest to be
+// caught.
+const (
+	confirmWait  = time.Millisecond
+	confirmEmpty = settle
+)
+
+// confirm looks at a file again a moment after reading new content from
+// it: a truncate or a write changes the content a moment before it
+// updates the file's times and queues its event, so a read can fall in
+// between and see both unchanged. It reports whether the file is still
+// as it was read (same stat, not being written).
+func (s *Source) confirm(name string, read os.FileInfo, empty bool) bool {
+	wait := confirmWait
+	if empty {
+		wait = confirmEmpty
+	}
+	time.Sleep(wait)
+	if s.notify != nil {
+		s.notify.sync()
+		if dirty, _ := s.notify.fileState(name); dirty {
+			return false
+		}
+	}
+	now, err := os.Stat(name)
+	return err == nil && statOf(now) == statOf(read)
 }
 
 // changeTime is the later of a file's modification and change times (a
