@@ -30,7 +30,7 @@ import (
 func stateAgentConfig(t testing.TB, o *sandbox.OVS, policyDir, stateDir, health string) string {
 	t.Helper()
 	cfg := fmt.Sprintf("bridge: br-int\ndatapathType: netdev\novsdb: %s\npolicyPaths: [%s]\npollInterval: 100ms\n"+
-		"checkInterval: 300ms\nlogLevel: debug\nhealthAddress: %q\nstateDir: %s\n", o.DBAddr(), policyDir, health, stateDir)
+		"checkInterval: 300ms\nlogLevel: info\nhealthAddress: %q\nstateDir: %s\n", o.DBAddr(), policyDir, health, stateDir)
 	path := filepath.Join(t.TempDir(), "agent.yaml")
 	if err := os.WriteFile(path, []byte(cfg), 0o644); err != nil {
 		t.Fatal(err)
@@ -142,10 +142,10 @@ func TestAgentWithoutGoodStateDoesNotProgram(t *testing.T) {
 	waitFor(t, "the agent to say why it does not program", 15*time.Second, func() bool {
 		return strings.Contains(a2.log.String(), "not programming the bridge")
 	})
-	code, body := healthGet(health, "/readyz")
-	if code != http.StatusServiceUnavailable || !strings.Contains(body, "policy.yaml") || !strings.Contains(body, "bogus") {
-		t.Fatalf("/readyz = %d %q, want 503 naming policy.yaml and its problem", code, body)
-	}
+	waitFor(t, "/readyz to be 503 naming policy.yaml and its problem", 10*time.Second, func() bool {
+		code, body := healthGet(health, "/readyz")
+		return code == http.StatusServiceUnavailable && strings.Contains(body, "policy.yaml") && strings.Contains(body, "invalid YAML")
+	})
 	time.Sleep(time.Second) // several poll intervals and checks
 	if after := flowsOf(t, o); after != before {
 		t.Fatalf("the bridge's flows changed while an input had no good state:\nbefore:\n%s\nafter:\n%s", before, after)
@@ -181,8 +181,13 @@ func startProbes(ctx context.Context, s *Scene) *trafficProbes {
 			}
 		}
 	}
-	p.wg.Add(2)
-	go probe(s.Workloads["dev/frontend"], 150*time.Millisecond, &p.denied, &p.leaked, true)
+	// A denied probe lasts its timeout (the SYN is dropped): several run
+	// side by side so that a short window would still be hit.
+	for i := 0; i < 4; i++ {
+		p.wg.Add(1)
+		go probe(s.Workloads["dev/frontend"], 150*time.Millisecond, &p.denied, &p.leaked, true)
+	}
+	p.wg.Add(1)
 	go probe(s.Workloads["dev/backend"], 2*time.Second, &p.allowed, &p.lost, false)
 	return p
 }
@@ -234,13 +239,16 @@ func TestAgentInPlaceRewriteUnderTraffic(t *testing.T) {
 		// Each version differs (a comment), so the agent reads and decodes
 		// each one it sees.
 		content := fmt.Sprintf("# version %d\n%s%s", rewrites, decoyPolicy, seed)
-		cut1 := len(content) / 3
-		cut2 := strings.Index(content, "---\n") + 4 // the decoy alone
+		// Cut halfway through the decoy, after it (the file then is valid
+		// without the seed policy), and halfway through the seed policy.
+		decoyEnd := strings.Index(content, "---\n") + 4
+		cuts := []int{0, decoyEnd / 2, decoyEnd, (decoyEnd + len(content)) / 2, len(content)}
 		f, err := os.OpenFile(file, os.O_WRONLY|os.O_TRUNC, 0)
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, chunk := range []string{content[:cut1], content[cut1:cut2], content[cut2:]} {
+		for i := 0; i+1 < len(cuts); i++ {
+			chunk := content[cuts[i]:cuts[i+1]]
 			if _, err := f.WriteString(chunk); err != nil {
 				t.Fatal(err)
 			}

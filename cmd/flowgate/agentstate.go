@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"path/filepath"
 
 	"github.com/sirupsen/logrus"
@@ -44,6 +45,11 @@ func persistSource(cfg agentConfig, src *files.Source, kind string, h *health) {
 func inputsIncomplete(h *health, incomplete []error) bool {
 	if h.block(incomplete) {
 		for _, err := range incomplete {
+			if errors.Is(err, files.ErrBeingWritten) {
+				// At start-up, or a new file: read again in a moment.
+				logrus.WithError(err).Info("not programming the bridge until an input file is completely written")
+				continue
+			}
 			logrus.WithError(err).Error("not programming the bridge: an input file has no good state to enforce; fix the file (the bridge keeps what it enforces)")
 		}
 		if len(incomplete) == 0 {

@@ -217,7 +217,7 @@ func (s *Source) incomplete(name string, st fileState) error {
 		where = "none saved in " + s.store.Dir()
 	}
 	if len(st.errs) == 0 {
-		return fmt.Errorf("%s: %w, and no last good state (%s)", name, errBeingWritten, where)
+		return fmt.Errorf("%s: %w, and no last good state (%s)", name, ErrBeingWritten, where)
 	}
 	return fmt.Errorf("%s: no last good state (%s): %w", name, where, errors.Join(st.errs...))
 }

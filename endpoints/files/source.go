@@ -247,11 +247,12 @@ func (s *Source) readFile(name string, trustStat bool) bool {
 		return false
 	}
 	var data []byte
+	leased := false
 	if err == nil {
-		data, fi, err = s.readStable(name, fi)
+		data, fi, leased, err = s.readStable(name, fi)
 	}
 	switch {
-	case errors.Is(err, errBeingWritten):
+	case errors.Is(err, ErrBeingWritten):
 		// Not complete yet: whatever is in force for it stays, and it is
 		// read again once its writer is done (deferred, or its close).
 		st.busy = true
@@ -271,7 +272,7 @@ func (s *Source) readFile(name string, trustStat bool) bool {
 		return s.keep(name, st)
 	}
 	sum := sha256.Sum256(data)
-	if (!known || sum != st.sum) && !s.confirm(name, fi, len(data) == 0) {
+	if (!known || sum != st.sum) && !leased && !s.confirm(name, fi, len(data) == 0) {
 		st.busy = true
 		s.deferred[name] = true
 		return s.keep(name, st)
@@ -284,6 +285,10 @@ func (s *Source) readFile(name string, trustStat bool) bool {
 		return false
 	}
 	state, errs := s.format.Decode(name, data)
+	if logrus.IsLevelEnabled(logrus.DebugLevel) {
+		logrus.WithFields(logrus.Fields{"file": name, "bytes": len(data), "errors": len(errs),
+			"changedAgo": time.Since(changeTime(fi)).String()}).Debug("file read")
+	}
 	st.sum, st.pending = sum, nil
 	if len(errs) > 0 {
 		st.errs = errs
@@ -303,8 +308,10 @@ func (s *Source) readFile(name string, trustStat bool) bool {
 	return true
 }
 
-// errBeingWritten marks a file whose content is not complete yet.
-var errBeingWritten = errors.New("being written")
+// ErrBeingWritten marks a file whose content is not complete yet (a
+// Snapshot's Incomplete wraps it for a file that has no good state only
+// because it is still being written).
+var ErrBeingWritten = errors.New("being written")
 
 // pollQuiet is how long a file must have been left alone before it is
 // read when no event about it was seen (at start-up, when polling, after
@@ -315,32 +322,34 @@ const pollQuiet = 200 * time.Millisecond
 // readStable reads a file only when its content is complete: not being
 // written (no IN_MODIFY since its last IN_CLOSE_WRITE), untouched for a
 // quiet time before the read (settle, or pollQuiet where its writes may
-// have gone unseen), and unchanged across the read (size, inode, times).
-// Otherwise it returns errBeingWritten.
-func (s *Source) readStable(name string, before os.FileInfo) ([]byte, os.FileInfo, error) {
+// have gone unseen), open for writing by no process (readLeased), and
+// unchanged across the read (size, inode, times). Otherwise it returns
+// ErrBeingWritten. leased says the read was made under a lease: then no
+// write was in progress, and confirm is not needed.
+func (s *Source) readStable(name string, before os.FileInfo) (data []byte, after os.FileInfo, leased bool, err error) {
 	quiet := s.quiet
 	if s.notify != nil {
 		dirty, seen := s.notify.fileState(name)
 		if dirty {
-			return nil, nil, errBeingWritten
+			return nil, nil, false, ErrBeingWritten
 		}
 		if seen && quiet > settle {
 			quiet = settle
 		}
 	}
 	if time.Since(changeTime(before)) < quiet {
-		return nil, nil, errBeingWritten
+		return nil, nil, false, ErrBeingWritten
 	}
-	data, err := os.ReadFile(name)
+	data, leased, err = readLeased(name)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, false, err
 	}
-	after, err := os.Stat(name)
+	after, err = os.Stat(name)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, false, err
 	}
 	if statOf(before) != statOf(after) || int64(len(data)) != after.Size() {
-		return nil, nil, errBeingWritten
+		return nil, nil, false, ErrBeingWritten
 	}
 	if s.notify != nil {
 		// Every write made so far has queued its event: read them all,
@@ -348,10 +357,10 @@ func (s *Source) readStable(name string, before os.FileInfo) ([]byte, os.FileInf
 		// event was not yet handled would otherwise pass).
 		s.notify.sync()
 		if dirty, _ := s.notify.fileState(name); dirty {
-			return nil, nil, errBeingWritten
+			return nil, nil, false, ErrBeingWritten
 		}
 	}
-	return data, after, nil
+	return data, after, leased, nil
 }
 
 // confirmWait and confirmEmpty are how long a new content is looked at
@@ -364,7 +373,7 @@ const (
 )
 
 // confirm looks at a file again a moment after reading new content from
-// it: a truncate or a write changes the content a moment before it
+// it without a lease (readLeased): a truncate or a write changes the content a moment before it
 // updates the file's times and queues its event, so a read can fall in
 // between and see both unchanged. It reports whether the file is still
 // as it was read (same stat, not being written).
@@ -545,7 +554,7 @@ func (s *Source) Watch(ctx context.Context, interval time.Duration) <-chan Snaps
 func changeText(snap Snapshot) string {
 	s := problemText(snap.Problems)
 	for _, err := range snap.Incomplete {
-		if !errors.Is(err, errBeingWritten) {
+		if !errors.Is(err, ErrBeingWritten) {
 			s += err.Error() + "\n"
 		}
 	}
