@@ -26,7 +26,11 @@ func agentCommand() *cli.Command {
 neutronPaths of Neutron JSON, converted as 'flowgate import openstack'
 converts it) and the bridge's ports in OVSDB, and on every change compiles
 only what changed and applies it in one atomic OpenFlow bundle. A file that fails to parse is reported and its
-last good content stays enforced. Changes are seen at once (inotify); the
+last good content stays enforced; that content is also saved in the state
+directory (stateDir, --state-dir), so an agent started while a file is broken
+enforces its last good content. With none, the agent programs nothing (the
+bridge keeps what it enforces) and /readyz says which file and why. A file
+rewritten in place is read only once completely written. Changes are seen at once (inotify); the
 paths are also reread every pollInterval. A port with an
 external_ids:iface-id that binds to no known endpoint is held (its traffic
 dropped) until its endpoint appears. If ovs-vswitchd restarts and loses the
@@ -49,7 +53,8 @@ deletes (its stale-cookie cleanup) are put back at the next check.
 
 Signals: SIGTERM/SIGINT stop (flows stay installed); SIGHUP rereads the
 config's policy and recompiles everything. Health: GET /healthz (alive),
-/readyz (first sync done and the last one succeeded), /metrics.`,
+/readyz (first sync done, the last one succeeded, every input file has a
+good state), /metrics.`,
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "config", Usage: "agent configuration YAML (see deploy/config/agent.yaml); optional with --kubeconfig"},
 			&cli.StringFlag{Name: "kubeconfig", Usage: "watch this cluster's policy, pods and namespaces (turns kubernetes.enabled on; in a pod, enable it in the config to use the in-cluster config)"},
