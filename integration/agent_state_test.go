@@ -322,6 +322,8 @@ func (c *configMapDir) write(t *testing.T, files map[string][]byte) {
 	if err := os.Rename(tmp, filepath.Join(c.dir, "..data")); err != nil {
 		t.Fatal(err)
 	}
+	// As the kubelet, after the swap: links for new keys, then the links
+	// of keys the new version no longer has removed.
 	for name := range files {
 		link := filepath.Join(c.dir, name)
 		if _, err := os.Lstat(link); err != nil {
@@ -330,16 +332,23 @@ func (c *configMapDir) write(t *testing.T, files map[string][]byte) {
 			}
 		}
 	}
+	entries, _ := os.ReadDir(c.dir)
+	for _, e := range entries {
+		if _, keep := files[e.Name()]; !keep && !strings.HasPrefix(e.Name(), "..") {
+			os.Remove(filepath.Join(c.dir, e.Name()))
+		}
+	}
 	if old != "" {
 		os.RemoveAll(filepath.Join(c.dir, old))
 	}
 }
 
 // TestAgentConfigMapSwapUnderTraffic: the policy directory is a ConfigMap
-// volume updated by symlink swaps in a loop while the probes run: no
-// denied connection passes, no allowed one fails, no version is seen half
-// (the files of one version are swapped together); then a version without
-// the policy opens prod/database to dev/frontend, as it should.
+// volume updated by symlink swaps in a loop while the probes run, the
+// policy moving between two keys from one version to the next: no denied
+// connection passes, no allowed one fails, no version is seen half (the
+// agent reads one version's files together); then a version without the
+// policy opens prod/database to dev/frontend, as it should.
 func TestAgentConfigMapSwapUnderTraffic(t *testing.T) {
 	o, s := backendScene(t)
 	world, _ := os.ReadFile(filepath.Join(backendSeed, "world.yaml"))
@@ -358,9 +367,13 @@ func TestAgentConfigMapSwapUnderTraffic(t *testing.T) {
 	start := time.Now()
 	swaps := 0
 	for time.Since(start) < 10*time.Second {
+		// Every other version moves the policy to another key: a read
+		// of the directory between the swap and the kubelet's new links
+		// would see it nowhere.
+		key := []string{"policy.yaml", "moved.yaml"}[swaps%2]
 		cm.write(t, map[string][]byte{
-			"world.yaml":  append([]byte(fmt.Sprintf("# version %d\n", swaps)), world...),
-			"policy.yaml": []byte(fmt.Sprintf("# version %d\n%s%s", swaps, decoyPolicy, seed)),
+			"world.yaml": append([]byte(fmt.Sprintf("# version %d\n", swaps)), world...),
+			key:          []byte(fmt.Sprintf("# version %d\n%s%s", swaps, decoyPolicy, seed)),
 		})
 		swaps++
 		time.Sleep(time.Duration(swaps%5) * 10 * time.Millisecond)
@@ -382,7 +395,6 @@ func TestAgentConfigMapSwapUnderTraffic(t *testing.T) {
 	}
 
 	cm.write(t, map[string][]byte{"world.yaml": world})
-	os.Remove(filepath.Join(cm.dir, "policy.yaml")) // the kubelet removes a key's symlink
 	a.waitRealized(t, "the ConfigMap without the policy", n)
 	waitFor(t, "dev/frontend to reach prod/database without the policy", 10*time.Second, func() bool {
 		return s.Workloads["dev/frontend"].ProbeTCP(s.addr("prod/database", 8080), 300*time.Millisecond)

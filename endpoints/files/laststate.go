@@ -133,6 +133,7 @@ func (s *Source) adopt(name string, st *fileState, d *decoded) {
 func (s *Source) drop(name string, st fileState) {
 	delete(s.files, name)
 	delete(s.deferred, name)
+	delete(s.from, name)
 	s.release(name, st.keys)
 	if s.store != nil {
 		if err := s.store.Remove(name); err != nil {

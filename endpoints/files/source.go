@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"sort"
@@ -53,6 +54,13 @@ type Source struct {
 	notify *notifier
 	// deferred are files skipped as still being written: read again soon.
 	deferred map[string]bool
+	// unsettled: the last full read could not list a ConfigMap volume it
+	// had nothing of yet (swapped again and again); its snapshot is
+	// incomplete.
+	unsettled bool
+	// from maps the files of ConfigMap volumes to their current version's
+	// path (versioned), as the last full read listed them.
+	from map[string]string
 	// quiet is pollQuiet (tests of other things shorten it).
 	quiet time.Duration
 }
@@ -121,7 +129,7 @@ func NewSource(paths []string) *Source {
 // NewFormatSource watches paths of files in the given format.
 func NewFormatSource(paths []string, f Format) *Source {
 	return &Source{paths: append([]string(nil), paths...), format: f, files: map[string]fileState{},
-		owners: map[string]string{}, deferred: map[string]bool{}, quiet: pollQuiet}
+		owners: map[string]string{}, deferred: map[string]bool{}, from: map[string]string{}, quiet: pollQuiet}
 }
 
 // Persist keeps every file's last good content in store, and uses what
@@ -158,7 +166,12 @@ type Snapshot struct {
 func (s *Source) Read() Snapshot {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	return s.read()
+}
+
+func (s *Source) read() Snapshot {
 	start := time.Now()
+	s.unsettled = false
 	s.load()
 	changed := false
 	s.pathProblems = nil
@@ -181,8 +194,36 @@ func (s *Source) Read() Snapshot {
 			}
 			continue
 		}
+		listed := names
+		names, from, unsettled := versioned(p, listed, s.format.Match)
+		for try := 0; len(unsettled) > 0 && try < 5; try++ {
+			time.Sleep(settle / 4)
+			names, from, unsettled = versioned(p, listed, s.format.Match)
+		}
+		for _, d := range unsettled {
+			// Swapped again and again while listed: what it had stays,
+			// and it is read again in a moment; with nothing yet, the
+			// snapshot is incomplete.
+			known := false
+			for name := range s.files {
+				if filepath.Dir(name) == d {
+					seen[name] = true
+					s.deferred[name] = true
+					known = true
+				}
+			}
+			if !known {
+				s.pathProblems = append(s.pathProblems, fmt.Errorf("read %s: its ConfigMap version changed while it was read: %w", d, ErrBeingWritten))
+				s.unsettled = true
+			}
+		}
 		for _, name := range names {
 			seen[name] = true
+			if from[name] != "" {
+				s.from[name] = from[name]
+			} else {
+				delete(s.from, name)
+			}
 			if s.readFile(name, true) {
 				changed = true
 			}
@@ -208,6 +249,12 @@ func (s *Source) ReadFiles(names []string) Snapshot {
 	start := time.Now()
 	s.load()
 	changed := false
+	for _, name := range names {
+		if s.from[name] != "" || versionOf(filepath.Dir(name)) != "" {
+			// A ConfigMap volume's file: its version is read whole.
+			return s.read()
+		}
+	}
 	for _, name := range names {
 		if key, ok := s.covers(name); ok && s.readFile(key, false) {
 			changed = true
@@ -242,14 +289,25 @@ func (s *Source) readFile(name string, trustStat bool) bool {
 	if !known {
 		st = s.newFileState(name)
 	}
-	fi, err := os.Stat(name)
+	// path is where the content is: the file, or a ConfigMap volume's
+	// current version of it (versioned).
+	path, version := name, s.from[name] != ""
+	if version {
+		path = s.from[name]
+	}
+	fi, err := os.Stat(path)
 	if err == nil && trustStat && known && st.errs == nil && !st.busy && st.settled && statOf(fi) == st.stat {
 		return false
 	}
 	var data []byte
 	leased := false
 	if err == nil {
-		data, fi, leased, err = s.readStable(name, fi)
+		data, fi, leased, err = s.readStable(path, fi, version)
+	}
+	if version && errors.Is(err, os.ErrNotExist) {
+		// The version was replaced while it was read: the swap's event
+		// brings the next one. Not a deleted file.
+		err = ErrBeingWritten
 	}
 	switch {
 	case errors.Is(err, ErrBeingWritten):
@@ -272,7 +330,7 @@ func (s *Source) readFile(name string, trustStat bool) bool {
 		return s.keep(name, st)
 	}
 	sum := sha256.Sum256(data)
-	if (!known || sum != st.sum) && !leased && !s.confirm(name, fi, len(data) == 0) {
+	if (!known || sum != st.sum) && !leased && !version && !s.confirm(path, fi, len(data) == 0) {
 		st.busy = true
 		s.deferred[name] = true
 		return s.keep(name, st)
@@ -325,9 +383,13 @@ const pollQuiet = 200 * time.Millisecond
 // have gone unseen), open for writing by no process (readLeased), and
 // unchanged across the read (size, inode, times). Otherwise it returns
 // ErrBeingWritten. leased says the read was made under a lease: then no
-// write was in progress, and confirm is not needed.
-func (s *Source) readStable(name string, before os.FileInfo) (data []byte, after os.FileInfo, leased bool, err error) {
+// write was in progress, and confirm is not needed. A ConfigMap volume's
+// version (version) is complete before it is swapped in: no quiet time.
+func (s *Source) readStable(name string, before os.FileInfo, version bool) (data []byte, after os.FileInfo, leased bool, err error) {
 	quiet := s.quiet
+	if version {
+		quiet = 0 // a ConfigMap version is written whole before it is swapped in
+	}
 	if s.notify != nil {
 		dirty, seen := s.notify.fileState(name)
 		if dirty {
@@ -427,6 +489,9 @@ func (s *Source) snapshot(changed bool, start time.Time) Snapshot {
 			snap.Incomplete = append(snap.Incomplete, s.incomplete(name, st))
 		}
 		snap.Problems = append(snap.Problems, st.errs...)
+	}
+	if s.unsettled {
+		snap.Incomplete = append(snap.Incomplete, fmt.Errorf("a ConfigMap volume of %v: %w, and no last good state", s.paths, ErrBeingWritten))
 	}
 	if changed || !s.combineOK {
 		s.combined, s.combineErrs = s.format.Combine(states)
