@@ -6,6 +6,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/flowgate/flowgate/endpoints/files"
 	"github.com/flowgate/flowgate/translator/neutron"
@@ -59,6 +60,10 @@ func TestNeutronSource(t *testing.T) {
 		return out
 	}
 
+	// A source reads a file only once it has been left alone for
+	// files.PollQuiet (it may still be being written).
+	settle := func() { time.Sleep(files.PollQuiet + 50*time.Millisecond) }
+	settle()
 	src := files.NewFormatSource([]string{dir}, neutronFormat())
 	snap := src.Read()
 	if len(snap.Problems) > 0 || !snap.Changed {
@@ -70,6 +75,7 @@ func TestNeutronSource(t *testing.T) {
 	}
 
 	writeFile(t, dir, "ports.json", `{"ports": [{"id": "p1", "security_groups": 5}]}`)
+	settle()
 	snap = src.Read()
 	if snap.Changed || len(snap.Problems) != 1 ||
 		!strings.Contains(snap.Problems[0].Error(), "ports.json:1: Port p1: security_groups: want a list of strings") {

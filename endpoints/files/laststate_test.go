@@ -117,7 +117,7 @@ func TestWatchNeverSeesPartialWrite(t *testing.T) {
 	f := filepath.Join(dir, "p.yaml")
 	whole := policyNamed("first") + "---\n" + policyNamed("second")
 	os.WriteFile(f, []byte(whole), 0o644)
-	time.Sleep(2 * pollQuiet)
+	time.Sleep(2 * PollQuiet)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	snaps := NewSource([]string{dir}).Watch(ctx, 50*time.Millisecond)
@@ -139,7 +139,7 @@ func TestWatchNeverSeesPartialWrite(t *testing.T) {
 		next := strings.Replace(whole, "second", "second-"+string(rune('a'+round)), 1)
 		cut := strings.Index(next, "---")
 		w.WriteString(next[:cut])
-		time.Sleep(maxSettle + 2*pollQuiet)
+		time.Sleep(maxSettle + 2*PollQuiet)
 		w.WriteString(next[cut:])
 		w.Close()
 		want := "first,second-" + string(rune('a'+round)) + " "

@@ -21,7 +21,7 @@ func TestWatchRewriteLoopWhileForking(t *testing.T) {
 	f := filepath.Join(dir, "p.yaml")
 	body := policyNamed("first") + "---\n" + policyNamed("second")
 	os.WriteFile(f, []byte(body), 0o644)
-	time.Sleep(2 * pollQuiet)
+	time.Sleep(2 * PollQuiet)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	snaps := NewSource([]string{dir}).Watch(ctx, 100*time.Millisecond)

@@ -61,7 +61,7 @@ type Source struct {
 	// from maps the files of ConfigMap volumes to their current version's
 	// path (versioned), as the last full read listed them.
 	from map[string]string
-	// quiet is pollQuiet (tests of other things shorten it).
+	// quiet is PollQuiet (tests of other things shorten it).
 	quiet time.Duration
 }
 
@@ -129,7 +129,7 @@ func NewSource(paths []string) *Source {
 // NewFormatSource watches paths of files in the given format.
 func NewFormatSource(paths []string, f Format) *Source {
 	return &Source{paths: append([]string(nil), paths...), format: f, files: map[string]fileState{},
-		owners: map[string]string{}, deferred: map[string]bool{}, from: map[string]string{}, quiet: pollQuiet}
+		owners: map[string]string{}, deferred: map[string]bool{}, from: map[string]string{}, quiet: PollQuiet}
 }
 
 // Persist keeps every file's last good content in store, and uses what
@@ -371,15 +371,15 @@ func (s *Source) readFile(name string, trustStat bool) bool {
 // because it is still being written).
 var ErrBeingWritten = errors.New("being written")
 
-// pollQuiet is how long a file must have been left alone before it is
+// PollQuiet is how long a file must have been left alone before it is
 // read when no event about it was seen (at start-up, when polling, after
 // a symlink swap): with notification a write in progress is known from
 // its events, without it only its change time tells.
-const pollQuiet = 200 * time.Millisecond
+const PollQuiet = 200 * time.Millisecond
 
 // readStable reads a file only when its content is complete: not being
 // written (no IN_MODIFY since its last IN_CLOSE_WRITE), untouched for a
-// quiet time before the read (settle, or pollQuiet where its writes may
+// quiet time before the read (settle, or PollQuiet where its writes may
 // have gone unseen), open for writing by no process (readLeased), and
 // unchanged across the read (size, inode, times). Otherwise it returns
 // ErrBeingWritten. leased says the read was made under a lease: then no

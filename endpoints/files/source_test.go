@@ -18,7 +18,7 @@ spec: {selector: "app == 'web'", ingress: [{action: Allow}]}
 
 // newTestSource is a policy source over paths that trusts a file as soon
 // as it is written: these tests write files in one go and read them at
-// once, which the quiet time (pollQuiet) would otherwise defer.
+// once, which the quiet time (PollQuiet) would otherwise defer.
 func newTestSource(paths ...string) *Source {
 	s := NewSource(paths)
 	s.quiet = 0
