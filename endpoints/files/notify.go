@@ -29,9 +29,10 @@ const settle = 20 * time.Millisecond
 // still being written is then skipped: see notifier.dirty).
 const maxSettle = 200 * time.Millisecond
 
-// maxDirty is how long a file may stay open for writing before it is read
-// anyway (its change time and stat must still be stable across the read):
-// a writer that keeps a policy file open must not freeze it forever.
+// maxDirty is how long a file may stay dirty (written, no close event)
+// before the events no longer hold it back: a lost close event must not
+// freeze it forever. Where read leases work, a file still open for writing
+// is not read all the same (readLeased).
 const maxDirty = 10 * time.Second
 
 // watchMask is what is watched on every directory: files written

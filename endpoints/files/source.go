@@ -212,6 +212,11 @@ func (s *Source) read() Snapshot {
 					known = true
 				}
 			}
+			for name := range s.saved {
+				if filepath.Dir(name) == d {
+					seen[name] = true // its saved state is no deleted file's
+				}
+			}
 			if !known {
 				s.pathProblems = append(s.pathProblems, fmt.Errorf("read %s: its ConfigMap version changed while it was read: %w", d, ErrBeingWritten))
 				s.unsettled = true
