@@ -106,7 +106,7 @@ func (s *Source) recall(name string, st *fileState) bool {
 	st.savedSum = sha256.Sum256(e.Data)
 	s.claim(name, keys)
 	logrus.WithFields(logrus.Fields{"file": name, "saved": e.Saved, "stateDir": s.store.Dir()}).
-		Warn("file broken at start: enforcing its last good state saved earlier")
+		Warn("file unusable now (broken, unreadable or being written) and nothing good read since the start: enforcing its last good state saved earlier")
 	return true
 }
 
