@@ -165,9 +165,18 @@ func (s *Source) forgetDeleted(seen map[string]bool) {
 	s.saved = nil
 }
 
-// duplicate says whether keys define an object another file has in force
-// (or reserved from the store): the file bringing it is the newcomer.
+// duplicate says whether keys define an object twice, or one another file
+// has in force (or reserved from the store): the file bringing it is the
+// newcomer, refused whole, so that no object in force is replaced or
+// dropped by which definition happens to come first.
 func (s *Source) duplicate(name string, keys []string) error {
+	mine := make(map[string]bool, len(keys))
+	for _, k := range keys {
+		if mine[k] {
+			return fmt.Errorf("%s: %s is defined twice in this file; this file's new content is not enforced (its last good state stays) until one definition is removed", name, k)
+		}
+		mine[k] = true
+	}
 	for _, k := range keys {
 		if o, ok := s.owners[k]; ok && o != name {
 			return fmt.Errorf("%s: %s is already defined in %s; this file's new content is not enforced (its last good state stays) until one of the two definitions is removed", name, k, o)

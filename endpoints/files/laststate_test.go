@@ -99,6 +99,13 @@ func TestSourceRefusesDuplicateNewcomer(t *testing.T) {
 	if snap := src.Read(); names(snap) != "p-y,x" || len(snap.Incomplete)+len(snap.Problems) != 0 {
 		t.Fatalf("conflict removed: %+v", snap)
 	}
+	// One file defining an object twice is refused as well.
+	os.WriteFile(a, []byte(policyNamed("p-y")+"---\n"+policyNamed("p-y")), 0o644)
+	if snap := src.Read(); names(snap) != "p-y,x" || len(snap.Problems) != 1 || !strings.Contains(snap.Problems[0].Error(), "defined twice in this file") {
+		t.Fatalf("duplicate within a file: %+v", snap)
+	}
+	os.WriteFile(a, []byte(policyNamed("p-y")), 0o644)
+	src.Read()
 	// a takes x over by b dropping it in the same change: refused first,
 	// then taken as soon as b's new content frees it.
 	os.WriteFile(a, []byte(policyNamed("p-y")+"---\n"+policyNamed("x")), 0o644)
