@@ -112,8 +112,10 @@ func TestAgentStartsBrokenFileFromSavedState(t *testing.T) {
 		t.Fatalf("del-flows: %v: %s", err, out)
 	}
 	a2 := startAgent(t, o, cfg)
-	waitFor(t, "the restarted agent to program the bridge", 15*time.Second, func() bool {
-		return strings.Contains(a2.log.String(), "flows replaced")
+	// The flows were wiped: dev/backend reaching prod/database proves the
+	// restarted agent programmed the world; then the policy must be in it.
+	waitFor(t, "the restarted agent to program the bridge (dev/backend reaches prod/database)", 15*time.Second, func() bool {
+		return s.Workloads["dev/backend"].ProbeTCP(s.addr("prod/database", 8080), 300*time.Millisecond)
 	})
 	assertSeedPolicy(t, s, "agent started with a broken policy file")
 	l := a2.log.String()
