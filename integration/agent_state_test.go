@@ -410,7 +410,7 @@ func TestAgentConfigMapSwapUnderTraffic(t *testing.T) {
 // TestAgentStateDirFull: the state directory is a tiny tmpfs, filled up.
 // The agent keeps enforcing and still applies changes, reports that it
 // cannot save (log, /readyz detail, metric), never crashes; once space is
-// back the next change is saved.
+// back the unsaved state is saved without waiting for a change.
 func TestAgentStateDirFull(t *testing.T) {
 	o, s, dir := policyScene(t)
 	stateDir := t.TempDir()
@@ -481,15 +481,16 @@ spec:
 	default:
 	}
 
-	// Room again: the next change is saved and the failure clears.
+	// Room again: the unsaved state is saved at the next poll, without
+	// any change, and the failure clears.
 	os.Remove(filepath.Join(stateDir, "filler"))
-	if err := os.WriteFile(filepath.Join(dir, "isolate.yaml"), []byte(isolate), 0o644); err != nil {
-		t.Fatal(err)
-	}
 	waitFor(t, "the save to succeed again", 10*time.Second, func() bool {
 		_, m := healthGet(health, "/metrics")
 		return strings.Contains(m, "flowgate_state_save_failing 0")
 	})
+	if !strings.Contains(a.log.String(), "last good state saved again") {
+		t.Errorf("the agent did not log the saved state:\n%s", grepLines(a.log.String(), "state"))
+	}
 	assertSeedPolicy(t, s, "state directory with room again")
 }
 

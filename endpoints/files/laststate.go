@@ -118,14 +118,37 @@ func (s *Source) adopt(name string, st *fileState, d *decoded) {
 	if s.store == nil || st.savedSum == d.sum {
 		return
 	}
+	s.save(name, st, d)
+}
+
+// save writes a file's good content to the store; a failure is logged
+// once per content and the content kept for retrySaves.
+func (s *Source) save(name string, st *fileState, d *decoded) {
 	if err := s.store.Save(name, d.keys, d.data); err != nil {
 		if st.failedSum != d.sum {
 			logrus.WithError(err).WithField("file", name).Error("cannot save the last good state; enforcement goes on, but a restart while this file is broken would not have it")
 		}
-		st.failedSum = d.sum
+		st.failedSum, st.unsaved = d.sum, d
 		return
 	}
-	st.savedSum, st.failedSum = d.sum, [32]byte{}
+	if st.failedSum != ([32]byte{}) {
+		logrus.WithField("file", name).Info("last good state saved again")
+	}
+	st.savedSum, st.failedSum, st.unsaved = d.sum, [32]byte{}, nil
+}
+
+// retrySaves saves again the good contents whose save failed (a full
+// disk freed since), at every full read.
+func (s *Source) retrySaves() {
+	if s.store == nil {
+		return
+	}
+	for name, st := range s.files {
+		if st.unsaved != nil && st.good && st.unsaved.sum == st.failedSum {
+			s.save(name, &st, st.unsaved)
+			s.files[name] = st
+		}
+	}
 }
 
 // drop removes a deleted file: its objects leave, and so does its stored

@@ -81,8 +81,10 @@ type fileState struct {
 	// recalled: the store was asked for this file's last good content.
 	recalled bool
 	// savedSum is the content the store holds; failedSum the content
-	// whose save failed last (reported once).
+	// whose save failed last (reported once), unsaved that content, saved
+	// again at every full read (retrySaves).
 	savedSum, failedSum [32]byte
+	unsaved             *decoded
 }
 
 // decoded is one good content of a file.
@@ -241,6 +243,7 @@ func (s *Source) read() Snapshot {
 		}
 	}
 	s.forgetDeleted(seen)
+	s.retrySaves()
 	return s.snapshot(changed, start)
 }
 
