@@ -1,8 +1,8 @@
 package files
 
 import (
+	"bytes"
 	"errors"
-	"io"
 	"os"
 
 	"golang.org/x/sys/unix"
@@ -31,10 +31,23 @@ func readLeased(name string) (data []byte, leased bool, err error) {
 		if errors.Is(err, unix.EAGAIN) {
 			return nil, false, ErrBeingWritten
 		}
-		data, err := io.ReadAll(f)
+		data, err := readAll(f)
 		return data, false, err
 	}
 	defer unix.FcntlInt(uintptr(fd), unix.F_SETLEASE, unix.F_UNLCK)
-	data, err = io.ReadAll(f)
+	data, err = readAll(f)
 	return data, true, err
+}
+
+// readAll reads f whole into a buffer sized from its stat (policy files
+// can be tens of megabytes: growing the buffer would copy them over and
+// over), as os.ReadFile does.
+func readAll(f *os.File) ([]byte, error) {
+	size := 512
+	if fi, err := f.Stat(); err == nil && fi.Size() > 0 {
+		size += int(fi.Size())
+	}
+	buf := bytes.NewBuffer(make([]byte, 0, size))
+	_, err := buf.ReadFrom(f)
+	return buf.Bytes(), err
 }
