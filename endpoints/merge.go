@@ -47,6 +47,7 @@ func Merge(ctx context.Context, srcs ...<-chan Snapshot) <-chan Snapshot {
 				}
 				merged.Objects = append(merged.Objects, s.Objects...)
 				merged.Problems = append(merged.Problems, s.Problems...)
+				merged.Incomplete = append(merged.Incomplete, s.Incomplete...)
 			}
 			if !complete {
 				continue

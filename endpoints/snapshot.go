@@ -22,6 +22,12 @@ type Snapshot struct {
 	// Problems are the current problems: unreadable paths and files (or
 	// API objects) whose last good objects are kept in force instead.
 	Problems []error
+	// Incomplete are the inputs with no good state at all — broken, or
+	// still being written, since the source started, with no last good
+	// content saved either. Objects then lack what they define, so
+	// enforcing Objects could enforce less than the bridge does: the
+	// agent does not program while any input is incomplete.
+	Incomplete []error
 	// Changed reports whether the objects in force changed since the
 	// previous snapshot.
 	Changed bool

@@ -52,7 +52,7 @@ func writeAgentConfig(t testing.TB, o *sandbox.OVS, policyDir string) string {
 func writeAgentConfigPoll(t testing.TB, dbAddr, policyDir, poll string) string {
 	t.Helper()
 	cfg := fmt.Sprintf("bridge: br-int\ndatapathType: netdev\novsdb: %s\npolicyPaths: [%s]\npollInterval: %s\n"+
-		"checkInterval: 300ms\nlogLevel: debug\nhealthAddress: \"\"\n", dbAddr, policyDir, poll)
+		"checkInterval: 300ms\nlogLevel: debug\nhealthAddress: \"\"\nstateDir: %s\n", dbAddr, policyDir, poll, t.TempDir())
 	path := filepath.Join(t.TempDir(), "agent.yaml")
 	if err := os.WriteFile(path, []byte(cfg), 0o644); err != nil {
 		t.Fatal(err)
@@ -147,7 +147,31 @@ func agentScene(t *testing.T) (*sandbox.OVS, *Scene, string, *agentProc) {
 	policyDir := t.TempDir()
 	copyFile(t, filepath.Join(backendSeed, "world.yaml"), filepath.Join(policyDir, "world.yaml"))
 	a := startAgent(t, o, writeAgentConfig(t, o, policyDir))
+	a.waitRealized(t, "the world file", 0)
 	return o, s, policyDir, a
+}
+
+// realizedLine is the agent's log line for a realization of changed
+// policy input: what tests wait for, rather than a drop that an empty
+// fail_mode=secure bridge gives before the agent ever programmed it.
+const realizedLine = `msg="enforcement updated"`
+
+// realizations counts the agent's realizations of changed policy input.
+func (a *agentProc) realizations() int {
+	n := 0
+	for _, l := range strings.Split(a.log.String(), "\n") {
+		if strings.Contains(l, realizedLine) && strings.Contains(l, `reason="policy input changed"`) {
+			n++
+		}
+	}
+	return n
+}
+
+// waitRealized waits for the agent to realize changed policy input after
+// the n-th realization (realizations before the change).
+func (a *agentProc) waitRealized(t testing.TB, what string, n int) {
+	t.Helper()
+	waitFor(t, "the agent to realize "+what, 15*time.Second, func() bool { return a.realizations() > n })
 }
 
 func (s *Scene) addr(id string, port int) netip.AddrPort {
@@ -202,9 +226,13 @@ func relabel(t *testing.T, world, ns, name, old, new string) string {
 // directory is reported and changes nothing.
 func TestAgentKeepsEnforcementOnBadInput(t *testing.T) {
 	_, s, dir, a := agentScene(t)
+	n := a.realizations()
 	copyFile(t, policyFile, filepath.Join(dir, "policy.yaml"))
 	from, to := s.Workloads["dev/frontend"], s.addr("prod/database", 8080)
-	waitFor(t, "policy enforced", 10*time.Second, func() bool { return !from.ProbeTCP(to, 200*time.Millisecond) })
+	a.waitRealized(t, "the policy file", n)
+	if from.ProbeTCP(to, 300*time.Millisecond) {
+		t.Fatal("the policy file is realized, yet dev/frontend reaches prod/database")
+	}
 	good, _ := os.ReadFile(policyFile)
 	os.WriteFile(filepath.Join(dir, "policy.yaml"), append(good, []byte("  bogus: [\n")...), 0o644)
 	os.WriteFile(filepath.Join(dir, "junk.yaml"), []byte("apiVersion: projectcalico.org/v3\nkind: GlobalNetworkPolicy\nmetadata: {name: x}\nspec: {selector: \"a ==\"}\n"), 0o644)
@@ -313,11 +341,15 @@ func TestEstablishedConnectionSurvivesPolicyChange(t *testing.T) {
 // IP, or with another MAC, is dropped, and so is its ARP claiming the
 // other's address; its own traffic still flows.
 func TestSpoofedTrafficDropped(t *testing.T) {
-	_, s, dir, _ := agentScene(t)
+	_, s, dir, a := agentScene(t)
+	n := a.realizations()
 	copyFile(t, policyFile, filepath.Join(dir, "policy.yaml"))
 	attacker, victimIP := s.Workloads["dev/frontend"], s.Workloads["dev/backend"].IPs[0].Addr()
 	to := s.addr("prod/database", 8080)
-	waitFor(t, "policy enforced", 10*time.Second, func() bool { return !attacker.ProbeTCP(to, 200*time.Millisecond) })
+	a.waitRealized(t, "the policy file", n)
+	if attacker.ProbeTCP(to, 300*time.Millisecond) || !s.Workloads["dev/backend"].ProbeTCP(to, time.Second) {
+		t.Fatal("the policy file is realized, yet dev/frontend reaches prod/database or dev/backend does not")
+	}
 	// dev/backend is allowed to reach the database; dev/frontend claims its IP.
 	if out, err := attacker.Exec("ip", "addr", "add", victimIP.String()+"/32", "dev", "eth0"); err != nil {
 		t.Fatalf("%v: %s", err, out)

@@ -65,14 +65,18 @@ func assertHeld(t *testing.T, s *Scene, intruder *sandbox.Workload) {
 // prod/database and, with no policy of its own, dev/frontend and back).
 func TestAgentHoldsUnknownPort(t *testing.T) {
 	o, s, dir, a := agentScene(t)
+	n := a.realizations()
 	copyFile(t, policyFile, filepath.Join(dir, "policy.yaml"))
 	frontend, database := s.Workloads["dev/frontend"], s.addr("prod/database", 8080)
-	waitFor(t, "policy enforced", 10*time.Second, func() bool { return !frontend.ProbeTCP(database, 200*time.Millisecond) })
-	intruder := addIntruder(t, o)
-	assertHeld(t, s, intruder)
-	if !strings.Contains(a.log.String(), "held=1") {
-		t.Errorf("the agent did not log the held port:\n%s", a.log.String())
+	a.waitRealized(t, "the policy file", n)
+	if frontend.ProbeTCP(database, 300*time.Millisecond) {
+		t.Fatal("the policy file is realized, yet dev/frontend reaches prod/database")
 	}
+	intruder := addIntruder(t, o)
+	waitFor(t, "the agent to hold the new port (held=1 in its log)", 10*time.Second, func() bool {
+		return strings.Contains(a.log.String(), "held=1")
+	})
+	assertHeld(t, s, intruder)
 
 	if err := os.WriteFile(filepath.Join(dir, "intruder.yaml"), []byte(intruderPod), 0o644); err != nil {
 		t.Fatal(err)

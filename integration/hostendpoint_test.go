@@ -137,7 +137,7 @@ func (s *hostScene) expect(t *testing.T, what string, in, out map[int]bool) {
 func hostAgentConfig(t *testing.T, s *hostScene, failsafeIn, failsafeOut string) string {
 	t.Helper()
 	cfg := fmt.Sprintf("bridge: br-int\ndatapathType: netdev\novsdb: %s\npolicyPaths: [%s]\npollInterval: 100ms\n"+
-		"checkInterval: 300ms\nlogLevel: debug\nhealthAddress: \"\"\n", s.o.DBAddr(), s.policyDir)
+		"checkInterval: 300ms\nlogLevel: debug\nhealthAddress: \"\"\nstateDir: %s\n", s.o.DBAddr(), s.policyDir, t.TempDir())
 	if failsafeIn != "" {
 		cfg += fmt.Sprintf("failsafeInbound: %q\n", failsafeIn)
 	}

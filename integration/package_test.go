@@ -237,8 +237,9 @@ func addVM(t *testing.T, o *sandbox.OVS, name, ip string, n byte) *sandbox.Workl
 }
 
 // derivedConfig is the installed agent.yaml with only what a private OVS
-// needs changed: its OVSDB, the userspace datapath, quick polling and a
-// free health port. policyPaths stays the installed directory.
+// needs changed: its OVSDB, the userspace datapath, quick polling, a free
+// health port and a private state directory. policyPaths stays the
+// installed directory.
 func derivedConfig(t *testing.T, o *sandbox.OVS) (path, health string) {
 	t.Helper()
 	data, err := os.ReadFile(installedConfig)
@@ -263,6 +264,10 @@ func derivedConfig(t *testing.T, o *sandbox.OVS) (path, health string) {
 	cfg["pollInterval"] = "100ms"
 	cfg["checkInterval"] = "300ms"
 	cfg["healthAddress"] = health
+	if cfg["stateDir"] != "/var/lib/flowgate" {
+		t.Errorf("installed stateDir = %v, want /var/lib/flowgate (the unit's StateDirectory)", cfg["stateDir"])
+	}
+	cfg["stateDir"] = t.TempDir() // not the host's
 	out, err := yaml.Marshal(cfg)
 	if err != nil {
 		t.Fatal(err)

@@ -21,7 +21,11 @@ func agentCommand() *cli.Command {
 neutronPaths of Neutron JSON, converted as 'flowgate import openstack'
 converts it) and the bridge's ports in OVSDB, and on every change compiles
 only what changed and applies it in one atomic OpenFlow bundle. A file that fails to parse is reported and its
-last good content stays enforced. Changes are seen at once (inotify); the
+last good content stays enforced; that content is also saved in the state
+directory (stateDir, --state-dir), so an agent started while a file is broken
+enforces its last good content. With none, the agent programs nothing (the
+bridge keeps what it enforces) and /readyz says which file and why. A file
+rewritten in place is read only once completely written. Changes are seen at once (inotify); the
 paths are also reread every pollInterval. A port with an
 external_ids:iface-id that binds to no known endpoint is held (its traffic
 dropped) until its endpoint appears. If ovs-vswitchd restarts and loses the
@@ -44,11 +48,13 @@ deletes (its stale-cookie cleanup) are put back at the next check.
 
 Signals: SIGTERM/SIGINT stop (flows stay installed); SIGHUP rereads the
 config's policy and recompiles everything. Health: GET /healthz (alive),
-/readyz (first sync done and the last one succeeded), /metrics.`,
+/readyz (first sync done, the last one succeeded, every input file has a
+good state), /metrics.`,
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "config", Usage: "agent configuration YAML (see deploy/config/agent.yaml); optional with --kubeconfig"},
 			&cli.StringFlag{Name: "kubeconfig", Usage: "watch this cluster's policy, pods and namespaces (turns kubernetes.enabled on; in a pod, enable it in the config to use the in-cluster config)"},
 			&cli.StringFlag{Name: "node-name", Usage: "this node's Kubernetes name: its pods are the local ones (default: $NODE_NAME, then the config's node)"},
+			&cli.StringFlag{Name: "state-dir", Usage: "keep each policy file's last good content here (under <bridge>/), to enforce it when the agent starts while the file is broken; overrides the config's stateDir (default " + agent.DefaultStateDir + ")"},
 			&cli.StringFlag{Name: "cpuprofile", Usage: "write a Go CPU profile of the whole run to this file, for `go tool pprof` (latency work)"},
 		},
 		Action: func(c *cli.Context) error {
@@ -84,6 +90,9 @@ func applyAgentFlags(c *cli.Context, cfg *agent.Config) error {
 		if c.String("config") == "" {
 			cfg.PolicyPaths = nil
 		}
+	}
+	if c.IsSet("state-dir") {
+		cfg.StateDir = c.String("state-dir")
 	}
 	if n := c.String("node-name"); n != "" {
 		cfg.Node = n

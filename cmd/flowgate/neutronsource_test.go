@@ -6,9 +6,11 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/flowgate/flowgate/cmd/flowgate/agent"
 	"github.com/flowgate/flowgate/endpoints/files"
+	"github.com/flowgate/flowgate/endpoints/state"
 	"github.com/flowgate/flowgate/translator/neutron"
 )
 
@@ -60,6 +62,10 @@ func TestNeutronSource(t *testing.T) {
 		return out
 	}
 
+	// A source reads a file only once it has been left alone for
+	// files.PollQuiet (it may still be being written).
+	settle := func() { time.Sleep(files.PollQuiet + 50*time.Millisecond) }
+	settle()
 	src := files.NewFormatSource([]string{dir}, agent.NeutronFormat())
 	snap := src.Read()
 	if len(snap.Problems) > 0 || !snap.Changed {
@@ -71,6 +77,7 @@ func TestNeutronSource(t *testing.T) {
 	}
 
 	writeFile(t, dir, "ports.json", `{"ports": [{"id": "p1", "security_groups": 5}]}`)
+	settle()
 	snap = src.Read()
 	if snap.Changed || len(snap.Problems) != 1 ||
 		!strings.Contains(snap.Problems[0].Error(), "ports.json:1: Port p1: security_groups: want a list of strings") {
@@ -86,5 +93,46 @@ func TestNeutronSource(t *testing.T) {
 	snap = src.Read()
 	if !snap.Changed || len(snap.Problems) > 0 || !reflect.DeepEqual(objects(snap), convert("address-groups.json", "security-groups.json")) {
 		t.Fatalf("ports file removed: changed %v, problems %v, %d objects", snap.Changed, snap.Problems, len(snap.Objects))
+	}
+}
+
+// TestNeutronSourceUsesSavedState: the Neutron source shares the policy
+// source's last good state: a source started while ports.json is broken
+// enforces its saved content; with nothing saved the snapshot is
+// incomplete (the agent then programs nothing).
+func TestNeutronSourceUsesSavedState(t *testing.T) {
+	dir, stateDir := t.TempDir(), t.TempDir()
+	for _, n := range []string{"address-groups.json", "ports.json", "security-groups.json"} {
+		data, err := os.ReadFile(neutronSample + n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		writeFile(t, dir, n, string(data))
+	}
+	time.Sleep(files.PollQuiet + 50*time.Millisecond)
+	open := func(persist bool) *files.Source {
+		src := files.NewFormatSource([]string{dir}, agent.NeutronFormat())
+		if persist {
+			st, err := state.Open(stateDir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			src.Persist(st)
+		}
+		return src
+	}
+	good := open(true).Read()
+	if len(good.Objects) == 0 || len(good.Problems)+len(good.Incomplete) != 0 {
+		t.Fatalf("first read: %d objects, problems %v %v", len(good.Objects), good.Problems, good.Incomplete)
+	}
+	writeFile(t, dir, "ports.json", `{"ports": [{"id": "9a3c4a8e-0000`)
+	time.Sleep(files.PollQuiet + 50*time.Millisecond)
+	snap := open(true).Read()
+	if len(snap.Incomplete) != 0 || len(snap.Problems) != 1 || len(snap.Objects) != len(good.Objects) {
+		t.Fatalf("restarted with ports.json broken: %d objects (want %d), problems %v, incomplete %v",
+			len(snap.Objects), len(good.Objects), snap.Problems, snap.Incomplete)
+	}
+	if snap := open(false).Read(); len(snap.Incomplete) != 1 || !strings.Contains(snap.Incomplete[0].Error(), "ports.json") {
+		t.Fatalf("without saved state: incomplete %v", snap.Incomplete)
 	}
 }

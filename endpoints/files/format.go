@@ -17,6 +17,20 @@ type Format struct {
 	// the objects in force; its errors are problems of the whole input,
 	// reported beside the files' own.
 	Combine func(states []any) ([]decode.Object, []error)
+	// Keys names the objects a decoded state defines (kind/namespace/name),
+	// or is nil where objects have no names of their own. With Keys, a
+	// file whose new content defines an object another file already
+	// defines is refused like a broken file: its last good state stays, so
+	// an object in force is never silently replaced or dropped.
+	Keys func(state any) []string
+}
+
+// ObjectKey is how Keys names a decoded object: kind, namespace, name.
+func ObjectKey(o decode.Object) string {
+	if o.Namespace == "" {
+		return o.Kind + " " + o.Name
+	}
+	return o.Kind + " " + o.Namespace + "/" + o.Name
 }
 
 // PolicyFormat is policy and endpoint YAML (and JSON): each file's
@@ -38,6 +52,14 @@ func PolicyFormat() Format {
 				objs = append(objs, s.([]decode.Object)...)
 			}
 			return objs, nil
+		},
+		Keys: func(state any) []string {
+			objs := state.([]decode.Object)
+			keys := make([]string, len(objs))
+			for i, o := range objs {
+				keys[i] = ObjectKey(o)
+			}
+			return keys
 		},
 	}
 }

@@ -3,45 +3,100 @@ package files
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"sync"
+	"sync/atomic"
 	"time"
+	"unsafe"
 
-	"github.com/fsnotify/fsnotify"
 	"github.com/sirupsen/logrus"
+	"golang.org/x/sys/unix"
 )
 
 // settle is how long a burst of change events must be quiet before the
-// files are read: writing a file is a truncate and one or more writes, and
-// reading between them would see it empty or cut short. Tools that write
-// in one go (os.WriteFile, kubectl's ConfigMap swap, editors' rename) are
-// done well within it.
-const settle = 5 * time.Millisecond
+// files are read, and how long a file must have been left alone (by its
+// change time) before its content is trusted: writing a file in place is a
+// truncate and one or more writes, and reading between them would see it
+// empty or cut short. Tools that write in one go (os.WriteFile, kubectl's
+// ConfigMap swap, editors' rename) are done well within it.
+const settle = 20 * time.Millisecond
 
-// maxSettle bounds the wait for a quiet moment, so that a file written to
-// continuously is still read now and then.
+// maxSettle bounds the wait for a quiet moment, so that a directory whose
+// files are written to continuously is still read now and then (a file
+// still being written is then skipped: see notifier.dirty).
 const maxSettle = 200 * time.Millisecond
+
+// maxDirty is how long a file may stay dirty (written, no close event)
+// before the events no longer hold it back: a lost close event must not
+// freeze it forever. Where read leases work, a file still open for writing
+// is not read all the same (readLeased).
+const maxDirty = 10 * time.Second
+
+// watchMask is what is watched on every directory: files written
+// (IN_MODIFY while being written, IN_CLOSE_WRITE when done), created,
+// deleted and renamed in or out, and the directory itself going away.
+const watchMask = unix.IN_CREATE | unix.IN_DELETE | unix.IN_MODIFY | unix.IN_CLOSE_WRITE |
+	unix.IN_MOVED_FROM | unix.IN_MOVED_TO | unix.IN_DELETE_SELF | unix.IN_MOVE_SELF
 
 // notifier reports changes under the source's paths through inotify: the
 // directories given, every directory below them (added as they appear),
 // and the directories holding the files given — a file is watched through
 // its directory so that a rename-and-replace save or a ConfigMap's symlink
 // swap, which replace the file rather than write it, are seen too.
+//
+// It is inotify itself rather than a portable wrapper because it needs
+// IN_CLOSE_WRITE: a file rewritten in place (truncate, then write, as cp,
+// editors and config-management tools do) is being written from its first
+// IN_MODIFY to its IN_CLOSE_WRITE, and must not be read in between — a
+// truncated multi-document file can be valid YAML holding fewer objects.
 type notifier struct {
-	w *fsnotify.Watcher
-	// dirs are the directories whose subdirectories are watched as well.
-	dirs []string
+	// fd is the inotify descriptor, f the same for reading through Go's
+	// poller (so that close interrupts a blocked read; f.Fd would switch
+	// it to blocking mode, hence fd).
+	fd int
+	f  *os.File
+	// events carries each event's path and mask from the reader goroutine;
+	// overflow is set when it was full (events lost: reread everything).
+	events   chan event
+	overflow atomic.Bool
+
+	mu sync.Mutex
+	// closed: fd is closed (its number may be reused: never read it).
+	closed bool
+	// buf receives the kernel's events.
+	buf []byte
+	// wds maps watch descriptors to directories.
+	wds map[int32]string
+	// marks is what the events said about each file.
+	marks map[string]*fileMark
+}
+
+// event is one inotify event, its name joined to its directory.
+type event struct {
+	name string
+	mask uint32
+}
+
+// fileMark is a file's writing state as its events tell it.
+type fileMark struct {
+	// dirty: written (or created) and not closed since.
+	dirty bool
+	// since is when it became dirty.
+	since time.Time
 }
 
 // newNotifier watches paths; it fails when inotify is unavailable (or out
 // of watches), and the source then polls only.
 func newNotifier(paths []string) (*notifier, error) {
-	w, err := fsnotify.NewWatcher()
+	fd, err := unix.InotifyInit1(unix.IN_CLOEXEC | unix.IN_NONBLOCK)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("inotify: %w", err)
 	}
-	n := &notifier{w: w}
+	n := &notifier{fd: fd, f: os.NewFile(uintptr(fd), "inotify"), events: make(chan event, 4096),
+		wds: map[int32]string{}, marks: map[string]*fileMark{}, buf: make([]byte, 64*1024)}
 	for _, p := range paths {
 		if p == Stdin {
 			continue
@@ -49,17 +104,28 @@ func newNotifier(paths []string) (*notifier, error) {
 		st, err := os.Stat(p)
 		switch {
 		case err == nil && st.IsDir():
-			n.dirs = append(n.dirs, filepath.Clean(p))
 			err = n.addTree(p)
 		default: // a file, or a path that does not exist yet
-			err = w.Add(filepath.Dir(p))
+			err = n.add(filepath.Dir(p))
 		}
 		if err != nil {
-			w.Close()
+			n.close()
 			return nil, err
 		}
 	}
+	go n.read()
 	return n, nil
+}
+
+func (n *notifier) add(dir string) error {
+	wd, err := unix.InotifyAddWatch(n.fd, dir, watchMask)
+	if err != nil {
+		return fmt.Errorf("watch %s: %w", dir, err)
+	}
+	n.mu.Lock()
+	n.wds[int32(wd)] = filepath.Clean(dir)
+	n.mu.Unlock()
+	return nil
 }
 
 // addTree watches dir and every directory below it.
@@ -75,10 +141,138 @@ func (n *notifier) addTree(dir string) error {
 			return filepath.SkipDir // not read either (Expand)
 		}
 		if d.IsDir() {
-			return n.w.Add(path)
+			return n.add(path)
 		}
 		return nil
 	})
+}
+
+// read turns the kernel's events into events on n.events until the
+// notifier is closed, marking files dirty and clean as it goes — before
+// handing the event on, so that a reader never trusts a file whose write
+// has begun. It only waits for the descriptor to be readable; the events
+// are read by drain, which a reader also calls (sync) right before it
+// trusts a file, so that no event already queued is still unseen.
+func (n *notifier) read() {
+	defer close(n.events)
+	rc, err := n.f.SyscallConn()
+	if err != nil {
+		return
+	}
+	rc.Read(func(uintptr) bool {
+		n.mu.Lock()
+		defer n.mu.Unlock()
+		return n.drain()
+	})
+}
+
+// sync reads every event already queued, so that fileState tells about
+// every write made before it was called.
+func (n *notifier) sync() {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.drain()
+}
+
+// drain reads and marks the queued events; it reports true when the
+// descriptor is closed or broken (stop waiting). n.mu is held.
+func (n *notifier) drain() bool {
+	if n.closed {
+		return true
+	}
+	for {
+		size, err := unix.Read(n.fd, n.buf)
+		if err == unix.EAGAIN {
+			return false
+		}
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil || size <= 0 {
+			return true
+		}
+		n.parse(n.buf[:size])
+	}
+}
+
+// parse marks and hands on the events in buf. n.mu is held.
+func (n *notifier) parse(buf []byte) {
+	for off := 0; off+unix.SizeofInotifyEvent <= len(buf); {
+		raw := (*unix.InotifyEvent)(unsafe.Pointer(&buf[off]))
+		nameBytes := buf[off+unix.SizeofInotifyEvent : off+unix.SizeofInotifyEvent+int(raw.Len)]
+		off += unix.SizeofInotifyEvent + int(raw.Len)
+		if raw.Mask&unix.IN_Q_OVERFLOW != 0 {
+			n.overflow.Store(true)
+			continue
+		}
+		dir, ok := n.wds[raw.Wd]
+		if raw.Mask&unix.IN_IGNORED != 0 {
+			delete(n.wds, raw.Wd)
+		}
+		if !ok {
+			continue
+		}
+		name := dir
+		if i := indexNUL(nameBytes); i > 0 {
+			name = filepath.Join(dir, string(nameBytes[:i]))
+		}
+		n.mark(name, raw.Mask)
+		select {
+		case n.events <- event{name: name, mask: raw.Mask}:
+		default:
+			n.overflow.Store(true)
+		}
+	}
+}
+
+func indexNUL(b []byte) int {
+	for i, c := range b {
+		if c == 0 {
+			return i
+		}
+	}
+	return len(b)
+}
+
+// mark records what an event says about a file being written. n.mu is
+// held.
+func (n *notifier) mark(name string, mask uint32) {
+	if mask&unix.IN_ISDIR != 0 {
+		return
+	}
+	m := n.marks[name]
+	if m == nil {
+		m = &fileMark{}
+		n.marks[name] = m
+	}
+	switch {
+	case mask&(unix.IN_CLOSE_WRITE|unix.IN_MOVED_TO|unix.IN_DELETE|unix.IN_MOVED_FROM) != 0:
+		m.dirty = false
+	case mask&unix.IN_MODIFY != 0, mask&unix.IN_CREATE != 0 && isRegular(name):
+		if !m.dirty {
+			m.dirty, m.since = true, time.Now()
+		}
+	}
+}
+
+// isRegular: name is a regular file (a new symlink is complete at once).
+func isRegular(name string) bool {
+	st, err := os.Lstat(name)
+	return err == nil && st.Mode().IsRegular()
+}
+
+// fileState says whether a file is being written (dirty: opened for
+// writing and not closed since, for less than maxDirty) and whether any
+// event about it was seen since the notifier started (seen: its later
+// writes are known, so a shorter quiet time proves it is complete).
+func (n *notifier) fileState(name string) (dirty, seen bool) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	m := n.marks[filepath.Clean(name)]
+	if m == nil {
+		return false, false
+	}
+	return m.dirty && time.Since(m.since) < maxDirty, true
 }
 
 // wait blocks until something changed and the burst of events settled,
@@ -86,40 +280,38 @@ func (n *notifier) addTree(dir string) error {
 // is not about policy files alone (a directory appeared, a symlink was
 // swapped, events were lost), so that everything must be read again. It
 // returns ok=false when ctx ended or the watcher broke.
-func (n *notifier) wait(ctx context.Context) (names []string, all, ok bool) {
+func (n *notifier) wait(ctx context.Context, match func(string) bool) (names []string, all, ok bool) {
 	seen := map[string]bool{}
-	note := func(ev fsnotify.Event) {
-		if ev.Has(fsnotify.Create) {
-			if st, err := os.Lstat(ev.Name); err == nil && st.IsDir() {
-				if err := n.addTree(ev.Name); err != nil {
-					logrus.WithError(err).WithField("dir", ev.Name).Warn("cannot watch a new policy directory; polling finds its files")
-				}
-				all = true
+	note := func(ev event) {
+		if ev.mask&unix.IN_CREATE != 0 && ev.mask&unix.IN_ISDIR != 0 {
+			if err := n.addTree(ev.name); err != nil {
+				logrus.WithError(err).WithField("dir", ev.name).Warn("cannot watch a new policy directory; polling finds its files")
 			}
+			all = true
 		}
-		if !IsPolicyFile(ev.Name) {
+		if ev.mask&(unix.IN_DELETE_SELF|unix.IN_MOVE_SELF|unix.IN_ISDIR) != 0 || !match(ev.name) {
 			all = true // a symlink swap (ConfigMap "..data"), a directory renamed
 			return
 		}
-		if !seen[ev.Name] {
-			seen[ev.Name] = true
-			names = append(names, ev.Name)
+		if !seen[ev.name] {
+			seen[ev.name] = true
+			names = append(names, ev.name)
+		}
+	}
+	lost := func() {
+		if n.overflow.Swap(false) {
+			logrus.Warn("policy file notification: events lost; rereading everything")
+			all = true
 		}
 	}
 	select {
 	case <-ctx.Done():
 		return nil, false, false
-	case ev, open := <-n.w.Events:
+	case ev, open := <-n.events:
 		if !open {
 			return nil, false, false
 		}
 		note(ev)
-	case err, open := <-n.w.Errors:
-		if !open {
-			return nil, false, false
-		}
-		logrus.WithError(err).Warn("policy file notification: events lost; rereading everything")
-		all = true
 	}
 	quiet := time.NewTimer(settle)
 	defer quiet.Stop()
@@ -129,24 +321,25 @@ func (n *notifier) wait(ctx context.Context) (names []string, all, ok bool) {
 		select {
 		case <-ctx.Done():
 			return nil, false, false
-		case ev, open := <-n.w.Events:
+		case ev, open := <-n.events:
 			if !open {
 				return nil, false, false
 			}
 			note(ev)
 			quiet.Reset(settle)
-		case err, open := <-n.w.Errors:
-			if !open {
-				return nil, false, false
-			}
-			logrus.WithError(err).Warn("policy file notification: events lost; rereading everything")
-			all = true
 		case <-quiet.C:
+			lost()
 			return names, all, true
 		case <-limit.C:
+			lost()
 			return names, all, true
 		}
 	}
 }
 
-func (n *notifier) close() { n.w.Close() }
+func (n *notifier) close() {
+	n.mu.Lock()
+	n.closed = true
+	n.mu.Unlock()
+	n.f.Close()
+}

@@ -16,6 +16,15 @@ metadata: {name: allow-web}
 spec: {selector: "app == 'web'", ingress: [{action: Allow}]}
 `
 
+// newTestSource is a policy source over paths that trusts a file as soon
+// as it is written: these tests write files in one go and read them at
+// once, which the quiet time (PollQuiet) would otherwise defer.
+func newTestSource(paths ...string) *Source {
+	s := NewSource(paths)
+	s.quiet = 0
+	return s
+}
+
 // TestSourceKeepsLastGoodState checks the file source's promise: a broken
 // file keeps its last good objects in force and is reported; fixing it
 // applies the fix; deleting it removes its objects.
@@ -29,7 +38,7 @@ func TestSourceKeepsLastGoodState(t *testing.T) {
 		}
 	}
 	write(goodPolicy)
-	src := NewSource([]string{dir})
+	src := newTestSource(dir)
 	snap := src.Read()
 	if len(snap.Objects) != 1 || len(snap.Problems) != 0 || !snap.Changed {
 		t.Fatalf("first read: %+v", snap)
@@ -62,7 +71,7 @@ func TestReadFilesRereadsOnlyWhatIsNamed(t *testing.T) {
 	a, b := filepath.Join(dir, "a.yaml"), filepath.Join(dir, "b.yaml")
 	os.WriteFile(a, []byte(goodPolicy), 0o644)
 	os.WriteFile(b, []byte(strings.Replace(goodPolicy, "allow-web", "allow-b", 1)), 0o644)
-	src := NewSource([]string{dir})
+	src := newTestSource(dir)
 	if snap := src.Read(); len(snap.Objects) != 2 {
 		t.Fatalf("first read: %+v", snap)
 	}
@@ -147,7 +156,7 @@ func TestReadSeesSameSizeRewrite(t *testing.T) {
 	dir := t.TempDir()
 	f := filepath.Join(dir, "p.yaml")
 	os.WriteFile(f, []byte(strings.Replace(goodPolicy, "allow-web", "name-a", 1)), 0o644)
-	src := NewSource([]string{dir})
+	src := newTestSource(dir)
 	src.Read()
 	os.WriteFile(f, []byte(strings.Replace(goodPolicy, "allow-web", "name-b", 1)), 0o644)
 	snap := src.Read()

@@ -31,6 +31,9 @@ type Config struct {
 	// (security groups, ports, address groups), read as `flowgate import
 	// openstack -f` reads them and enforced beside the policy files.
 	NeutronPaths []string `json:"neutronPaths"`
+	// StateDir keeps each input file's last good content, for a start
+	// while a file is broken ("" keeps it in memory only).
+	StateDir string `json:"stateDir"`
 	// PollInterval is how often policy files are reread in full; changes
 	// are seen at once through inotify where it works.
 	PollInterval Duration `json:"pollInterval"`
@@ -82,6 +85,7 @@ func DefaultConfig() Config {
 		OVSDB:                  DefaultOVSDB,
 		PolicyPaths:            []string{"/etc/flowgate/policy"},
 		NeutronPaths:           []string{},
+		StateDir:               DefaultStateDir,
 		PollInterval:           Duration(500 * time.Millisecond),
 		CheckInterval:          Duration(2 * time.Second),
 		FailsafeInbound:        policy.FormatFailsafes(policy.DefaultFailsafeInbound()),

@@ -68,9 +68,11 @@ func Run(parent context.Context, cfg Config) error {
 	var watches []<-chan endpoints.Snapshot
 	if len(cfg.PolicyPaths) > 0 {
 		srcs = append(srcs, files.NewSource(cfg.PolicyPaths))
+		persistSource(cfg, srcs[len(srcs)-1], "policy", health)
 	}
 	if len(cfg.NeutronPaths) > 0 {
 		srcs = append(srcs, files.NewFormatSource(cfg.NeutronPaths, NeutronFormat()))
+		persistSource(cfg, srcs[len(srcs)-1], "neutron", health)
 	}
 	for _, src := range srcs {
 		watches = append(watches, src.Watch(ctx, time.Duration(cfg.PollInterval)))
@@ -104,7 +106,7 @@ func Run(parent context.Context, cfg Config) error {
 	}()
 	logrus.WithFields(logrus.Fields{"bridge": cfg.Bridge, "ovsdb": cfg.OVSDB, "policyPaths": cfg.PolicyPaths,
 		"neutronPaths": cfg.NeutronPaths, "kubernetes": cfg.Kubernetes.Enabled, "node": cfg.Node, "shared": cfg.Shared.Enabled,
-		"establishedConnections": opts.Established.String()}).Info("agent started")
+		"establishedConnections": opts.Established.String(), "stateDir": cfg.StateDir}).Info("agent started")
 
 	var pending bool
 	// read is how long the policy source took to read what changed, for
@@ -145,6 +147,9 @@ func Run(parent context.Context, cfg Config) error {
 			for _, p := range snap.Problems {
 				logrus.WithError(p).Warn("policy input problem; last good state kept")
 			}
+			if inputsIncomplete(health, snap.Incomplete) {
+				continue
+			}
 			e.objs = snap.Objects
 			started = true
 			read = snap.Took
@@ -157,10 +162,11 @@ func Run(parent context.Context, cfg Config) error {
 		case <-hup:
 			logrus.Info("SIGHUP: recompiling everything")
 			if !cfg.Kubernetes.Enabled {
-				e.objs = nil
-				for _, src := range srcs {
-					e.objs = append(e.objs, src.Read().Objects...)
+				snap := rereadSources(srcs)
+				if inputsIncomplete(health, snap.Incomplete) {
+					continue
 				}
+				e.objs = snap.Objects
 			}
 			e.comp = nil
 			realize("SIGHUP")
