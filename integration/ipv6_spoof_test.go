@@ -78,54 +78,62 @@ func TestIPv6SpoofGuard(t *testing.T) {
 		t.Fatal("client cannot reach web over UDP/IPv6")
 	}
 	udp := sandbox.UDP6(40000, 5353, []byte("spoofed"))
-	webMAC := web.MAC
+	// UDP goes to web (whose policy admits client's addresses alone) and
+	// to intruder (no policy: only the spoof guard can stop it).
+	other := s.Workloads["six/intruder"]
+	webMAC, otherMAC := web.MAC, other.MAC
+	unassigned := netip.MustParseAddr("fd00:6::99")
 	for _, c := range []struct {
 		what  string
-		from  *sandbox.Workload
+		at    *sandbox.Workload
 		frame []byte
 		want  func(sandbox.IPv6Packet) bool
 		pass  bool
 	}{
-		{"UDP from its own address", attacker,
-			sandbox.IPv6Frame(attacker.MAC, webMAC, v6(attacker), v6(web), 17, udp), udpFrom(attacker.MAC, v6(attacker)), true},
-		{"UDP from client's address", attacker,
+		{"UDP from its own address", other,
+			sandbox.IPv6Frame(attacker.MAC, otherMAC, v6(attacker), v6(other), 17, udp), udpFrom(attacker.MAC, v6(attacker)), true},
+		{"UDP from its own link-local address", other,
+			sandbox.IPv6Frame(attacker.MAC, otherMAC, ownLL, sandbox.LinkLocal(otherMAC), 17, udp), udpFrom(attacker.MAC, ownLL), true},
+		{"UDP from client's address (which web admits)", web,
 			sandbox.IPv6Frame(attacker.MAC, webMAC, v6(victim), v6(web), 17, udp), udpFrom(attacker.MAC, v6(victim)), false},
-		{"UDP from client's link-local address", attacker,
-			sandbox.IPv6Frame(attacker.MAC, webMAC, victimLL, sandbox.LinkLocal(webMAC), 17, udp), udpFrom(attacker.MAC, victimLL), false},
-		{"UDP from an unassigned address of the subnet", attacker,
-			sandbox.IPv6Frame(attacker.MAC, webMAC, netip.MustParseAddr("fd00:6::99"), v6(web), 17, udp), udpFrom(attacker.MAC, netip.MustParseAddr("fd00:6::99")), false},
-		{"a neighbour advertisement for its own address", attacker,
+		{"UDP from client's address", other,
+			sandbox.IPv6Frame(attacker.MAC, otherMAC, v6(victim), v6(other), 17, udp), udpFrom(attacker.MAC, v6(victim)), false},
+		{"UDP from client's link-local address", other,
+			sandbox.IPv6Frame(attacker.MAC, otherMAC, victimLL, sandbox.LinkLocal(otherMAC), 17, udp), udpFrom(attacker.MAC, victimLL), false},
+		{"UDP from an unassigned address of the subnet", other,
+			sandbox.IPv6Frame(attacker.MAC, otherMAC, unassigned, v6(other), 17, udp), udpFrom(attacker.MAC, unassigned), false},
+		{"a neighbour advertisement for its own address", web,
 			sandbox.IPv6Frame(attacker.MAC, nil, ownLL, allNodes, 58, sandbox.NeighborAdvert(v6(attacker), attacker.MAC)),
 			ndFrom(attacker.MAC, sandbox.ICMPv6NeighborAdvert, v6(attacker)), true},
-		{"a neighbour advertisement for its own link-local address", attacker,
+		{"a neighbour advertisement for its own link-local address", web,
 			sandbox.IPv6Frame(attacker.MAC, nil, ownLL, allNodes, 58, sandbox.NeighborAdvert(ownLL, attacker.MAC)),
 			ndFrom(attacker.MAC, sandbox.ICMPv6NeighborAdvert, ownLL), true},
-		{"a neighbour advertisement for client's address", attacker,
+		{"a neighbour advertisement for client's address", web,
 			sandbox.IPv6Frame(attacker.MAC, nil, ownLL, allNodes, 58, sandbox.NeighborAdvert(v6(victim), attacker.MAC)),
 			ndFrom(attacker.MAC, sandbox.ICMPv6NeighborAdvert, v6(victim)), false},
-		{"a neighbour advertisement for client's link-local address", attacker,
+		{"a neighbour advertisement for client's link-local address", web,
 			sandbox.IPv6Frame(attacker.MAC, nil, ownLL, allNodes, 58, sandbox.NeighborAdvert(victimLL, attacker.MAC)),
 			ndFrom(attacker.MAC, sandbox.ICMPv6NeighborAdvert, victimLL), false},
-		{"a neighbour advertisement for its own address naming another MAC", attacker,
+		{"a neighbour advertisement for its own address naming another MAC", web,
 			sandbox.IPv6Frame(attacker.MAC, nil, ownLL, allNodes, 58, sandbox.NeighborAdvert(v6(attacker), victim.MAC)),
 			ndFrom(attacker.MAC, sandbox.ICMPv6NeighborAdvert, v6(attacker)), false},
-		{"a neighbour solicitation from its own address", attacker,
+		{"a neighbour solicitation from its own address", web,
 			sandbox.IPv6Frame(attacker.MAC, nil, v6(attacker), solicitedNode(v6(web)), 58, sandbox.NeighborSolicit(v6(web), attacker.MAC)),
 			ndFrom(attacker.MAC, sandbox.ICMPv6NeighborSolicit, v6(web)), true},
-		{"a duplicate address detection probe (from ::)", attacker,
+		{"a duplicate address detection probe (from ::)", web,
 			sandbox.IPv6Frame(attacker.MAC, nil, netip.IPv6Unspecified(), solicitedNode(v6(web)), 58, sandbox.NeighborSolicit(v6(web), nil)),
 			ndFrom(attacker.MAC, sandbox.ICMPv6NeighborSolicit, v6(web)), true},
-		{"a neighbour solicitation from client's address", attacker,
+		{"a neighbour solicitation from client's address", web,
 			sandbox.IPv6Frame(attacker.MAC, nil, v6(victim), solicitedNode(v6(web)), 58, sandbox.NeighborSolicit(v6(web), attacker.MAC)),
 			ndFrom(attacker.MAC, sandbox.ICMPv6NeighborSolicit, v6(web)), false},
-		{"a router advertisement", attacker,
+		{"a router advertisement", web,
 			sandbox.IPv6Frame(attacker.MAC, nil, ownLL, allNodes, 58, sandbox.RouterAdvert(netip.MustParsePrefix("2001:db8:66::/64"), attacker.MAC)),
 			func(p sandbox.IPv6Packet) bool {
 				return p.SrcMAC.String() == attacker.MAC.String() && p.ICMPv6Type() == sandbox.ICMPv6RouterAdvert
 			}, false},
 	} {
-		if got := received(t, c.from, web, c.frame, c.want); got != c.pass {
-			t.Errorf("%s: web received it: %t, want %t", c.what, got, c.pass)
+		if got := received(t, attacker, c.at, c.frame, c.want); got != c.pass {
+			t.Errorf("%s: %s received it: %t, want %t", c.what, c.at.Name, got, c.pass)
 		}
 	}
 	// What the guard let through must have changed nothing it protects:
