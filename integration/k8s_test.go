@@ -602,8 +602,8 @@ func testK8sRestart(t *testing.T, n *k8sNode) {
 		}
 		time.Sleep(min(5*time.Second, time.Until(down.Add(outage))))
 	}
-	n.c.script(t, "up", n.c.Dir)
 	t.Logf("API server down for %s: %d rounds of %d probes, all as before, agent ready throughout", time.Since(down).Round(time.Second), rounds, len(before))
+	n.c.script(t, "up", n.c.Dir)
 
 	// Changes the agent cannot see yet.
 	n.c.kubectl(t, "", "label", "pod", "-n", "dev", "frontend", "app=backend", "--overwrite")
