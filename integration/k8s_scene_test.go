@@ -43,6 +43,9 @@ type k8sNode struct {
 	// token, ca.crt and namespace: the agent then runs as in a pod, with
 	// no kubeconfig (see inClusterCommand).
 	serviceAccount string
+	// kubeconfig, when set, replaces the cluster's agent kubeconfig (an
+	// apiProxy's, to take the API server away from the agent alone).
+	kubeconfig string
 
 	mu   sync.Mutex
 	pods map[string]*k8sPod // by "namespace/name"
@@ -111,7 +114,11 @@ kubernetes:
 	if n.serviceAccount != "" {
 		a.cmd = n.inClusterCommand(t, flowgateBin, "agent", "--config", path, "--node-name", n.name)
 	} else {
-		a.cmd = exec.Command(flowgateBin, "agent", "--config", path, "--kubeconfig", n.c.AgentKubeconfig, "--node-name", n.name)
+		kubeconfig := n.c.AgentKubeconfig
+		if n.kubeconfig != "" {
+			kubeconfig = n.kubeconfig
+		}
+		a.cmd = exec.Command(flowgateBin, "agent", "--config", path, "--kubeconfig", kubeconfig, "--node-name", n.name)
 		a.cmd.Env = append(os.Environ(), n.ovs.Env()...)
 	}
 	a.cmd.Stdout, a.cmd.Stderr = a.log, a.log

@@ -9,8 +9,6 @@ import (
 	"net"
 	"strconv"
 	"sync"
-
-	"golang.org/x/sys/unix"
 )
 
 // SendDHCPDiscover sends what a DHCP client without an address sends: a UDP
@@ -19,28 +17,11 @@ import (
 // to a packet socket, as DHCP clients do: a UDP socket would take one of
 // eth0's addresses as the source.
 func (w *Workload) SendDHCPDiscover(payload []byte) error {
-	frame := dhcpDiscoverFrame(w.MAC, payload)
-	err := inNS(w.NetNS, func() error {
-		ifc, err := net.InterfaceByName("eth0")
-		if err != nil {
-			return err
-		}
-		fd, err := unix.Socket(unix.AF_PACKET, unix.SOCK_RAW, int(htons(unix.ETH_P_IP)))
-		if err != nil {
-			return err
-		}
-		defer unix.Close(fd)
-		to := &unix.SockaddrLinklayer{Ifindex: ifc.Index, Protocol: htons(unix.ETH_P_IP), Halen: 6}
-		copy(to.Addr[:], []byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff})
-		return unix.Sendto(fd, frame, 0, to)
-	})
-	if err != nil {
+	if err := w.SendFrame(dhcpDiscoverFrame(w.MAC, payload)); err != nil {
 		return fmt.Errorf("sandbox: %s: send DHCP discover: %w", w.Name, err)
 	}
 	return nil
 }
-
-func htons(v uint16) uint16 { return v<<8 | v>>8 }
 
 // dhcpDiscoverFrame is Ethernet + IPv4 (0.0.0.0 → 255.255.255.255) + UDP
 // 68 → 67 (checksum 0: none, as IPv4 allows) + payload.

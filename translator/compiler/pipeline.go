@@ -107,6 +107,9 @@ const (
 	// unless a higher flow (arrivalFlows) finds a filtered destination.
 	prioUnfiltered = 40
 	prioEndpoint   = 100
-	prioSpecific   = 200
-	prioHigh       = 300
+	// prioNDGuard drops a workload's neighbour discovery that no
+	// prioSpecific flow admits, above its prioEndpoint IPv6 flows.
+	prioNDGuard  = 150
+	prioSpecific = 200
+	prioHigh     = 300
 )
