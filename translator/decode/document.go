@@ -34,9 +34,14 @@ type Object struct {
 	Namespace string
 	// Name is the object's name.
 	Name string
-	// Value is one of *policy.Policy, *policy.Tier, *policy.Namespace,
-	// *policy.ServiceAccount, *policy.NetworkSet, *endpoints.Endpoint.
+	// Value is one of *policy.Policy, *policy.StagedPolicy, *policy.Tier,
+	// *policy.Namespace, *policy.ServiceAccount, *policy.NetworkSet,
+	// *endpoints.Endpoint.
 	Value any
+	// Document is the object's JSON as it was read, so that what a
+	// source holds can be handed on and decoded again unchanged (the
+	// agent serves it for `flowgate diff --agent`).
+	Document []byte
 }
 
 // Ref names the object as errors and tools print it: "Kind ns/name".
@@ -182,7 +187,7 @@ func decodeJSON(origin Origin, js []byte, where string) ([]Object, []error) {
 	if skip {
 		return nil, nil
 	}
-	return []Object{{Origin: origin, Kind: d.kind, Namespace: ns, Name: h.Metadata.Name, Value: value}}, nil
+	return []Object{{Origin: origin, Kind: d.kind, Namespace: ns, Name: h.Metadata.Name, Value: value, Document: js}}, nil
 }
 
 func decodeList(origin Origin, js []byte, where string) ([]Object, []error) {
