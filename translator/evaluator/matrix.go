@@ -18,6 +18,15 @@ type Participant struct {
 	Addrs []netip.Addr
 }
 
+// Namespace is the participant's namespace: "" for host endpoints and
+// outside addresses.
+func (p Participant) Namespace() string {
+	if p.Endpoint == nil {
+		return ""
+	}
+	return p.Endpoint.Namespace
+}
+
 // Service is one protocol and destination port to probe; Port is ignored
 // for ICMP (an echo request is probed).
 type Service struct {
@@ -40,6 +49,9 @@ type MatrixRow struct {
 	Allowed bool `json:"allowed"`
 	// Reason names the deciding tier/policy/rule or default.
 	Reason string `json:"reason"`
+	// Verdict holds each side's decision, for views that show egress and
+	// ingress apart (the HTML matrix).
+	Verdict Verdict `json:"-"`
 }
 
 // SourcePort is the source port probes use; rules rarely match on it, and
@@ -79,11 +91,18 @@ func (ev *Evaluator) Matrix(ps []Participant, services []Service) []MatrixRow {
 }
 
 func (ev *Evaluator) probe(from, to Participant, svc Service) MatrixRow {
+	row, _ := ev.probeVerdict(from, to, svc)
+	return row
+}
+
+// probeVerdict is probe with the verdict behind the row (no decisions when
+// the two have no addresses of a common family).
+func (ev *Evaluator) probeVerdict(from, to Participant, svc Service) (MatrixRow, Verdict) {
 	row := MatrixRow{From: from.Name, To: to.Name, Protocol: svc.Protocol.String(), Port: svc.Port}
 	src, dst, ok := commonFamily(from.Addrs, to.Addrs)
 	if !ok {
 		row.Reason = "no addresses of a common IP family"
-		return row
+		return row, Verdict{}
 	}
 	pkt := Packet{Src: src, Dst: dst, Protocol: svc.Protocol, SrcPort: SourcePort, DstPort: svc.Port}
 	if svc.Protocol.IsICMP() {
@@ -94,8 +113,8 @@ func (ev *Evaluator) probe(from, to Participant, svc Service) MatrixRow {
 		}
 	}
 	v := ev.Evaluate(from.Endpoint, to.Endpoint, pkt)
-	row.Allowed, row.Reason = v.Allowed, v.Reason()
-	return row
+	row.Allowed, row.Reason, row.Verdict = v.Allowed, v.Reason(), v
+	return row, v
 }
 
 // commonFamily picks the first source and destination address of one
