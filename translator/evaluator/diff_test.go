@@ -203,4 +203,3 @@ func BenchmarkDiffOnePolicy5000(b *testing.B) {
 		b.ReportMetric(float64(len(d.Changed)), "changed")
 	}
 }
-
