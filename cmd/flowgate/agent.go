@@ -49,7 +49,8 @@ deletes (its stale-cookie cleanup) are put back at the next check.
 
 Signals: SIGTERM/SIGINT stop (flows stay installed); SIGHUP rereads the
 config's policy and recompiles everything. Health: GET /healthz (alive),
-/readyz (first sync done and the last one succeeded), /metrics.`,
+/readyz (first sync done and the last one succeeded), /metrics, and
+/objects (read-only: the objects in force, as a List, for flowgate diff).`,
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "config", Usage: "agent configuration YAML (see deploy/config/agent.yaml); optional with --kubeconfig"},
 			&cli.StringFlag{Name: "kubeconfig", Usage: "watch this cluster's policy, pods and namespaces (turns kubernetes.enabled on; in a pod, enable it in the config to use the in-cluster config)"},
@@ -172,6 +173,9 @@ func runAgent(parent context.Context, cfg agentConfig) error {
 	realize := func(reason string) {
 		st, err := e.realize(ctx, e.objs)
 		health.record(st, err)
+		if err == nil {
+			health.enforced.set(e.objs)
+		}
 		fields := logrus.Fields{"reason": reason, "changes": st.changes, "flowOps": st.flows, "full": st.full,
 			"held": heldPorts(e.held), "took": st.took.String()}
 		if err != nil {

@@ -18,6 +18,8 @@ type health struct {
 	failures int
 	lastTook time.Duration
 	flowOps  int
+	// enforced is served as /objects (enforced.go).
+	enforced enforcedObjects
 }
 
 func newHealth() *health { return &health{lastBeat: time.Now()} }
@@ -79,6 +81,7 @@ func (h *health) serve(addr string) (*http.Server, error) {
 		fmt.Fprintf(w, "# HELP flowgate_flow_operations_total Flow adds, deletes and modifies applied.\n# TYPE flowgate_flow_operations_total counter\nflowgate_flow_operations_total %d\n", h.flowOps)
 		fmt.Fprintf(w, "# HELP flowgate_last_realization_seconds Time the last realization took.\n# TYPE flowgate_last_realization_seconds gauge\nflowgate_last_realization_seconds %g\n", h.lastTook.Seconds())
 	})
+	mux.Handle("/objects", &h.enforced)
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	go srv.Serve(ln)
 	return srv, nil

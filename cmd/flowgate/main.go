@@ -46,6 +46,7 @@ Start with:
 			statusCommand(),
 			verdictCommand(),
 			matrixCommand(),
+			diffCommand(),
 			importCommand(),
 			versionCommand(),
 		},
