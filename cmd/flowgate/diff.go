@@ -286,4 +286,3 @@ func side(d *evaluator.Decision) *sideDecision {
 	}
 	return s
 }
-

@@ -1,0 +1,140 @@
+package main
+
+import (
+	"encoding/json"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/flowgate/flowgate/endpoints/files"
+)
+
+var (
+	seedDB     = filepath.Join(examples, "seeds/database-allow-backends")
+	seedDBTrap = filepath.Join(examples, "seeds/database-allow-backends-trap")
+	stagedTrap = filepath.Join(examples, "staged/database-allow-backends-trap.yaml")
+)
+
+// trapTable is what the AND/OR trap opens, as diff prints it.
+var trapTable = strings.Join([]string{
+	"dev -> prod",
+	"  + dev/frontend -> prod/database tcp/8080 opened",
+	"      before: denied   ingress: tier default: no policy decided (end of tier)",
+	"      after:  allowed  egress: default allow (no policy decided); ingress: default/prod/knp.default.database-allow-backends ingress[0] Allow",
+	"",
+	"1 connection(s) opened, 0 closed",
+}, "\n")
+
+// TestDiffAndOrTrap: the seed's trap, as two directories and as a staged
+// policy beside the enforced one, opens exactly dev/frontend -> the
+// database on 8080 and exits 3; the same state twice exits 0.
+func TestDiffAndOrTrap(t *testing.T) {
+	for _, args := range [][]string{
+		{"--before", seedDB, "--after", seedDBTrap},
+		{"--before", seedDB, "--after", seedDB, "--after", stagedTrap},
+		{"--before", seedDB + "," + stagedTrap},
+	} {
+		r := run(t, append(append([]string{"diff"}, args...), "--ports", "8080,80")...)
+		if r.code != 3 || strings.TrimRight(r.stdout, "\n") != trapTable {
+			t.Errorf("%v: exit %d (%v)\n%s\nwant exit 3 and\n%s", args, r.code, r.err, r.stdout, trapTable)
+		}
+	}
+	r := run(t, "diff", "--before", seedDB, "--after", seedDB, "--ports", "8080")
+	if r.code != 0 || strings.TrimSpace(r.stdout) != "0 connection(s) opened, 0 closed" {
+		t.Errorf("no change: exit %d, %q", r.code, r.stdout)
+	}
+	r = run(t, "diff", "--before", seedDB, "--after", seedDBTrap, "--ports", "8080", "--namespace", "staging")
+	if r.code != 0 {
+		t.Errorf("--namespace staging hides the change: exit %d, %q", r.code, r.stdout)
+	}
+}
+
+// TestDiffJSON: one row per changed connection, with matrix -o json's
+// keys, both verdicts and each side's deciding rule.
+func TestDiffJSON(t *testing.T) {
+	r := run(t, "diff", "--before", seedDB, "--after", seedDBTrap, "--ports", "8080", "-o", "json")
+	if r.code != 3 {
+		t.Fatalf("exit %d: %v", r.code, r.err)
+	}
+	var rows []map[string]any
+	if err := json.Unmarshal([]byte(r.stdout), &rows); err != nil || len(rows) != 1 {
+		t.Fatalf("%v: %s", err, r.stdout)
+	}
+	row := rows[0]
+	for k, want := range map[string]any{"from": "dev/frontend", "to": "prod/database", "protocol": "tcp", "port": 8080.0, "before": false, "after": true} {
+		if row[k] != want {
+			t.Errorf("%s = %v, want %v", k, row[k], want)
+		}
+	}
+	in := row["afterDecided"].(map[string]any)["ingress"].(map[string]any)
+	if in["tier"] != "default" || in["policy"] != "prod/knp.default.database-allow-backends" || in["rule"] != 0.0 || in["action"] != "Allow" {
+		t.Errorf("after ingress decided by %v", in)
+	}
+	if _, ok := row["beforeDecided"].(map[string]any)["ingress"].(map[string]any)["policy"]; ok {
+		t.Errorf("before, a default decided ingress: %v", row["beforeDecided"])
+	}
+	r = run(t, "diff", "--before", seedDB, "--after", seedDB, "-o", "json")
+	if r.code != 0 || strings.TrimSpace(r.stdout) != "[]" {
+		t.Errorf("no change: exit %d, %q", r.code, r.stdout)
+	}
+}
+
+// TestDiffInvalidInput: a problem in either state is exit 1 and nothing
+// is compared (fail closed: a broken change must not look harmless).
+func TestDiffInvalidInput(t *testing.T) {
+	dir := t.TempDir()
+	bad := writeFile(t, dir, "bad.yaml", "apiVersion: projectcalico.org/v3\nkind: StagedNetworkPolicy\nmetadata: {name: p, namespace: prod}\nspec: {stagedAction: Apply}\n")
+	for _, args := range [][]string{
+		{"--before", seedDB, "--after", seedDB, "--after", bad},
+		{"--before", seedDB + "," + bad, "--after", seedDB},
+		{"--before", filepath.Join(dir, "missing.yaml"), "--after", seedDB},
+	} {
+		r := run(t, append([]string{"diff"}, args...)...)
+		if r.code != 1 || r.stdout != "" {
+			t.Errorf("%v: exit %d, stdout %q; want 1 and nothing", args, r.code, r.stdout)
+		}
+	}
+}
+
+// TestDiffAgent: without --before, the before state is what the agent's
+// health server says it enforces (GET /objects), read back through the
+// decoders; before the agent's first realization that is an error.
+func TestDiffAgent(t *testing.T) {
+	h := newHealth()
+	srv := httptest.NewServer(&h.enforced)
+	defer srv.Close()
+	addr := strings.TrimPrefix(srv.URL, "http://")
+	r := run(t, "diff", "--agent", addr, "--after", seedDBTrap, "--ports", "8080,80")
+	if r.code != 1 {
+		t.Errorf("nothing enforced yet: exit %d, want 1", r.code)
+	}
+	objs, errs := files.Read([]string{seedDB}, nil)
+	if len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	h.enforced.set(objs)
+	r = run(t, "diff", "--agent", addr, "--after", seedDBTrap, "--ports", "8080,80")
+	if r.code != 3 || strings.TrimRight(r.stdout, "\n") != trapTable {
+		t.Errorf("exit %d (%v)\n%s\nwant\n%s", r.code, r.err, r.stdout, trapTable)
+	}
+	r = run(t, "diff", "--agent", addr, "--after", seedDB, "--ports", "8080,80")
+	if r.code != 0 {
+		t.Errorf("the agent's objects against their own files: exit %d\n%s", r.code, r.stdout)
+	}
+}
+
+// TestMatrixNamespaceFilter: --namespace keeps only its endpoints' rows
+// and columns.
+func TestMatrixNamespaceFilter(t *testing.T) {
+	r := run(t, "matrix", "-f", filepath.Join(examples, "seeds/namespace-isolation"), "--namespace", "customer2")
+	want := []string{
+		"tcp/80  (rows: from, columns: to; . allowed, X denied)",
+		"                  customer2/nginx  customer2/client",
+		"customer2/nginx   -                .",
+		"customer2/client  .                -",
+	}
+	if r.code != 0 || strings.TrimRight(r.stdout, "\n") != strings.Join(want, "\n") {
+		t.Errorf("exit %d\n%s\nwant\n%s", r.code, r.stdout, strings.Join(want, "\n"))
+	}
+}
