@@ -267,4 +267,3 @@ func TestMatrixPageAt500Endpoints(t *testing.T) {
 	}
 	b.noConsoleErrors(t)
 }
-
