@@ -114,7 +114,7 @@ func runDiff(c *cli.Context) error {
 		}
 	case "html":
 		ev := evaluator.New(after.WithStaged(), opts)
-		page := newMatrixPage("flowgate diff", d.Participants, services, ev.Matrix(d.Participants, services))
+		page := newMatrixPage("flowgate diff", d.Participants, services, ev.MatrixCells(d.Participants, services))
 		page.addChanges(d.Changed)
 		if err := page.write(c.App.Writer); err != nil {
 			return err
@@ -271,7 +271,7 @@ type sideDecision struct {
 	Reason   string `json:"reason"`
 }
 
-func decidedBy(r evaluator.MatrixRow) decided {
+func decidedBy(r evaluator.Cell) decided {
 	return decided{Reason: r.Reason, Egress: side(r.Verdict.Egress), Ingress: side(r.Verdict.Ingress)}
 }
 

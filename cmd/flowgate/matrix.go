@@ -69,10 +69,10 @@ func runMatrix(c *cli.Context) error {
 	}
 	ev := evaluator.New(w, opts)
 	ps := inNamespaces(ev.Participants(extra), splitList(c.String("namespace")))
-	rows := ev.Matrix(ps, services)
 	if format == "html" {
-		return newMatrixPage("flowgate matrix", ps, services, rows).write(c.App.Writer)
+		return newMatrixPage("flowgate matrix", ps, services, ev.MatrixCells(ps, services)).write(c.App.Writer)
 	}
+	rows := ev.Matrix(ps, services)
 	if format == "json" {
 		if rows == nil {
 			rows = []evaluator.MatrixRow{}

@@ -68,7 +68,7 @@ type pageBefore struct {
 }
 
 // newMatrixPage lays out rows (from ev.Matrix over ps and services).
-func newMatrixPage(title string, ps []evaluator.Participant, services []evaluator.Service, rows []evaluator.MatrixRow) *matrixPage {
+func newMatrixPage(title string, ps []evaluator.Participant, services []evaluator.Service, rows []evaluator.Cell) *matrixPage {
 	p := &matrixPage{Title: title, index: map[string]int{}, reasons: map[string]int{}, Reasons: []string{}}
 	for _, q := range ps {
 		p.Participants = append(p.Participants, pageEndpoint{Name: q.Name, Namespace: q.Namespace()})

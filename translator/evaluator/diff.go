@@ -21,7 +21,7 @@ type ChangedConnection struct {
 	Protocol string
 	Port     uint16
 	// Before and After are the row and verdict in each world.
-	Before, After MatrixRow
+	Before, After Cell
 }
 
 // Opened reports whether the connection is allowed after and was not
@@ -97,8 +97,8 @@ func Diff(before, after *policy.World, opts Options, services []Service, outside
 			}
 			for _, svc := range services {
 				d.Probes++
-				b, _ := evB.probeVerdict(pairsB[i], pairsB[j], svc)
-				a, _ := evA.probeVerdict(pairsA[i], pairsA[j], svc)
+				b := evB.probe(pairsB[i], pairsB[j], svc)
+				a := evA.probe(pairsA[i], pairsA[j], svc)
 				if a.Allowed == b.Allowed {
 					continue
 				}

@@ -49,9 +49,15 @@ type MatrixRow struct {
 	Allowed bool `json:"allowed"`
 	// Reason names the deciding tier/policy/rule or default.
 	Reason string `json:"reason"`
-	// Verdict holds each side's decision, for views that show egress and
-	// ingress apart (the HTML matrix).
-	Verdict Verdict `json:"-"`
+}
+
+// Cell is a row with the verdict behind it, for views that show egress
+// and ingress apart (diff, the HTML matrix).
+type Cell struct {
+	MatrixRow
+	// Verdict holds each side's decision (none when the participants
+	// have no addresses of a common family).
+	Verdict Verdict
 }
 
 // SourcePort is the source port probes use; rules rarely match on it, and
@@ -77,32 +83,34 @@ func (ev *Evaluator) Participants(outside []netip.Addr) []Participant {
 // outside excepted) for every service.
 func (ev *Evaluator) Matrix(ps []Participant, services []Service) []MatrixRow {
 	var rows []MatrixRow
+	for _, c := range ev.MatrixCells(ps, services) {
+		rows = append(rows, c.MatrixRow)
+	}
+	return rows
+}
+
+// MatrixCells is Matrix with each row's verdict.
+func (ev *Evaluator) MatrixCells(ps []Participant, services []Service) []Cell {
+	var cells []Cell
 	for _, from := range ps {
 		for _, to := range ps {
 			if from.Name == to.Name || (from.Endpoint == nil && to.Endpoint == nil) {
 				continue
 			}
 			for _, svc := range services {
-				rows = append(rows, ev.probe(from, to, svc))
+				cells = append(cells, ev.probe(from, to, svc))
 			}
 		}
 	}
-	return rows
+	return cells
 }
 
-func (ev *Evaluator) probe(from, to Participant, svc Service) MatrixRow {
-	row, _ := ev.probeVerdict(from, to, svc)
-	return row
-}
-
-// probeVerdict is probe with the verdict behind the row (no decisions when
-// the two have no addresses of a common family).
-func (ev *Evaluator) probeVerdict(from, to Participant, svc Service) (MatrixRow, Verdict) {
+func (ev *Evaluator) probe(from, to Participant, svc Service) Cell {
 	row := MatrixRow{From: from.Name, To: to.Name, Protocol: svc.Protocol.String(), Port: svc.Port}
 	src, dst, ok := commonFamily(from.Addrs, to.Addrs)
 	if !ok {
 		row.Reason = "no addresses of a common IP family"
-		return row, Verdict{}
+		return Cell{MatrixRow: row}
 	}
 	pkt := Packet{Src: src, Dst: dst, Protocol: svc.Protocol, SrcPort: SourcePort, DstPort: svc.Port}
 	if svc.Protocol.IsICMP() {
@@ -113,8 +121,8 @@ func (ev *Evaluator) probeVerdict(from, to Participant, svc Service) (MatrixRow,
 		}
 	}
 	v := ev.Evaluate(from.Endpoint, to.Endpoint, pkt)
-	row.Allowed, row.Reason, row.Verdict = v.Allowed, v.Reason(), v
-	return row, v
+	row.Allowed, row.Reason = v.Allowed, v.Reason()
+	return Cell{MatrixRow: row, Verdict: v}
 }
 
 // commonFamily picks the first source and destination address of one
