@@ -138,3 +138,24 @@ func TestMatrixNamespaceFilter(t *testing.T) {
 		t.Errorf("exit %d\n%s\nwant\n%s", r.code, r.stdout, strings.Join(want, "\n"))
 	}
 }
+
+// TestVerdictWouldBe: with a staged policy in the input the verdict is
+// still what is enforced now, followed by what committing it would do.
+func TestVerdictWouldBe(t *testing.T) {
+	r := run(t, "verdict", "-f", seedDB, "-f", stagedTrap, "--from", "dev/frontend", "--to", "prod/database", "--port", "8080")
+	want := strings.Join([]string{
+		"DENIED  tcp 10.2.1.12:40000 -> 10.2.0.10:8080 (dev/frontend -> prod/database)",
+		"  egress  of dev/frontend: default allow (no policy decided)",
+		"  ingress of prod/database: tier default: no policy decided (end of tier)",
+		"would be ALLOWED with the 1 staged policy committed (changed):",
+		"  egress  of dev/frontend: default allow (no policy decided)",
+		"  ingress of prod/database: default/prod/knp.default.database-allow-backends ingress[0] Allow",
+	}, "\n")
+	if r.code != 0 || strings.TrimRight(r.stdout, "\n") != want {
+		t.Errorf("exit %d\n%s\nwant\n%s", r.code, r.stdout, want)
+	}
+	r = run(t, "verdict", "-f", seedDB, "--from", "dev/frontend", "--to", "prod/database", "--port", "8080")
+	if strings.Contains(r.stdout, "would be") {
+		t.Errorf("no staged policy, yet: %s", r.stdout)
+	}
+}

@@ -25,7 +25,11 @@ destination's ingress policy.
 
 --from and --to take namespace/name for pods and workload endpoints, a
 host endpoint's name, or an IP address (which is matched to the endpoint
-owning it, if any).`,
+owning it, if any).
+
+Staged policies (StagedNetworkPolicy, StagedGlobalNetworkPolicy,
+StagedKubernetesNetworkPolicy) are never enforced: the verdict is what
+happens now, and a "would be" line says what committing them would do.`,
 		Flags: []cli.Flag{
 			fileFlag,
 			&cli.StringFlag{Name: "from", Required: true, Usage: "source: namespace/name, host endpoint name or IP"},
@@ -83,6 +87,7 @@ func runVerdict(c *cli.Context) error {
 	if v.Egress == nil && v.Ingress == nil {
 		fmt.Fprintln(out, "  neither side is an endpoint: no policy applies")
 	}
+	printWouldBe(out, w, opts, from, to, pkt, v)
 	return nil
 }
 
