@@ -1,13 +1,18 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/urfave/cli/v2"
+
 	"github.com/flowgate/flowgate/endpoints/files"
+	"github.com/flowgate/flowgate/translator/evaluator/evaltest"
 )
 
 var (
@@ -158,4 +163,49 @@ func TestVerdictWouldBe(t *testing.T) {
 	if strings.Contains(r.stdout, "would be") {
 		t.Errorf("no staged policy, yet: %s", r.stdout)
 	}
+}
+
+// BenchmarkDiffCLI5000 is `flowgate diff` end to end at the issue's
+// scale: two 5,000-pod, 500-policy worlds read from YAML, one Kubernetes
+// policy's peer changed from app=backend to app=frontend — the selector
+// typo the diff is for (docs/benchmarks.md).
+func BenchmarkDiffCLI5000(b *testing.B) {
+	g := evaltest.Generate(1, 5000, 500)
+	dir := b.TempDir()
+	before := filepath.Join(dir, "before.yaml")
+	after := filepath.Join(dir, "after.yaml")
+	changed, ok := editDocument(g.YAML, "  name: p-251\n", "app: backend", "app: frontend")
+	if !ok {
+		b.Fatal("no policy p-251 with an app=backend peer in the generated world")
+	}
+	if err := os.WriteFile(before, []byte(g.YAML), 0o644); err != nil {
+		b.Fatal(err)
+	}
+	if err := os.WriteFile(after, []byte(changed), 0o644); err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	for range b.N {
+		app := newApp()
+		var out bytes.Buffer
+		app.Writer, app.ErrWriter = &out, &out
+		app.ExitErrHandler = func(*cli.Context, error) {}
+		err := app.Run([]string{"flowgate", "--log-level", "error", "diff", "--before", before, "--after", after, "--ports", "80,8027", "-o", "json"})
+		if err == nil || exitCode(err) != 3 {
+			b.Fatalf("want exit 3, got %v\n%s", err, out.String())
+		}
+	}
+}
+
+// editDocument replaces the first old with new in the YAML document that
+// holds marker.
+func editDocument(yaml, marker, old, new string) (string, bool) {
+	docs := strings.Split(yaml, "\n---\n")
+	for i, d := range docs {
+		if strings.Contains(d, marker) && strings.Contains(d, old) {
+			docs[i] = strings.Replace(d, old, new, 1)
+			return strings.Join(docs, "\n---\n"), true
+		}
+	}
+	return "", false
 }

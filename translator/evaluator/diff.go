@@ -79,7 +79,10 @@ func Diff(before, after *policy.World, opts Options, services []Service, outside
 	}
 	d.Participants = pairsA
 	touched := affected(evB, evA, before, after)
-	hot := make([]bool, len(pairsA))
+	// hot says in which directions each participant's decisions may
+	// differ: a row is re-evaluated when its source's egress may, a
+	// column when its destination's ingress may.
+	hot := make([]policy.Direction, len(pairsA))
 	for i, p := range pairsA {
 		hot[i] = touched[p.Name]
 		if p.Endpoint != nil && p.Name == p.Endpoint.ID() {
@@ -87,12 +90,16 @@ func Diff(before, after *policy.World, opts Options, services []Service, outside
 		}
 		// An outside address stands for whichever endpoint owns it.
 		b := pairsB[i]
-		hot[i] = touched[outsideMarker] || (p.Endpoint == nil) != (b.Endpoint == nil) ||
-			p.Endpoint != nil && (p.Endpoint.ID() != b.Endpoint.ID() || touched[p.Endpoint.ID()] || touched[b.Endpoint.ID()])
+		if touched[outsideMarker] != 0 || (p.Endpoint == nil) != (b.Endpoint == nil) ||
+			p.Endpoint != nil && p.Endpoint.ID() != b.Endpoint.ID() {
+			hot[i] = both
+		} else if p.Endpoint != nil {
+			hot[i] = touched[p.Endpoint.ID()] | touched[b.Endpoint.ID()]
+		}
 	}
 	for i := range pairsA {
 		for j := range pairsA {
-			if i == j || !(hot[i] || hot[j]) || (pairsA[i].Endpoint == nil && pairsA[j].Endpoint == nil) {
+			if i == j || (hot[i]&policy.Egress == 0 && hot[j]&policy.Ingress == 0) || (pairsA[i].Endpoint == nil && pairsA[j].Endpoint == nil) {
 				continue
 			}
 			for _, svc := range services {
@@ -128,11 +135,15 @@ func Diff(before, after *policy.World, opts Options, services []Service, outside
 	return d
 }
 
-// affected names the endpoints (by ID) whose connections a difference
-// between the worlds can change; outsideMarker stands for every outside
-// address.
-func affected(evB, evA *Evaluator, before, after *policy.World) map[string]bool {
-	touched := map[string]bool{}
+// both is every direction.
+const both = policy.Ingress | policy.Egress
+
+// affected names the endpoints (by ID) whose decisions a difference between
+// the worlds can change, with the directions they can change in (a changed
+// policy only affects the directions it has, in either version; anything
+// else both); outsideMarker stands for every outside address.
+func affected(evB, evA *Evaluator, before, after *policy.World) map[string]policy.Direction {
+	touched := map[string]policy.Direction{}
 	// Policies, by kind and ID.
 	type pkey struct {
 		kind policy.Kind
@@ -182,13 +193,13 @@ func affected(evB, evA *Evaluator, before, after *policy.World) map[string]bool 
 		epsA[e.ID()] = i
 	}
 	changedEndpoint := func(id string, ipsB, ipsA []netip.Addr) {
-		touched[id] = true
+		touched[id] = both
 		for _, a := range append(ipsB, ipsA...) {
 			for _, e := range evB.byAddr[a] {
-				touched[e.ID()] = true
+				touched[e.ID()] = both
 			}
 			for _, e := range evA.byAddr[a] {
-				touched[e.ID()] = true
+				touched[e.ID()] = both
 			}
 		}
 	}
@@ -234,7 +245,7 @@ func affected(evB, evA *Evaluator, before, after *policy.World) map[string]bool 
 			for e := range ev.labels {
 				for _, a := range e.IPs {
 					if inAny(nets, a) {
-						touched[e.ID()] = true
+						touched[e.ID()] = both
 					}
 				}
 			}
@@ -242,7 +253,7 @@ func affected(evB, evA *Evaluator, before, after *policy.World) map[string]bool 
 		// Outside addresses are not endpoints; the caller cannot tell
 		// which of them a set covers without the list, so a set change
 		// re-evaluates everything that involves an outside address too.
-		touched[outsideMarker] = true
+		touched[outsideMarker] = both
 	}
 	// Namespaces and service accounts reach endpoints through their
 	// labels, which the endpoint comparison above already saw
@@ -265,25 +276,24 @@ func affected(evB, evA *Evaluator, before, after *policy.World) map[string]bool 
 // affected.
 const outsideMarker = "\x00outside"
 
-func markSelected(ev *Evaluator, pols []*policy.Policy, touched map[string]bool) {
+func markSelected(ev *Evaluator, pols []*policy.Policy, touched map[string]policy.Direction) {
 	if len(pols) == 0 {
 		return
 	}
 	for e, labels := range ev.labels {
 		for _, p := range pols {
 			if p.AppliesTo.Matches(labels) {
-				touched[e.ID()] = true
-				break
+				touched[e.ID()] |= p.Types
 			}
 		}
 	}
 }
 
-func markNamespace(evB, evA *Evaluator, ns string, touched map[string]bool) {
+func markNamespace(evB, evA *Evaluator, ns string, touched map[string]policy.Direction) {
 	for _, ev := range []*Evaluator{evB, evA} {
 		for e := range ev.labels {
 			if e.Namespace == ns {
-				touched[e.ID()] = true
+				touched[e.ID()] = both
 			}
 		}
 	}

@@ -122,6 +122,25 @@ func TestDiffNarrowsExactly(t *testing.T) {
 			w.Policies = slices.Delete(w.Policies, i, i+1)
 		}})
 	}
+	// Policies of one direction, emptied: their endpoints' decisions change
+	// in that direction only, which Diff narrows to rows or columns.
+	for _, dir := range []policy.Direction{policy.Ingress, policy.Egress} {
+		found := 0
+		for i, p := range base.Policies {
+			if p.Types != dir || len(p.Rules(dir)) == 0 || found == 2 {
+				continue
+			}
+			found++
+			muts = append(muts, mutation{fmt.Sprintf("empty %s-only policy %s", dir, p.ID()), func(w *policy.World) {
+				q := *w.Policies[i]
+				q.Ingress, q.Egress = nil, nil
+				w.Policies[i] = &q
+			}})
+		}
+		if found == 0 {
+			t.Fatalf("the generated world has no %s-only policy with rules", dir)
+		}
+	}
 	muts = append(muts,
 		mutation{"relabel an endpoint", func(w *policy.World) {
 			e := *w.Endpoints[3]
