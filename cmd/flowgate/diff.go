@@ -57,7 +57,8 @@ connection changes. -o json prints one row per changed connection: the keys
 of matrix -o json ("from", "to", "protocol", "port"), "before" and "after"
 (the verdicts) and "beforeDecided"/"afterDecided" (each side's deciding
 tier/policy/rule). -o html prints one self-contained page: the after matrix
-with the opened and closed connections highlighted.`,
+with the opened and closed connections highlighted (it evaluates the whole
+after matrix: narrow a large world with --namespace).`,
 		Flags: []cli.Flag{
 			&cli.StringSliceFlag{Name: "before", Aliases: []string{"b"}, Usage: "YAML or JSON file or directory of the before state (repeatable; - for stdin; default: what --agent enforces)"},
 			&cli.StringSliceFlag{Name: "after", Aliases: []string{"a"}, Usage: "file or directory of the after state (repeatable; default: the before inputs, staged policy committed)"},
@@ -113,8 +114,12 @@ func runDiff(c *cli.Context) error {
 			return err
 		}
 	case "html":
+		// The page draws the whole after matrix, so it evaluates every
+		// pair of its participants: --namespace keeps it to a size a
+		// person reads (and a browser draws) anyway.
+		ps := inNamespaces(d.Participants, splitList(c.String("namespace")))
 		ev := evaluator.New(after.WithStaged(), opts)
-		page := newMatrixPage("flowgate diff", d.Participants, services, ev.MatrixCells(d.Participants, services))
+		page := newMatrixPage("flowgate diff", ps, services, ev.MatrixCells(ps, services))
 		page.addChanges(d.Changed)
 		if err := page.write(c.App.Writer); err != nil {
 			return err
