@@ -48,6 +48,11 @@ func (o *enforcedObjects) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	var b bytes.Buffer
 	b.WriteString(`{"apiVersion":"v1","kind":"List","items":[`)
 	for i, obj := range objs {
+		if len(obj.Document) == 0 {
+			// Half a world would read as policy removed: refuse.
+			http.Error(w, obj.Ref()+" has no document to serve", http.StatusInternalServerError)
+			return
+		}
 		if i > 0 {
 			b.WriteByte(',')
 		}

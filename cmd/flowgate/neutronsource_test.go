@@ -1,6 +1,7 @@
 package main
 
 import (
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -46,7 +47,7 @@ func TestNeutronSource(t *testing.T) {
 			t.Fatal(errs)
 		}
 		var out []any
-		for _, o := range im.Objects() {
+		for _, o := range withDocuments(im) {
 			out = append(out, o)
 		}
 		return out
@@ -85,5 +86,53 @@ func TestNeutronSource(t *testing.T) {
 	snap = src.Read()
 	if !snap.Changed || len(snap.Problems) > 0 || !reflect.DeepEqual(objects(snap), convert("address-groups.json", "security-groups.json")) {
 		t.Fatalf("ports file removed: changed %v, problems %v, %d objects", snap.Changed, snap.Problems, len(snap.Objects))
+	}
+}
+
+// TestNeutronObjectsServed: the agent's Neutron objects carry the
+// documents `import openstack` writes, so /objects serves them, and what
+// it serves is the same world: diffing it against the import's YAML
+// changes nothing, on every port the sample's rules name.
+func TestNeutronObjectsServed(t *testing.T) {
+	var inputs []*neutron.Input
+	for _, n := range []string{"address-groups.json", "ports.json", "security-groups.json"} {
+		data, err := os.ReadFile(neutronSample + n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		in, errs := neutron.Decode(n, data)
+		if len(errs) > 0 {
+			t.Fatal(errs)
+		}
+		inputs = append(inputs, in)
+	}
+	im, errs := convertNeutron(inputs)
+	if len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	objs := withDocuments(im)
+	for _, o := range objs {
+		if len(o.Document) == 0 {
+			t.Errorf("%s has no document", o.Ref())
+		}
+	}
+	var yaml strings.Builder
+	if err := im.WriteYAML(&yaml); err != nil {
+		t.Fatal(err)
+	}
+	imported := writeFile(t, t.TempDir(), "imported.yaml", yaml.String())
+	h := newHealth()
+	h.enforced.set(objs)
+	srv := httptest.NewServer(&h.enforced)
+	defer srv.Close()
+	r := run(t, "diff", "--agent", strings.TrimPrefix(srv.URL, "http://"), "--after", imported,
+		"--ports", "22,80,5432,8080", "--protocols", "tcp,icmp", "--extra-addresses", "203.0.113.9,10.0.0.1")
+	if r.code != 0 {
+		t.Errorf("served Neutron objects against their import: exit %d (%v)\n%s", r.code, r.err, r.stdout)
+	}
+	// The served world is not empty: against nothing, it differs.
+	empty := writeFile(t, t.TempDir(), "empty.yaml", "apiVersion: v1\nkind: Namespace\nmetadata: {name: x}\n")
+	if r := run(t, "diff", "--agent", strings.TrimPrefix(srv.URL, "http://"), "--after", empty, "--ports", "22"); r.code != 3 {
+		t.Errorf("served Neutron objects against an empty world: exit %d, want 3", r.code)
 	}
 }
