@@ -45,6 +45,7 @@ func TestK8s(t *testing.T) {
 	n := newK8sNode(t, c, k8sNodeName)
 	n.startAgent(t)
 	t.Run("DatabaseAllowBackends", func(t *testing.T) { testK8sDatabase(t, n) })
+	t.Run("StagedNeverEnforced", func(t *testing.T) { testK8sStaged(t, n) })
 	t.Run("NamespaceIsolation", func(t *testing.T) { testK8sNamespaceIsolation(t, n) })
 	t.Run("CalicoNamespaceSelector", func(t *testing.T) {
 		testK8sSeed(t, n, "../examples/seeds/calico-namespace-rules/namespace-selector", []string{"allow-tcp-6379.yaml"}, []int{6379})
