@@ -53,7 +53,7 @@ to one policy in a world of thousands of endpoints answers in seconds.
 Endpoints in only one state are listed, not compared.
 
 Exit status: 0 nothing changes, 1 invalid input (in either state), 3 some
-connection changes. -o json prints one row per changed connection: the keys
+connection changes (or an endpoint is only in one state). -o json prints one row per changed connection: the keys
 of matrix -o json ("from", "to", "protocol", "port"), "before" and "after"
 (the verdicts) and "beforeDecided"/"afterDecided" (each side's deciding
 tier/policy/rule). -o html prints one self-contained page: the after matrix
