@@ -48,7 +48,9 @@ type WorldDiff struct {
 // endpoint present in both and the outside addresses. Only connections
 // from or to a participant that a changed object can affect are evaluated:
 // a changed policy affects the endpoints it selects in either world (only
-// their decisions read it), a changed tier those its policies select, a
+// their decisions read it), and only in the directions it has (an
+// ingress-only policy changes its endpoints' columns, never their rows), a
+// changed tier those its policies select, a
 // changed endpoint itself and the endpoints sharing one of its addresses,
 // a changed namespace or service account the endpoints in it, a changed
 // network set the participants with an address in it. Everything else is
