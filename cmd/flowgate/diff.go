@@ -35,7 +35,7 @@ and after.
   flowgate diff --before examples/seeds/database-allow-backends/ \
                 --after examples/seeds/database-allow-backends-trap/ --ports 8080
   flowgate diff --after /etc/flowgate/policy/      # before: what the agent enforces now
-  flowgate diff --before world/ --after world/ staged.yaml   # what committing staged policy does
+  flowgate diff --before world/ --after world/,staged.yaml   # what committing staged policy does
 
 The before state is its inputs' enforced policy. The after state is its
 inputs with their staged policies (StagedNetworkPolicy,
@@ -53,12 +53,13 @@ to one policy in a world of thousands of endpoints answers in seconds.
 Endpoints in only one state are listed, not compared.
 
 Exit status: 0 nothing changes, 1 invalid input (in either state), 3 some
-connection changes (or an endpoint is only in one state). -o json prints one row per changed connection: the keys
-of matrix -o json ("from", "to", "protocol", "port"), "before" and "after"
-(the verdicts) and "beforeDecided"/"afterDecided" (each side's deciding
-tier/policy/rule). -o html prints one self-contained page: the after matrix
-with the opened and closed connections highlighted (it evaluates the whole
-after matrix: narrow a large world with --namespace).`,
+connection changes (or an endpoint is only in one state).
+
+-o json prints one row per changed connection: the keys of matrix -o json
+("from", "to", "protocol", "port"), "before" and "after" (the verdicts) and
+"beforeDecided"/"afterDecided" (each side's deciding tier/policy/rule).
+-o html prints one self-contained page: the after matrix with the opened and
+closed connections highlighted (it evaluates the whole after matrix: narrow a large world with --namespace).`,
 		Flags: []cli.Flag{
 			&cli.StringSliceFlag{Name: "before", Aliases: []string{"b"}, Usage: "YAML or JSON file or directory of the before state (repeatable; - for stdin; default: what --agent enforces)"},
 			&cli.StringSliceFlag{Name: "after", Aliases: []string{"a"}, Usage: "file or directory of the after state (repeatable; default: the before inputs, staged policy committed)"},
