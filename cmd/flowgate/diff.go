@@ -59,7 +59,8 @@ connection changes (or an endpoint is only in one state).
 ("from", "to", "protocol", "port"), "before" and "after" (the verdicts) and
 "beforeDecided"/"afterDecided" (each side's deciding tier/policy/rule).
 -o html prints one self-contained page: the after matrix with the opened and
-closed connections highlighted (it evaluates the whole after matrix: narrow a large world with --namespace).`,
+closed connections highlighted (it evaluates the whole after matrix:
+narrow a large world with --namespace).`,
 		Flags: []cli.Flag{
 			&cli.StringSliceFlag{Name: "before", Aliases: []string{"b"}, Usage: "YAML or JSON file or directory of the before state (repeatable; - for stdin; default: what --agent enforces)"},
 			&cli.StringSliceFlag{Name: "after", Aliases: []string{"a"}, Usage: "file or directory of the after state (repeatable; default: the before inputs, staged policy committed)"},
