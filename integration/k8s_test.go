@@ -46,6 +46,7 @@ func TestK8s(t *testing.T) {
 	n := newK8sNode(t, c, k8sNodeName)
 	n.startAgent(t)
 	t.Run("DatabaseAllowBackends", func(t *testing.T) { testK8sDatabase(t, n) })
+	t.Run("StagedNeverEnforced", func(t *testing.T) { testK8sStaged(t, n) })
 	t.Run("NamespaceIsolation", func(t *testing.T) { testK8sNamespaceIsolation(t, n) })
 	t.Run("CalicoNamespaceSelector", func(t *testing.T) {
 		testK8sSeed(t, n, "../examples/seeds/calico-namespace-rules/namespace-selector", []string{"allow-tcp-6379.yaml"}, []int{6379})
@@ -81,6 +82,8 @@ func testK8sManifests(t *testing.T, c *k8sCluster) {
 		{"watch", "networkpolicies.networking.k8s.io", "yes"},
 		{"watch", "globalnetworkpolicies.projectcalico.org", "yes"}, {"list", "tiers.projectcalico.org", "yes"},
 		{"watch", "hostendpoints.projectcalico.org", "yes"}, {"watch", "networksets.projectcalico.org", "yes"},
+		{"watch", "stagednetworkpolicies.projectcalico.org", "yes"}, {"list", "stagedglobalnetworkpolicies.projectcalico.org", "yes"},
+		{"watch", "stagedkubernetesnetworkpolicies.projectcalico.org", "yes"}, {"update", "stagednetworkpolicies.projectcalico.org", "no"},
 		{"create", "events", "yes"}, {"patch", "events", "yes"},
 		{"create", "pods", "no"}, {"update", "networkpolicies.projectcalico.org", "no"}, {"get", "secrets", "no"},
 		{"delete", "globalnetworkpolicies.projectcalico.org", "no"}, {"patch", "pods", "no"},
@@ -163,6 +166,15 @@ func testK8sSeedsApply(t *testing.T, c *k8sCluster) {
 		if err == nil || !strings.Contains(err.Error(), bad.field) {
 			t.Errorf("%s: want refused naming %s, got %v", bad.yaml, bad.field, err)
 		}
+	}
+	// The staged example is accepted as written; a staged action Calico
+	// does not define is refused by the CRD's schema.
+	if _, err := c.kubectlErr("", "apply", "--dry-run=server", "-f", "../examples/staged/"); err != nil {
+		t.Errorf("examples/staged refused: %v", err)
+	}
+	doc := "apiVersion: projectcalico.org/v3\nkind: StagedGlobalNetworkPolicy\nmetadata: {name: bad}\nspec: {stagedAction: Apply}\n"
+	if _, err := c.kubectlErr(doc, "apply", "--dry-run=server", "-f", "-"); err == nil || !strings.Contains(err.Error(), "spec.stagedAction") {
+		t.Errorf("stagedAction Apply: want refused naming spec.stagedAction, got %v", err)
 	}
 }
 

@@ -49,7 +49,8 @@ deletes (its stale-cookie cleanup) are put back at the next check.
 Signals: SIGTERM/SIGINT stop (flows stay installed); SIGHUP rereads the
 config's policy and recompiles everything. Health: GET /healthz (alive),
 /readyz (first sync done, the last one succeeded, every input file has a
-good state), /metrics.`,
+good state), /metrics, and /objects (read-only: the objects in force, as a
+List, for flowgate diff).`,
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "config", Usage: "agent configuration YAML (see deploy/config/agent.yaml); optional with --kubeconfig"},
 			&cli.StringFlag{Name: "kubeconfig", Usage: "watch this cluster's policy, pods and namespaces (turns kubernetes.enabled on; in a pod, enable it in the config to use the in-cluster config)"},

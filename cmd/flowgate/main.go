@@ -75,6 +75,7 @@ Every input file (and standard input) is limited to --max-input-mib MiB.
 			statusCommand(),
 			verdictCommand(),
 			matrixCommand(),
+			diffCommand(),
 			importCommand(),
 			versionCommand(),
 		}),

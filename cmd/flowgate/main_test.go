@@ -209,7 +209,7 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"verdict", "-f", db, "--from", "prod/backend", "--to", "prod/database", "--proto", "tpc", "--port", "80"}, "--proto: unknown protocol"},
 		{[]string{"matrix", "-f", db, "--ports", "0"}, "--ports: port 0 out of range"},
 		{[]string{"matrix", "-f", db, "--protocols", "gre"}, "--protocols: unknown protocol"},
-		{[]string{"matrix", "-f", db, "-o", "xml"}, "--output: want table or json"},
+		{[]string{"matrix", "-f", db, "-o", "xml"}, "--output: want table, json or html"},
 		{[]string{"matrix", "-f", db, "--extra-addresses", "10.0.0.300"}, "--extra-addresses"},
 	}
 	for _, c := range cases {

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net/netip"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -27,18 +26,28 @@ stand for clients and servers outside the world) for every protocol and port.
 
 Table output prints one grid per protocol/port: rows are sources, columns
 destinations, '.' allowed and 'X' denied. JSON output is a list of
-{"from","to","protocol","port","allowed","reason"} rows on stdout.
+{"from","to","protocol","port","allowed","reason"} rows on stdout. HTML
+output is one self-contained page (no network access needed to view it):
+endpoints grouped by namespace on both axes, allowed and denied cells in
+distinct colours and shapes, a click on a cell shows the tier/policy/rule
+that decided egress and ingress, and filters by namespace and port.
+
+  flowgate matrix -f world.yaml --ports 80,5432 -o html > matrix.html
+
+--namespace keeps only the endpoints of the given namespaces (rows and
+columns alike), in every output.
 
 With any invalid input matrix answers nothing: every problem on stderr, exit
 1. --skip-invalid answers for the valid objects: the table starts with a
-PARTIAL line; JSON keeps its shape (a list of rows) and the PARTIAL notice
-goes to stderr only.`,
+PARTIAL line; JSON and HTML keep their shape and the PARTIAL notice goes to
+stderr only.`,
 		Flags: []cli.Flag{
 			fileFlag,
 			&cli.StringFlag{Name: "ports", Value: "80", Usage: "comma-separated destination ports"},
 			&cli.StringFlag{Name: "protocols", Value: "tcp", Usage: "comma-separated protocols: tcp, udp, sctp, icmp"},
 			&cli.StringFlag{Name: "extra-addresses", Usage: "comma-separated IPs outside the world to include"},
-			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Value: "table", Usage: "table or json"},
+			&cli.StringFlag{Name: "namespace", Aliases: []string{"n"}, Usage: "comma-separated namespaces: keep only their endpoints"},
+			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Value: "table", Usage: "table, json or html"},
 			failsafeInboundFlag, failsafeOutboundFlag, skipInvalidFlag,
 		},
 		Action: runMatrix,
@@ -50,17 +59,13 @@ func runMatrix(c *cli.Context) error {
 	if err != nil {
 		return cli.Exit(err.Error(), 2)
 	}
-	var extra []netip.Addr
-	for _, s := range splitList(c.String("extra-addresses")) {
-		a, err := netip.ParseAddr(s)
-		if err != nil {
-			return cli.Exit(fmt.Sprintf("--extra-addresses: %q is not an IP", s), 2)
-		}
-		extra = append(extra, a.Unmap())
+	extra, err := parseExtraAddresses(c.String("extra-addresses"))
+	if err != nil {
+		return err
 	}
 	format := c.String("output")
-	if format != "table" && format != "json" {
-		return cli.Exit("--output: want table or json", 2)
+	if format != "table" && format != "json" && format != "html" {
+		return cli.Exit("--output: want table, json or html", 2)
 	}
 	opts, err := evaluatorOptions(c)
 	if err != nil {
@@ -71,7 +76,14 @@ func runMatrix(c *cli.Context) error {
 		return err
 	}
 	ev := evaluator.New(w, opts)
-	ps := ev.Participants(extra)
+	ps := inNamespaces(ev.Participants(extra), splitList(c.String("namespace")))
+	if format == "html" {
+		title := "flowgate matrix"
+		if partial {
+			title += " — PARTIAL: invalid input objects were left out"
+		}
+		return newMatrixPage(title, ps, services, ev.MatrixCells(ps, services)).write(c.App.Writer)
+	}
 	rows := ev.Matrix(ps, services)
 	if format == "json" {
 		if rows == nil {
@@ -86,6 +98,26 @@ func runMatrix(c *cli.Context) error {
 	}
 	printGrids(c.App.Writer, ps, services, rows)
 	return nil
+}
+
+// inNamespaces keeps the endpoints of namespaces (all participants when
+// none are given); outside addresses stay, as the other end of endpoints'
+// connections.
+func inNamespaces(ps []evaluator.Participant, namespaces []string) []evaluator.Participant {
+	if len(namespaces) == 0 {
+		return ps
+	}
+	keep := map[string]bool{}
+	for _, ns := range namespaces {
+		keep[ns] = true
+	}
+	var out []evaluator.Participant
+	for _, p := range ps {
+		if p.Endpoint == nil || keep[p.Namespace()] {
+			out = append(out, p)
+		}
+	}
+	return out
 }
 
 func splitList(s string) []string {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -54,9 +55,12 @@ func TestNeutronSource(t *testing.T) {
 		}
 		return out
 	}
+	// The source's objects carry their documents (served on /objects;
+	// TestNeutronObjectsServed); the conversion's are compared without.
 	objects := func(snap files.Snapshot) []any {
 		var out []any
 		for _, o := range snap.Objects {
+			o.Document = nil
 			out = append(out, o)
 		}
 		return out
@@ -134,5 +138,60 @@ func TestNeutronSourceUsesSavedState(t *testing.T) {
 	}
 	if snap := open(false).Read(); len(snap.Incomplete) != 1 || !strings.Contains(snap.Incomplete[0].Error(), "ports.json") {
 		t.Fatalf("without saved state: incomplete %v", snap.Incomplete)
+	}
+}
+
+// TestNeutronObjectsServed: the agent's Neutron objects carry the
+// documents `import openstack` writes, so /objects serves them, and what
+// it serves is the same world: diffing it against the import's YAML
+// changes nothing, on every port the sample's rules name.
+func TestNeutronObjectsServed(t *testing.T) {
+	dir := t.TempDir()
+	var inputs []*neutron.Input
+	for _, n := range []string{"address-groups.json", "ports.json", "security-groups.json"} {
+		data, err := os.ReadFile(neutronSample + n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		writeFile(t, dir, n, string(data))
+		in, errs := neutron.Decode(n, data)
+		if len(errs) > 0 {
+			t.Fatal(errs)
+		}
+		inputs = append(inputs, in)
+	}
+	time.Sleep(files.PollQuiet + 50*time.Millisecond)
+	snap := files.NewFormatSource([]string{dir}, agent.NeutronFormat()).Read()
+	if len(snap.Problems)+len(snap.Incomplete) > 0 || len(snap.Objects) == 0 {
+		t.Fatalf("Neutron source: %d objects, problems %v %v", len(snap.Objects), snap.Problems, snap.Incomplete)
+	}
+	objs := snap.Objects
+	for _, o := range objs {
+		if len(o.Document) == 0 {
+			t.Errorf("%s has no document", o.Ref())
+		}
+	}
+	im, errs := agent.ConvertNeutron(inputs)
+	if len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	var yaml strings.Builder
+	if err := im.WriteYAML(&yaml); err != nil {
+		t.Fatal(err)
+	}
+	imported := writeFile(t, t.TempDir(), "imported.yaml", yaml.String())
+	var served agent.EnforcedObjects
+	served.Set(objs)
+	srv := httptest.NewServer(&served)
+	defer srv.Close()
+	r := run(t, "diff", "--agent", strings.TrimPrefix(srv.URL, "http://"), "--after", imported,
+		"--ports", "22,80,5432,8080", "--protocols", "tcp,icmp", "--extra-addresses", "203.0.113.9,10.0.0.1")
+	if r.code != 0 {
+		t.Errorf("served Neutron objects against their import: exit %d (%v)\n%s", r.code, r.err, r.stdout)
+	}
+	// The served world is not empty: against nothing, it differs.
+	empty := writeFile(t, t.TempDir(), "empty.yaml", "apiVersion: v1\nkind: Namespace\nmetadata: {name: x}\n")
+	if r := run(t, "diff", "--agent", strings.TrimPrefix(srv.URL, "http://"), "--after", empty, "--ports", "22"); r.code != 3 {
+		t.Errorf("served Neutron objects against an empty world: exit %d, want 3", r.code)
 	}
 }

@@ -27,6 +27,10 @@ destination's ingress policy.
 host endpoint's name, or an IP address (which is matched to the endpoint
 owning it, if any).
 
+Staged policies (StagedNetworkPolicy, StagedGlobalNetworkPolicy,
+StagedKubernetesNetworkPolicy) are never enforced: the verdict is what
+happens now, and a "would be" line says what committing them would do.
+
 With any invalid input verdict answers nothing: it lists every problem on
 stderr and exits 1 (an answer computed without a broken Deny policy would
 say ALLOWED). --skip-invalid answers for the valid objects, with a PARTIAL
@@ -97,6 +101,7 @@ func runVerdict(c *cli.Context) error {
 	if v.Egress == nil && v.Ingress == nil {
 		fmt.Fprintln(out, "  neither side is an endpoint: no policy applies")
 	}
+	printWouldBe(out, w, opts, from, to, pkt, v)
 	if !v.Allowed && c.Bool("exit-code") {
 		return cli.Exit("", exitDenied)
 	}

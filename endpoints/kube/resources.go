@@ -50,6 +50,12 @@ var calicoResources = []resource{
 	calico("globalnetworksets", "GlobalNetworkSet", reasonInvalidObject),
 	calico("networksets", "NetworkSet", reasonInvalidObject),
 	calico("hostendpoints", "HostEndpoint", reasonInvalidObject),
+	// Staged policies are watched to be validated (an invalid one gets an
+	// Event) and to be read back by `flowgate diff --agent`; decode.Build
+	// keeps them in World.Staged, which nothing enforces.
+	calico("stagednetworkpolicies", "StagedNetworkPolicy", reasonInvalidPolicy),
+	calico("stagedglobalnetworkpolicies", "StagedGlobalNetworkPolicy", reasonInvalidPolicy),
+	calico("stagedkubernetesnetworkpolicies", "StagedKubernetesNetworkPolicy", reasonInvalidPolicy),
 }
 
 // hostEndpointsName is the store name of the HostEndpoint kind.

@@ -215,7 +215,7 @@ func (s *store) checkCrossObject(objs []decode.Object) {
 	var sub []decode.Object
 	for _, o := range objs {
 		switch o.Value.(type) {
-		case *policy.Tier, *policy.Policy:
+		case *policy.Tier, *policy.Policy, *policy.StagedPolicy:
 			sub = append(sub, o)
 		}
 	}

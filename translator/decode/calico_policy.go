@@ -21,6 +21,14 @@ func decodeCalicoPolicy(js []byte, ns string, kind policy.Kind) (any, bool, prob
 	if len(probs) > 0 {
 		return nil, false, probs
 	}
+	p, probs := calicoPolicy(&in, ns, kind)
+	return p, false, probs
+}
+
+// calicoPolicy validates and converts a strictly decoded Calico policy; the
+// staged kinds share it (decodeStagedCalicoPolicy).
+func calicoPolicy(in *calicoNetworkPolicy, ns string, kind policy.Kind) (*policy.Policy, problems) {
+	var probs problems
 	checkName(&probs, "metadata.name", in.Name)
 	checkLabels(&probs, "metadata.labels", in.Labels)
 	spec := in.Spec
@@ -90,7 +98,7 @@ func decodeCalicoPolicy(js []byte, ns string, kind policy.Kind) (any, bool, prob
 	if p.Types&policy.Egress == 0 {
 		p.Egress = nil
 	}
-	return p, false, probs
+	return p, probs
 }
 
 // policyTypes applies Calico's defaulting table: with no types given, a

@@ -34,8 +34,9 @@ type Object struct {
 	Namespace string
 	// Name is the object's name.
 	Name string
-	// Value is one of *policy.Policy, *policy.Tier, *policy.Namespace,
-	// *policy.ServiceAccount, *policy.NetworkSet, *policy.Endpoint.
+	// Value is one of *policy.Policy, *policy.StagedPolicy, *policy.Tier,
+	// *policy.Namespace, *policy.ServiceAccount, *policy.NetworkSet,
+	// *policy.Endpoint.
 	Value any
 	// Warnings are *Error values for input that is valid — Calico or
 	// Kubernetes accept it, and so does flowgate — but is probably not
@@ -43,6 +44,10 @@ type Object struct {
 	// are ignored). `flowgate check` prints them; they never make an
 	// object invalid.
 	Warnings []error
+	// Document is the object's JSON as it was read, so that what a
+	// source holds can be handed on and decoded again unchanged (the
+	// agent serves it for `flowgate diff --agent`).
+	Document []byte
 }
 
 // Ref names the object as errors and tools print it: "Kind ns/name".
@@ -198,7 +203,7 @@ func decodeJSON(origin Origin, js []byte, where string) ([]Object, []error) {
 	if skip {
 		return nil, nil
 	}
-	return []Object{{Origin: origin, Kind: d.kind, Namespace: ns, Name: h.Metadata.Name, Value: value, Warnings: warnings}}, nil
+	return []Object{{Origin: origin, Kind: d.kind, Namespace: ns, Name: h.Metadata.Name, Value: value, Warnings: warnings, Document: js}}, nil
 }
 
 // maxListDepth is how deep Lists may nest. kubectl and calicoctl write

@@ -88,7 +88,7 @@ func FuzzDecode(f *testing.F) {
 				break
 			}
 		}
-		if kept := len(w.Policies) + len(w.Endpoints) + len(w.NetworkSets) + len(w.Namespaces) + len(w.ServiceAccounts) + tiers; kept+len(berrs) != len(objs) {
+		if kept := len(w.Policies) + len(w.Staged) + len(w.Endpoints) + len(w.NetworkSets) + len(w.Namespaces) + len(w.ServiceAccounts) + tiers; kept+len(berrs) != len(objs) {
 			t.Fatalf("%d objects became %d in the world and %d errors", len(objs), kept, len(berrs))
 		}
 	})

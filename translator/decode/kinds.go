@@ -23,9 +23,13 @@ var decoders = map[string]kindDecoder{
 	"projectcalico.org/v3 HostEndpoint":        {"HostEndpoint", false, decodeHostEndpoint},
 	"projectcalico.org/v3 WorkloadEndpoint":    {"WorkloadEndpoint", true, decodeWorkloadEndpoint},
 	"networking.k8s.io/v1 NetworkPolicy":       {"NetworkPolicy.networking.k8s.io", true, decodeKubernetesNetworkPolicy},
-	"v1 Namespace":                             {"Namespace", false, decodeNamespace},
-	"v1 Pod":                                   {"Pod", true, decodePod},
-	"v1 ServiceAccount":                        {"ServiceAccount", true, decodeServiceAccount},
+	// Staged policies are decoded and validated, never enforced.
+	"projectcalico.org/v3 StagedNetworkPolicy":           {"StagedNetworkPolicy", true, decodeStagedNetworkPolicy},
+	"projectcalico.org/v3 StagedGlobalNetworkPolicy":     {"StagedGlobalNetworkPolicy", false, decodeStagedGlobalNetworkPolicy},
+	"projectcalico.org/v3 StagedKubernetesNetworkPolicy": {"StagedKubernetesNetworkPolicy", true, decodeStagedKubernetesNetworkPolicy},
+	"v1 Namespace":      {"Namespace", false, decodeNamespace},
+	"v1 Pod":            {"Pod", true, decodePod},
+	"v1 ServiceAccount": {"ServiceAccount", true, decodeServiceAccount},
 }
 
 func supportedKinds() string {

@@ -36,6 +36,14 @@ func decodeKubernetesNetworkPolicy(js []byte, ns string) (any, bool, problems) {
 	if len(probs) > 0 {
 		return nil, false, probs
 	}
+	p, probs := kubernetesPolicy(&in.NetworkPolicy, ns)
+	return p, false, probs
+}
+
+// kubernetesPolicy validates and converts a strictly decoded Kubernetes
+// NetworkPolicy; StagedKubernetesNetworkPolicy shares it.
+func kubernetesPolicy(in *networkingv1.NetworkPolicy, ns string) (*policy.Policy, problems) {
+	var probs problems
 	checkName(&probs, "metadata.name", in.Name)
 	checkLabels(&probs, "metadata.labels", in.Labels)
 	pods := selector.Equal(policy.LabelOrchestrator, policy.OrchestratorKubernetes)
@@ -98,7 +106,7 @@ func decodeKubernetesNetworkPolicy(js []byte, ns string) (any, bool, problems) {
 			}
 		}
 	}
-	return p, false, probs
+	return p, probs
 }
 
 // kubernetesPeers converts a from/to list: selectors inside one item are

@@ -52,6 +52,14 @@ func Build(objs []Object) (*policy.World, []error) {
 			if unique(o) {
 				w.Policies = append(w.Policies, v)
 			}
+		case *policy.StagedPolicy:
+			if v.Action == policy.StagedSet && w.Tier(v.Policy.Tier) == nil {
+				reject(o, "spec.tier", fmt.Errorf("tier %q does not exist", v.Policy.Tier))
+				continue
+			}
+			if unique(o) {
+				w.Staged = append(w.Staged, v)
+			}
 		case *policy.Namespace:
 			if unique(o) {
 				w.Namespaces[v.Name] = v

@@ -7,6 +7,7 @@ package evaluator
 
 import (
 	"net/netip"
+	"sync"
 
 	"github.com/flowgate/flowgate/translator/policy"
 	"github.com/flowgate/flowgate/translator/selector"
@@ -42,6 +43,11 @@ type Evaluator struct {
 	// the pair's MAC.
 	wide map[string][]*policy.Endpoint
 	sets []networkSet
+	// applied caches, per endpoint, the policies of each tier (by index
+	// in tiers) whose selector matches it, in evaluation order: walking
+	// only those decides exactly as walking all, and a diff or matrix
+	// decides for one endpoint thousands of times. Filled on first use.
+	applied sync.Map // *policy.Endpoint -> [][]*policy.Policy
 }
 
 type networkSet struct {
@@ -159,11 +165,11 @@ func (ev *Evaluator) decide(e *policy.Endpoint, dir policy.Direction, p Packet, 
 			}
 		}
 	}
-	labels := ev.labels[e]
-	for _, tier := range ev.tiers {
+	perTier := ev.appliedTo(e)
+	for ti, tier := range ev.tiers {
 		applied, passed := false, false
-		for _, pol := range ev.policies[tier.Name] {
-			if pol.Types&dir == 0 || !pol.AppliesTo.Matches(labels) {
+		for _, pol := range perTier[ti] {
+			if pol.Types&dir == 0 {
 				continue
 			}
 			applied = true
@@ -205,4 +211,23 @@ func (ev *Evaluator) decide(e *policy.Endpoint, dir policy.Direction, p Packet, 
 		d.Reason = "default deny (no policy decided)"
 	}
 	return d
+}
+
+// appliedTo returns the policies of each tier whose selector matches e,
+// in evaluation order (see Evaluator.applied).
+func (ev *Evaluator) appliedTo(e *policy.Endpoint) [][]*policy.Policy {
+	if v, ok := ev.applied.Load(e); ok {
+		return v.([][]*policy.Policy)
+	}
+	labels := ev.labels[e]
+	perTier := make([][]*policy.Policy, len(ev.tiers))
+	for i, tier := range ev.tiers {
+		for _, pol := range ev.policies[tier.Name] {
+			if pol.AppliesTo.Matches(labels) {
+				perTier[i] = append(perTier[i], pol)
+			}
+		}
+	}
+	v, _ := ev.applied.LoadOrStore(e, perTier)
+	return v.([][]*policy.Policy)
 }

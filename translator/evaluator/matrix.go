@@ -17,6 +17,15 @@ type Participant struct {
 	Addrs []netip.Addr
 }
 
+// Namespace is the participant's namespace: "" for host endpoints and
+// outside addresses.
+func (p Participant) Namespace() string {
+	if p.Endpoint == nil {
+		return ""
+	}
+	return p.Endpoint.Namespace
+}
+
 // Service is one protocol and destination port to probe; Port is ignored
 // for ICMP (an echo request is probed).
 type Service struct {
@@ -39,6 +48,15 @@ type MatrixRow struct {
 	Allowed bool `json:"allowed"`
 	// Reason names the deciding tier/policy/rule or default.
 	Reason string `json:"reason"`
+}
+
+// Cell is a row with the verdict behind it, for views that show egress
+// and ingress apart (diff, the HTML matrix).
+type Cell struct {
+	MatrixRow
+	// Verdict holds each side's decision (none when the participants
+	// have no addresses of a common family).
+	Verdict Verdict
 }
 
 // SourcePort is the source port probes use; rules rarely match on it, and
@@ -64,25 +82,34 @@ func (ev *Evaluator) Participants(outside []netip.Addr) []Participant {
 // outside excepted) for every service.
 func (ev *Evaluator) Matrix(ps []Participant, services []Service) []MatrixRow {
 	var rows []MatrixRow
+	for _, c := range ev.MatrixCells(ps, services) {
+		rows = append(rows, c.MatrixRow)
+	}
+	return rows
+}
+
+// MatrixCells is Matrix with each row's verdict.
+func (ev *Evaluator) MatrixCells(ps []Participant, services []Service) []Cell {
+	var cells []Cell
 	for _, from := range ps {
 		for _, to := range ps {
 			if from.Name == to.Name || (from.Endpoint == nil && to.Endpoint == nil) {
 				continue
 			}
 			for _, svc := range services {
-				rows = append(rows, ev.probe(from, to, svc))
+				cells = append(cells, ev.probe(from, to, svc))
 			}
 		}
 	}
-	return rows
+	return cells
 }
 
-func (ev *Evaluator) probe(from, to Participant, svc Service) MatrixRow {
+func (ev *Evaluator) probe(from, to Participant, svc Service) Cell {
 	row := MatrixRow{From: from.Name, To: to.Name, Protocol: svc.Protocol.String(), Port: svc.Port}
 	src, dst, ok := commonFamily(from.Addrs, to.Addrs)
 	if !ok {
 		row.Reason = "no addresses of a common IP family"
-		return row
+		return Cell{MatrixRow: row}
 	}
 	pkt := Packet{Src: src, Dst: dst, Protocol: svc.Protocol, SrcPort: SourcePort, DstPort: svc.Port}
 	if svc.Protocol.IsICMP() {
@@ -94,7 +121,7 @@ func (ev *Evaluator) probe(from, to Participant, svc Service) MatrixRow {
 	}
 	v := ev.Evaluate(from.Endpoint, to.Endpoint, pkt)
 	row.Allowed, row.Reason = v.Allowed, v.Reason()
-	return row
+	return Cell{MatrixRow: row, Verdict: v}
 }
 
 // commonFamily picks the first source and destination address of one

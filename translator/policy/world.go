@@ -20,6 +20,8 @@ type World struct {
 	ServiceAccounts map[string]*ServiceAccount
 	// NetworkSets, global and namespaced.
 	NetworkSets []*NetworkSet
+	// Staged policies: validated, never enforced (see WithStaged).
+	Staged []*StagedPolicy
 }
 
 // NewWorld returns an empty world with the default tier.

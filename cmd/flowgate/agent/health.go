@@ -26,6 +26,8 @@ type health struct {
 	blocked []error
 	// stores are the state directories' stores, for their write failures.
 	stores []*state.Store
+	// enforced is served as /objects (enforced.go).
+	enforced EnforcedObjects
 }
 
 func newHealth() *health { return &health{lastBeat: time.Now()} }
@@ -115,6 +117,7 @@ func (h *health) serve(addr string) (*http.Server, error) {
 		fmt.Fprintf(w, "# HELP flowgate_state_save_failing 1 while the last write to the state directory failed.\n# TYPE flowgate_state_save_failing gauge\nflowgate_state_save_failing %d\n", failing)
 		fmt.Fprintf(w, "# HELP flowgate_last_realization_seconds Time the last realization took.\n# TYPE flowgate_last_realization_seconds gauge\nflowgate_last_realization_seconds %g\n", h.lastTook.Seconds())
 	})
+	mux.Handle("/objects", &h.enforced)
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	go srv.Serve(ln)
 	return srv, nil

@@ -115,6 +115,9 @@ func Run(parent context.Context, cfg Config) error {
 	realize := func(reason string) {
 		st, err := e.Realize(ctx, e.objs)
 		health.record(st, err)
+		if err == nil {
+			health.enforced.Set(e.objs)
+		}
 		fields := logrus.Fields{"reason": reason, "changes": st.Changes, "flowOps": st.Flows, "full": st.Full,
 			"held": heldPorts(e.held), "took": st.Took.String()}
 		if err != nil {

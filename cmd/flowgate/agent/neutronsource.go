@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"bytes"
 	"path/filepath"
 	"strings"
 
@@ -49,7 +50,31 @@ func NeutronFormat() files.Format {
 			for _, w := range im.Warnings {
 				logrus.WithError(w).Warn("Neutron input")
 			}
-			return im.Objects(), errs
+			return withDocuments(im), errs
 		},
 	}
+}
+
+// withDocuments returns the import's objects, each with the Calico
+// document `import openstack` writes for it, so that the agent can serve
+// what it enforces (/objects) as it serves policy files. The objects
+// themselves stay the native conversion's; the documents decode to the same
+// policy (TestImportOpenStackMatrix). An object whose document cannot be
+// found keeps none, and /objects then refuses to answer.
+func withDocuments(im *neutron.Import) []decode.Object {
+	objs := im.Objects()
+	var b bytes.Buffer
+	if err := im.WriteYAML(&b); err != nil {
+		logrus.WithError(err).Warn("Neutron input: no documents to serve on /objects")
+		return objs
+	}
+	docs, _ := decode.Decode("neutron", b.Bytes())
+	byRef := make(map[string][]byte, len(docs))
+	for _, d := range docs {
+		byRef[d.Ref()] = d.Document
+	}
+	for i := range objs {
+		objs[i].Document = byRef[objs[i].Ref()]
+	}
+	return objs
 }
