@@ -173,7 +173,7 @@ func (ev *Evaluator) decide(e *endpoints.Endpoint, dir policy.Direction, p Packe
 				if !ev.ruleMatches(r, p, network) {
 					continue
 				}
-				ref := RuleRef{Tier: tier.Name, Policy: pol.ID(), Direction: dir, Index: r.Index, Action: r.Action}
+				ref := RuleRef{Tier: tier.Name, Policy: pol.ID(), Direction: dir, Index: r.Index, Action: r.Action, Name: r.Name}
 				switch r.Action {
 				case policy.Log:
 					d.Logged = append(d.Logged, ref)
