@@ -42,14 +42,22 @@ func checkCommand() *cli.Command {
 		Usage: "validate policy and endpoint files and print every problem",
 		Description: `Reads every -f input and prints each problem as
   file:line: Kind namespace/name: field: what is wrong
+Warnings (valid input enforced otherwise than its author may expect: a
+cluster-scoped policy's nodes or domainNames peer, two cluster-scoped
+policies of one priority applying to one pod) print as
+  file:line: Kind name: field: warning: what flowgate does
+and do not change the exit code.
 Exits 1 when anything is invalid, 0 when everything is.`,
 		Flags: []cli.Flag{fileFlag},
 		Action: func(c *cli.Context) error {
 			objs, errs := files.Read(c.StringSlice("filename"), os.Stdin)
-			_, berrs := decode.Build(objs)
+			w, berrs := decode.Build(objs)
 			errs = append(errs, berrs...)
 			for _, err := range errs {
 				fmt.Fprintln(c.App.Writer, err)
+			}
+			for _, warn := range decode.Warnings(objs, w) {
+				fmt.Fprintln(c.App.Writer, warn)
 			}
 			if len(errs) > 0 {
 				return cli.Exit(fmt.Sprintf("%d problem(s) in %d valid object(s)", len(errs), len(objs)), 1)

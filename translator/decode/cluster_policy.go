@@ -257,6 +257,11 @@ func clusterRules(probs *problems, p *policy.Policy, rules [2][]clusterRule, lim
 				cp, exact := clusterPeerOf(probs, f, peer, dir, domainNames, r.namedPort)
 				if !exact {
 					unmatchable = true
+					what := "flowgate cannot match this peer exactly (nodes: no Node addresses; domainNames: no DNS interception), so this Accept/Allow rule matches nothing through it"
+					if r.action != policy.Allow {
+						what = "flowgate cannot match this peer exactly (nodes: no Node addresses; domainNames: no DNS interception), so this Deny/Pass rule denies everything"
+					}
+					p.Approximations = append(p.Approximations, policy.Approximation{Field: f, What: what})
 					continue
 				}
 				peers = append(peers, cp)

@@ -1,9 +1,12 @@
 package decode_test
 
 import (
+	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
+	"github.com/flowgate/flowgate/translator/decode"
 	"github.com/flowgate/flowgate/translator/policy"
 )
 
@@ -103,5 +106,44 @@ func TestClusterPolicyFailClosedPeers(t *testing.T) {
 	}
 	if p.Tier != policy.AdminTier || p.Order != 1 || p.Name != "kcnp.kube-admin.c" {
 		t.Errorf("tier %s order %v name %s", p.Tier, p.Order, p.Name)
+	}
+}
+
+// TestClusterPolicyWarnings: check warns about fail-closed peers and about
+// equal priorities that both apply to one pod, and about nothing else.
+func TestClusterPolicyWarnings(t *testing.T) {
+	pod := "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: prod\n---\napiVersion: v1\nkind: Pod\nmetadata:\n  name: db\n  namespace: prod\n  labels: {app: db}\nstatus:\n  podIP: 10.0.0.1\n"
+	policyAt := func(name string, prio int, app, peer string) string {
+		return fmt.Sprintf("---\n%sspec:\n  tier: Admin\n  priority: %d\n  subject:\n    pods: {namespaceSelector: {}, podSelector: {matchLabels: {app: %s}}}\n  egress:\n  - action: Deny\n    to: [%s]\n",
+			strings.Replace(cnpHeader, "name: c", "name: "+name, 1), prio, app, peer)
+	}
+	cases := []struct {
+		name, doc string
+		want      []string
+	}{
+		{"distinct priorities", policyAt("a", 1, "db", "{namespaces: {}}") + policyAt("b", 2, "db", "{namespaces: {}}"), nil},
+		{"same priority, disjoint subjects", policyAt("a", 1, "db", "{namespaces: {}}") + policyAt("b", 1, "web", "{namespaces: {}}"), nil},
+		{"same priority, shared subject", policyAt("a", 1, "db", "{namespaces: {}}") + policyAt("b", 1, "db", "{namespaces: {}}"),
+			[]string{"ClusterNetworkPolicy b: spec.priority: warning: same priority 1 as kcnp.kube-admin.a"}},
+		{"domain names", policyAt("a", 1, "db", "{domainNames: [example.com]}"),
+			[]string{"ClusterNetworkPolicy a: spec.egress[0].to[0]: warning: flowgate cannot match this peer exactly"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			objs, errs := decode.Decode("in.yaml", []byte(pod+c.doc))
+			w, berrs := decode.Build(objs)
+			if len(errs)+len(berrs) > 0 {
+				t.Fatal(errs, berrs)
+			}
+			got := decode.Warnings(objs, w)
+			if len(got) != len(c.want) {
+				t.Fatalf("warnings %v, want %d", got, len(c.want))
+			}
+			for i, g := range got {
+				if !strings.Contains(g.Error(), c.want[i]) || !errors.Is(g, decode.ErrWarning) {
+					t.Errorf("warning %q, want …%s…", g, c.want[i])
+				}
+			}
+		})
 	}
 }

@@ -90,6 +90,18 @@ type Policy struct {
 	Ingress []Rule
 	// Egress rules, in order.
 	Egress []Rule
+	// Approximations list what the conversion could not express exactly
+	// and replaced by a fail-closed rule, so that check can warn.
+	Approximations []Approximation
+}
+
+// Approximation is one part of a policy enforced by a fail-closed rule
+// rather than exactly.
+type Approximation struct {
+	// Field is the path of the input field, e.g. "spec.egress[0].to[1]".
+	Field string
+	// What says what was done instead.
+	What string
 }
 
 // ID names the policy uniquely: "namespace/name" or "name".
