@@ -52,6 +52,7 @@ func TestK8s(t *testing.T) {
 	t.Run("CalicoGlobalPolicyOrder", func(t *testing.T) {
 		testK8sSeed(t, n, "../examples/seeds/calico-getting-started/policy-order", []string{"policy-order.yaml"}, []int{80})
 	})
+	t.Run("ClusterPolicy", func(t *testing.T) { testK8sClusterPolicy(t, n) })
 	t.Run("E2EGrid", func(t *testing.T) { testK8sGrid(t, n) })
 	t.Run("HoldUnrealizedPods", func(t *testing.T) { testK8sHold(t, n) })
 	t.Run("APIServerRestart", func(t *testing.T) { testK8sRestart(t, n) })
@@ -80,6 +81,8 @@ func testK8sManifests(t *testing.T, c *k8sCluster) {
 		{"watch", "networkpolicies.networking.k8s.io", "yes"},
 		{"watch", "globalnetworkpolicies.projectcalico.org", "yes"}, {"list", "tiers.projectcalico.org", "yes"},
 		{"watch", "hostendpoints.projectcalico.org", "yes"}, {"watch", "networksets.projectcalico.org", "yes"},
+		{"watch", "clusternetworkpolicies.policy.networking.k8s.io", "yes"}, {"list", "adminnetworkpolicies.policy.networking.k8s.io", "yes"},
+		{"watch", "baselineadminnetworkpolicies.policy.networking.k8s.io", "yes"}, {"update", "clusternetworkpolicies.policy.networking.k8s.io", "no"},
 		{"create", "events", "yes"}, {"patch", "events", "yes"},
 		{"create", "pods", "no"}, {"update", "networkpolicies.projectcalico.org", "no"}, {"get", "secrets", "no"},
 		{"delete", "globalnetworkpolicies.projectcalico.org", "no"}, {"patch", "pods", "no"},
