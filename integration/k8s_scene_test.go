@@ -314,7 +314,7 @@ func (n *k8sNode) deletePods(t *testing.T, pods []*k8sPod) {
 func (n *k8sNode) clusterWorld(t testing.TB) *evaluator.Evaluator {
 	t.Helper()
 	out := n.c.kubectl(t, "", "get", "-A", "-o", "json",
-		"namespaces,pods,serviceaccounts,networkpolicies.networking.k8s.io,tiers.projectcalico.org,globalnetworkpolicies.projectcalico.org,networkpolicies.projectcalico.org,globalnetworksets.projectcalico.org,networksets.projectcalico.org,hostendpoints.projectcalico.org")
+		"namespaces,pods,serviceaccounts,networkpolicies.networking.k8s.io,tiers.projectcalico.org,globalnetworkpolicies.projectcalico.org,networkpolicies.projectcalico.org,globalnetworksets.projectcalico.org,networksets.projectcalico.org,hostendpoints.projectcalico.org,clusternetworkpolicies.v1alpha2.policy.networking.k8s.io,adminnetworkpolicies.policy.networking.k8s.io,baselineadminnetworkpolicies.policy.networking.k8s.io")
 	objs, errs := decode.Decode("cluster", []byte(out))
 	w, berrs := decode.Build(objs)
 	// Objects the agent reports as invalid are left out here too.

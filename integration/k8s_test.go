@@ -54,6 +54,7 @@ func TestK8s(t *testing.T) {
 	t.Run("CalicoGlobalPolicyOrder", func(t *testing.T) {
 		testK8sSeed(t, n, "../examples/seeds/calico-getting-started/policy-order", []string{"policy-order.yaml"}, []int{80})
 	})
+	t.Run("ClusterPolicy", func(t *testing.T) { testK8sClusterPolicy(t, n) })
 	t.Run("E2EGrid", func(t *testing.T) { testK8sGrid(t, n) })
 	t.Run("HoldUnrealizedPods", func(t *testing.T) { testK8sHold(t, n) })
 	t.Run("APIServerRestart", func(t *testing.T) { testK8sRestart(t, n) })
@@ -84,6 +85,8 @@ func testK8sManifests(t *testing.T, c *k8sCluster) {
 		{"watch", "hostendpoints.projectcalico.org", "yes"}, {"watch", "networksets.projectcalico.org", "yes"},
 		{"watch", "stagednetworkpolicies.projectcalico.org", "yes"}, {"list", "stagedglobalnetworkpolicies.projectcalico.org", "yes"},
 		{"watch", "stagedkubernetesnetworkpolicies.projectcalico.org", "yes"}, {"update", "stagednetworkpolicies.projectcalico.org", "no"},
+		{"watch", "clusternetworkpolicies.policy.networking.k8s.io", "yes"}, {"list", "adminnetworkpolicies.policy.networking.k8s.io", "yes"},
+		{"watch", "baselineadminnetworkpolicies.policy.networking.k8s.io", "yes"}, {"update", "clusternetworkpolicies.policy.networking.k8s.io", "no"},
 		{"create", "events", "yes"}, {"patch", "events", "yes"},
 		{"create", "pods", "no"}, {"update", "networkpolicies.projectcalico.org", "no"}, {"get", "secrets", "no"},
 		{"delete", "globalnetworkpolicies.projectcalico.org", "no"}, {"patch", "pods", "no"},

@@ -18,6 +18,9 @@ type randWorld struct {
 	// vms are the VMs given a network so far, which later VMs of the
 	// other network may take the address of.
 	vms []rwVM
+	// baseline is set once the world has its BaselineAdminNetworkPolicy,
+	// a singleton.
+	baseline bool
 }
 
 type rwVM struct {
@@ -96,6 +99,7 @@ func (g *randWorld) generate() string {
 			g.calicoPolicy(i)
 		}
 	}
+	g.clusterPolicies()
 	return g.b.String()
 }
 

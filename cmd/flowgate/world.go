@@ -103,18 +103,24 @@ func checkCommand() *cli.Command {
   file:line: Kind namespace/name: field: what is wrong
 and each warning (valid input, as Calico and Kubernetes accept it, that is
 probably not what its author meant: rules of a direction a policy's types
-leaves out, which are ignored) as
-  WARNING: file:line: Kind namespace/name: field: what is ignored
+leaves out, which are ignored; a cluster-scoped policy's nodes or
+domainNames peer, enforced fail-closed; two cluster-scoped policies of one
+priority applying to one pod) as
+  WARNING: file:line: Kind namespace/name: field: what flowgate does
 Exits 1 when anything is invalid, 0 when everything is valid (warnings or
 not), 2 on a usage error.`,
 		Flags: []cli.Flag{fileFlag},
 		Action: func(c *cli.Context) error {
 			objs, errs := files.Read(c.StringSlice("filename"), c.App.Reader)
 			warnings := printWarnings(c.App.Writer, objs)
-			_, berrs := decode.Build(objs)
+			w, berrs := decode.Build(objs)
 			errs = append(errs, berrs...)
 			for _, err := range errs {
 				fmt.Fprintln(c.App.Writer, err)
+			}
+			for _, warn := range decode.WorldWarnings(objs, w) {
+				fmt.Fprintln(c.App.Writer, "WARNING:", warn)
+				warnings++
 			}
 			if len(errs) > 0 {
 				return cli.Exit(fmt.Sprintf("%d problem(s) in %d valid object(s)", len(errs), len(objs)), exitInvalid)

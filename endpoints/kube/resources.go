@@ -41,8 +41,13 @@ var (
 		apiVersion: "networking.k8s.io/v1", kind: "NetworkPolicy", reason: reasonInvalidPolicy}
 )
 
-// calicoResources are the projectcalico.org/v3 kinds, in the order their
-// informers start.
+// ClusterPolicyGroup is the API group of SIG Network's cluster-scoped
+// policy kinds (deploy/kubernetes/crds/network-policy-api).
+const ClusterPolicyGroup = "policy.networking.k8s.io"
+
+// calicoResources are the kinds served as CRDs that the agent watches when
+// the API server serves them — the projectcalico.org/v3 kinds and SIG
+// Network's cluster-scoped policy — in the order their informers start.
 var calicoResources = []resource{
 	calico("tiers", "Tier", reasonInvalidPolicy),
 	calico("globalnetworkpolicies", "GlobalNetworkPolicy", reasonInvalidPolicy),
@@ -56,6 +61,21 @@ var calicoResources = []resource{
 	calico("stagednetworkpolicies", "StagedNetworkPolicy", reasonInvalidPolicy),
 	calico("stagedglobalnetworkpolicies", "StagedGlobalNetworkPolicy", reasonInvalidPolicy),
 	calico("stagedkubernetesnetworkpolicies", "StagedKubernetesNetworkPolicy", reasonInvalidPolicy),
+	clusterPolicy("v1alpha2", "clusternetworkpolicies", "ClusterNetworkPolicy"),
+	clusterPolicy("v1alpha1", "adminnetworkpolicies", "AdminNetworkPolicy"),
+	clusterPolicy("v1alpha1", "baselineadminnetworkpolicies", "BaselineAdminNetworkPolicy"),
+}
+
+// clusterPolicy describes a policy.networking.k8s.io kind; the decoders
+// read it at the version watched.
+func clusterPolicy(version, plural, kind string) resource {
+	return resource{
+		name:       plural + "." + ClusterPolicyGroup,
+		gvr:        schema.GroupVersionResource{Group: ClusterPolicyGroup, Version: version, Resource: plural},
+		apiVersion: ClusterPolicyGroup + "/" + version,
+		kind:       kind,
+		reason:     reasonInvalidPolicy,
+	}
 }
 
 // hostEndpointsName is the store name of the HostEndpoint kind.

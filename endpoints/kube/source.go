@@ -11,6 +11,7 @@ import (
 	"github.com/sirupsen/logrus"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/dynamic/dynamicinformer"
@@ -309,23 +310,32 @@ func (s *Source) waitSynced(ctx context.Context, ws []watched) bool {
 	}
 }
 
-// servedCalico asks which of the projectcalico.org/v3 kinds the API server
-// serves. A group it does not serve at all is no error.
+// servedCalico asks which of calicoResources (the projectcalico.org/v3
+// kinds and the cluster-scoped policy kinds) the API server serves. A
+// group version it does not serve at all is no error.
 func (s *Source) servedCalico() ([]*resource, error) {
-	list, err := s.discovery.ServerResourcesForGroupVersion(CalicoGroupVersion)
-	if err != nil {
-		if apierrors.IsNotFound(err) {
-			return nil, nil
+	have := map[schema.GroupVersionResource]bool{}
+	asked := map[schema.GroupVersion]bool{}
+	for _, r := range calicoResources {
+		gv := r.gvr.GroupVersion()
+		if asked[gv] {
+			continue
 		}
-		return nil, fmt.Errorf("discover %s: %w", CalicoGroupVersion, err)
-	}
-	have := map[string]bool{}
-	for _, r := range list.APIResources {
-		have[r.Name] = true
+		asked[gv] = true
+		list, err := s.discovery.ServerResourcesForGroupVersion(gv.String())
+		if err != nil {
+			if apierrors.IsNotFound(err) {
+				continue
+			}
+			return nil, fmt.Errorf("discover %s: %w", gv, err)
+		}
+		for _, ar := range list.APIResources {
+			have[gv.WithResource(ar.Name)] = true
+		}
 	}
 	var out []*resource
 	for i := range calicoResources {
-		if have[calicoResources[i].gvr.Resource] {
+		if have[calicoResources[i].gvr] {
 			out = append(out, &calicoResources[i])
 		}
 	}
@@ -363,7 +373,7 @@ func (s *Source) startCalico(ctx context.Context, f dynamicinformer.DynamicShare
 		if len(missing) > 0 {
 			fields["notServed"] = strings.Join(missing, ",")
 		}
-		s.log.WithFields(fields).Info("projectcalico.org/v3 kinds (install deploy/kubernetes/crds to serve them)")
+		s.log.WithFields(fields).Info("projectcalico.org/v3 and policy.networking.k8s.io kinds (kubectl apply -k deploy/kubernetes serves them)")
 	}
 	return out
 }

@@ -30,6 +30,8 @@ var scenes = []struct {
 	{"examples/seeds/database-allow-backends", []int{8080}, "prod/database admits prod/backend and dev/backend only: selectors in one peer are ANDed"},
 	{"examples/seeds/database-allow-backends-trap", []int{8080}, "the same policy with the peer split in two: ORed, so every dev pod gets in"},
 	{"examples/seeds/calico-namespace-rules/namespace-selector", []int{6379}, "Calico: color=red in production admits color=blue from shape=circle namespaces"},
+	{"examples/cluster-policy/admin-denies-what-networkpolicy-allows", []int{8080}, "an Admin-tier ClusterNetworkPolicy denies dev pods what the NetworkPolicy allows them"},
+	{"examples/cluster-policy/networkpolicy-overrides-baseline", []int{8080}, "a Baseline-tier ClusterNetworkPolicy denies dev pods into prod; the NetworkPolicy overrides it for the database"},
 }
 
 func main() {

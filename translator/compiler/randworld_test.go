@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/netip"
 	"sort"
+	"strings"
 	"testing"
 
 	"github.com/flowgate/flowgate/translator/decode"
@@ -440,11 +441,15 @@ type policyName struct {
 func (g *randWorld) newPolicyName() policyName {
 	g.seq++
 	n := policyName{name: fmt.Sprintf("pol-%d", g.seq)}
-	switch g.r.IntN(10) {
+	switch g.r.IntN(12) {
 	case 0, 1, 2, 3:
 		n.kind, n.namespace = policy.CalicoNetworkPolicy, g.endpointNamespace()
 	case 4, 5, 6:
 		n.kind = policy.CalicoGlobalNetworkPolicy
+	case 10:
+		n.kind = policy.ClusterNetworkPolicy
+	case 11:
+		n.kind = policy.AdminNetworkPolicy
 	default:
 		n.kind, n.namespace = policy.KubernetesNetworkPolicy, g.endpointNamespace()
 	}
@@ -453,8 +458,8 @@ func (g *randWorld) newPolicyName() policyName {
 
 func nameOf(p *policy.Policy) policyName {
 	n := policyName{kind: p.Kind, namespace: p.Namespace, name: p.Name}
-	if p.Kind == policy.KubernetesNetworkPolicy {
-		n.name = n.name[len(policy.KubernetesPrefix):]
+	for _, prefix := range []string{policy.KubernetesPrefix, policy.ClusterAdminPrefix, policy.ClusterBaselinePrefix, policy.AdminPrefix} {
+		n.name = strings.TrimPrefix(n.name, prefix)
 	}
 	return n
 }
@@ -462,9 +467,12 @@ func nameOf(p *policy.Policy) policyName {
 // policy generates and decodes one policy named n.
 func (g *randWorld) policy(n policyName) *policy.Policy {
 	var doc map[string]any
-	if n.kind == policy.KubernetesNetworkPolicy {
+	switch n.kind {
+	case policy.KubernetesNetworkPolicy:
 		doc = g.kubernetesPolicy(n)
-	} else {
+	case policy.ClusterNetworkPolicy, policy.AdminNetworkPolicy:
+		doc = g.clusterPolicy(n)
+	default:
 		doc = g.calicoPolicy(n)
 	}
 	js, err := json.Marshal(doc)
@@ -814,7 +822,7 @@ func (g *randWorld) tryChange() (Change, bool, bool) {
 		if g.chance(30) {
 			q := *old
 			q.Order = float64(g.r.IntN(5) * 100)
-			if g.chance(40) && q.Kind != policy.KubernetesNetworkPolicy {
+			if g.chance(40) && q.Kind != policy.KubernetesNetworkPolicy && q.Kind != policy.ClusterNetworkPolicy && q.Kind != policy.AdminNetworkPolicy {
 				q.Tier = g.pick("security", "platform", "default", "ghost")
 			}
 			p = &q

@@ -19,10 +19,16 @@ type RuleRef struct {
 	Index int
 	// Action is the rule's action.
 	Action policy.Action
+	// Name is the rule's name where the API has one, else empty.
+	Name string
 }
 
-// String prints "tier/policy ingress[0] Allow".
+// String prints "tier/policy ingress[0] Allow", with the rule's name after
+// the index when it has one: "ingress[0] \"deny-db\" Deny".
 func (r RuleRef) String() string {
+	if r.Name != "" {
+		return fmt.Sprintf("%s/%s %s[%d] %q %s", r.Tier, r.Policy, r.Direction, r.Index, r.Name, r.Action)
+	}
 	return fmt.Sprintf("%s/%s %s[%d] %s", r.Tier, r.Policy, r.Direction, r.Index, r.Action)
 }
 

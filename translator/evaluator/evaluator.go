@@ -178,7 +178,7 @@ func (ev *Evaluator) decide(e *policy.Endpoint, dir policy.Direction, p Packet, 
 				if !ev.ruleMatches(r, p, network) {
 					continue
 				}
-				ref := RuleRef{Tier: tier.Name, Policy: pol.ID(), Direction: dir, Index: r.Index, Action: r.Action}
+				ref := RuleRef{Tier: tier.Name, Policy: pol.ID(), Direction: dir, Index: r.Index, Action: r.Action, Name: r.Name}
 				switch r.Action {
 				case policy.Log:
 					d.Logged = append(d.Logged, ref)

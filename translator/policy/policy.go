@@ -18,6 +18,15 @@ const (
 	CalicoGlobalNetworkPolicy
 	// KubernetesNetworkPolicy is a networking.k8s.io/v1 NetworkPolicy.
 	KubernetesNetworkPolicy
+	// ClusterNetworkPolicy is a policy.networking.k8s.io/v1alpha2
+	// ClusterNetworkPolicy, of the Admin or the Baseline tier.
+	ClusterNetworkPolicy
+	// AdminNetworkPolicy is a policy.networking.k8s.io/v1alpha1
+	// AdminNetworkPolicy.
+	AdminNetworkPolicy
+	// BaselineAdminNetworkPolicy is a policy.networking.k8s.io/v1alpha1
+	// BaselineAdminNetworkPolicy.
+	BaselineAdminNetworkPolicy
 )
 
 // String returns the kind as users write it.
@@ -29,6 +38,12 @@ func (k Kind) String() string {
 		return "GlobalNetworkPolicy"
 	case KubernetesNetworkPolicy:
 		return "NetworkPolicy.networking.k8s.io"
+	case ClusterNetworkPolicy:
+		return "ClusterNetworkPolicy"
+	case AdminNetworkPolicy:
+		return "AdminNetworkPolicy"
+	case BaselineAdminNetworkPolicy:
+		return "BaselineAdminNetworkPolicy"
 	}
 	return "Kind(" + strconv.Itoa(int(k)) + ")"
 }
@@ -40,6 +55,19 @@ const KubernetesOrder = 1000
 // KubernetesPrefix is prepended to a Kubernetes NetworkPolicy's name, as
 // Calico does, so it never collides with a Calico policy of the same name.
 const KubernetesPrefix = "knp.default."
+
+// Prefixes of the cluster-scoped kinds' policy names, one per kind (and,
+// for ClusterNetworkPolicy, per tier), so that no two kinds collide.
+const (
+	// ClusterAdminPrefix names ClusterNetworkPolicies of the Admin tier.
+	ClusterAdminPrefix = "kcnp.kube-admin."
+	// ClusterBaselinePrefix names ClusterNetworkPolicies of the Baseline tier.
+	ClusterBaselinePrefix = "kcnp.kube-baseline."
+	// AdminPrefix names AdminNetworkPolicies.
+	AdminPrefix = "kanp.adminnetworkpolicy."
+	// BaselineAdminPrefix names the BaselineAdminNetworkPolicy.
+	BaselineAdminPrefix = "kbanp.baselineadminnetworkpolicy."
+)
 
 // Policy is one policy in normalised Calico form.
 type Policy struct {

@@ -29,6 +29,9 @@ type Rule struct {
 	// tools can name it; several normalised rules can share one index
 	// (a Kubernetes rule with many peers becomes one rule per peer).
 	Index int
+	// Name is the rule's name where the API has one (the cluster-scoped
+	// kinds), so that tools can show it; empty otherwise.
+	Name string
 }
 
 // ICMPMatch matches ICMP (or ICMPv6) messages by type and, optionally, code.

@@ -8,7 +8,8 @@ import (
 // endpoints, namespaces, service accounts and network sets. The evaluator
 // and the compiler both read a World; sources build it.
 type World struct {
-	// Tiers by name. The default tier exists even when not listed.
+	// Tiers by name. The default, Admin and Baseline tiers exist even
+	// when not listed.
 	Tiers map[string]*Tier
 	// Policies in no particular order; use PoliciesInOrder to walk them.
 	Policies []*Policy
@@ -38,22 +39,19 @@ func (w *World) Tier(name string) *Tier {
 	if t, ok := w.Tiers[name]; ok {
 		return t
 	}
-	if name == DefaultTier {
-		return NewDefaultTier()
-	}
-	return nil
+	return builtInTier(name)
 }
 
 // TiersInOrder returns the tiers in evaluation order.
 func (w *World) TiersInOrder() []*Tier {
-	tiers := make([]*Tier, 0, len(w.Tiers)+1)
-	seenDefault := false
+	tiers := make([]*Tier, 0, len(w.Tiers)+len(builtInTierNames))
 	for _, t := range w.Tiers {
 		tiers = append(tiers, t)
-		seenDefault = seenDefault || t.Name == DefaultTier
 	}
-	if !seenDefault {
-		tiers = append(tiers, NewDefaultTier())
+	for _, name := range builtInTierNames {
+		if _, ok := w.Tiers[name]; !ok {
+			tiers = append(tiers, builtInTier(name))
+		}
 	}
 	sort.Slice(tiers, func(i, j int) bool { return tiers[i].Before(tiers[j]) })
 	return tiers
