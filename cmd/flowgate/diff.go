@@ -77,22 +77,11 @@ narrow a large world with --namespace).`,
 }
 
 func runDiff(c *cli.Context) error {
-	services, err := parseServices(c.String("protocols"), c.String("ports"))
-	if err != nil {
-		return cli.Exit(err.Error(), 2)
-	}
-	extra, err := parseExtraAddresses(c.String("extra-addresses"))
+	q, err := readQuestion(c)
 	if err != nil {
 		return err
 	}
-	format := c.String("output")
-	if format != "table" && format != "json" && format != "html" {
-		return cli.Exit("--output: want table, json or html", 2)
-	}
-	opts, err := evaluatorOptions(c)
-	if err != nil {
-		return err
-	}
+	services, extra, format, opts := q.services, q.extra, q.format, q.opts
 	beforeObjs, errs := readDiffState(c, "before")
 	afterObjs, afterErrs := beforeObjs, []error(nil)
 	if len(c.StringSlice("after")) > 0 {

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net/netip"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -55,22 +56,11 @@ stderr only.`,
 }
 
 func runMatrix(c *cli.Context) error {
-	services, err := parseServices(c.String("protocols"), c.String("ports"))
-	if err != nil {
-		return cli.Exit(err.Error(), 2)
-	}
-	extra, err := parseExtraAddresses(c.String("extra-addresses"))
+	q, err := readQuestion(c)
 	if err != nil {
 		return err
 	}
-	format := c.String("output")
-	if format != "table" && format != "json" && format != "html" {
-		return cli.Exit("--output: want table, json or html", 2)
-	}
-	opts, err := evaluatorOptions(c)
-	if err != nil {
-		return err
-	}
+	services, extra, format, opts := q.services, q.extra, q.format, q.opts
 	w, partial, err := loadWorld(c)
 	if err != nil {
 		return err
@@ -131,6 +121,36 @@ func splitList(s string) []string {
 }
 
 // parseServices crosses protocols with ports; ICMP takes no port.
+// question is what matrix and diff are asked about: the connections to
+// evaluate (services, outside addresses), the evaluator's settings and the
+// output format.
+type question struct {
+	services []evaluator.Service
+	extra    []netip.Addr
+	format   string
+	opts     evaluator.Options
+}
+
+// readQuestion reads the flags matrix and diff share (--protocols,
+// --ports, --extra-addresses, -o table|json|html, the failsafes); a bad
+// value is a usage error.
+func readQuestion(c *cli.Context) (question, error) {
+	var q question
+	var err error
+	if q.services, err = parseServices(c.String("protocols"), c.String("ports")); err != nil {
+		return q, cli.Exit(err.Error(), 2)
+	}
+	if q.extra, err = parseExtraAddresses(c.String("extra-addresses")); err != nil {
+		return q, err
+	}
+	q.format = c.String("output")
+	if q.format != "table" && q.format != "json" && q.format != "html" {
+		return q, cli.Exit("--output: want table, json or html", 2)
+	}
+	q.opts, err = evaluatorOptions(c)
+	return q, err
+}
+
 func parseServices(protocols, ports string) ([]evaluator.Service, error) {
 	var nums []uint16
 	for _, p := range splitList(ports) {
