@@ -1,11 +1,12 @@
 package compiler
 
 import (
+	"os"
 	"path/filepath"
 	"testing"
 
-	"github.com/flowgate/flowgate/endpoints/files"
 	"github.com/flowgate/flowgate/translator/decode"
+	"github.com/flowgate/flowgate/translator/evaluator/evaltest"
 )
 
 // TestStagedPoliciesNeverCompiled: adding staged policies (a Set that
@@ -13,7 +14,12 @@ import (
 // world changes not one flow, though committing them would.
 func TestStagedPoliciesNeverCompiled(t *testing.T) {
 	base := loadExample(t, "database-allow-backends")
-	objs, errs := files.Read([]string{filepath.Join(seedsDir, "database-allow-backends"), "../../examples/staged/database-allow-backends-trap.yaml"}, nil)
+	objs, errs := evaltest.DecodeFS(os.DirFS(filepath.Join(seedsDir, "database-allow-backends")), ".")
+	trap, terrs := evaltest.DecodeFS(os.DirFS("../../examples/staged"), "database-allow-backends-trap.yaml")
+	objs, errs = append(objs, trap...), append(errs, terrs...)
+	if len(trap) == 0 {
+		t.Fatal("no staged policies read")
+	}
 	del, derrs := decode.Decode("delete.yaml", []byte(`apiVersion: projectcalico.org/v3
 kind: StagedGlobalNetworkPolicy
 metadata: {name: nothing-to-delete}

@@ -1,12 +1,13 @@
 package evaluator_test
 
 import (
+	"os"
 	"path/filepath"
 	"testing"
 
-	"github.com/flowgate/flowgate/endpoints/files"
 	"github.com/flowgate/flowgate/translator/decode"
 	"github.com/flowgate/flowgate/translator/evaluator"
+	"github.com/flowgate/flowgate/translator/evaluator/evaltest"
 )
 
 // TestClusterPolicyExamples asserts what examples/cluster-policy says: the
@@ -30,7 +31,7 @@ func TestClusterPolicyExamples(t *testing.T) {
 	}
 	for dir, probes := range cases {
 		t.Run(dir, func(t *testing.T) {
-			objs, errs := files.Read([]string{filepath.Join("../../examples/cluster-policy", dir)}, nil)
+			objs, errs := evaltest.DecodeFS(os.DirFS(filepath.Join("../../examples/cluster-policy", dir)), ".")
 			w, berrs := decode.Build(objs)
 			for _, err := range append(errs, berrs...) {
 				t.Fatalf("%s: %v", dir, err)
