@@ -37,6 +37,10 @@ type k8sCluster struct {
 	client  kubernetes.Interface
 	dynamic dynamic.Interface
 	env     []string // k8s.sh's environment (the ports)
+	// installed: deploy/kubernetes is applied and the agent user bound
+	// (by install), so a subtest run alone with -run still has the CRDs
+	// and RBAC the agent needs.
+	installed bool
 }
 
 // requireK8s is what a Kubernetes test needs besides an OVS sandbox: the
@@ -170,6 +174,16 @@ func (c *k8sCluster) install(t testing.TB) {
 	c.kubectl(t, "", "apply", "-k", "../deploy/kubernetes")
 	c.kubectl(t, "", "wait", "--for", "condition=established", "--timeout=60s", "crd", "-l", "app.kubernetes.io/part-of=flowgate")
 	c.kubectl(t, "", "create", "clusterrolebinding", "flowgate-agent-test-user", "--clusterrole=flowgate-agent", "--user=flowgate-agent")
+	c.installed = true
+}
+
+// ensureInstalled installs deploy/kubernetes unless a subtest did already
+// (a subtest picked alone with -run skips testK8sManifests, which installs).
+func (c *k8sCluster) ensureInstalled(t testing.TB) {
+	t.Helper()
+	if !c.installed {
+		c.install(t)
+	}
 }
 
 // restart stops the API server and etcd and starts them again on the same

@@ -43,6 +43,7 @@ func TestK8s(t *testing.T) {
 	if t.Failed() {
 		return
 	}
+	c.ensureInstalled(t)
 	n := newK8sNode(t, c, k8sNodeName)
 	n.startAgent(t)
 	t.Run("DatabaseAllowBackends", func(t *testing.T) { testK8sDatabase(t, n) })

@@ -24,7 +24,9 @@ func ReplaceFlows(o *sandbox.OVS, bridge string, flows []compiler.Flow) error {
 		b.WriteByte('\n')
 	}
 	if out, err := o.OfctlInput(b.String(), "-O", OpenFlow, "--bundle", "add-flows", bridge, "-"); err != nil {
-		return fmt.Errorf("install %d flows: %w: %s", len(flows), err, out)
+		// ovs-vswitchd's log says why it refused or dropped the bundle's
+		// connection (an ovs-ofctl "Broken pipe" says only that it did).
+		return fmt.Errorf("install %d flows: %w: %s\novs-vswitchd.log tail:\n%s", len(flows), err, out, o.LogTail(15))
 	}
 	return nil
 }
