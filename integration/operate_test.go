@@ -123,6 +123,13 @@ func TestTraceVerifyStatsLive(t *testing.T) {
 		t.Errorf("trace prod/frontend -> prod/database: exit %d, %+v", code, r)
 	}
 
+	// --agent: the same answer from the policy the agent enforces.
+	out, errOut, code := runFlowgate(t, o, "trace", "--ovsdb", o.DBAddr(), "--bridge", "br-int", "--agent", health,
+		"--from", "prod/backend", "--to", "prod/database", "--port", "8080", "-o", "json")
+	if err := json.Unmarshal([]byte(out), &r); err != nil || code != 0 || !r.Allowed || !r.Agree || r.Ingress == nil || r.Ingress.Policy != allowPolicy {
+		t.Errorf("trace --agent: exit %d, %v, %+v\n%s", code, err, r, errOut)
+	}
+
 	text, _, code := runFlowgate(t, o, "trace", "--ovsdb", o.DBAddr(), "--bridge", "br-int", "-f", backendSeed,
 		"--from", "prod/frontend", "--to", "prod/database", "--port", "8080")
 	if code != 0 || !strings.HasPrefix(text, "DENIED") || !strings.Contains(text, "end of tier default: deny") || !strings.Contains(text, "  agree") {
@@ -130,7 +137,7 @@ func TestTraceVerifyStatsLive(t *testing.T) {
 	}
 	t.Logf("flowgate trace:\n%s", text)
 
-	out, errOut, code := runFlowgate(t, o, "verify", "--ovsdb", o.DBAddr(), "--bridge", "br-int", "-f", backendSeed, "--sample", "150", "--seed", "3")
+	out, errOut, code = runFlowgate(t, o, "verify", "--ovsdb", o.DBAddr(), "--bridge", "br-int", "-f", backendSeed, "--sample", "150", "--seed", "3")
 	if code != 0 || !strings.Contains(out, "150 connections traced, 0 disagree") {
 		t.Errorf("verify: exit %d\n%s\n%s", code, out, errOut)
 	}
