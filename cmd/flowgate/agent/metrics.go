@@ -82,7 +82,9 @@ func (h *health) Describe(ch chan<- *prometheus.Desc) { prometheus.DescribeByCol
 // counters per table and per rule.
 func (h *health) Collect(ch chan<- prometheus.Metric) {
 	h.mu.Lock()
-	counter := func(d *prometheus.Desc, v float64) { ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, v) }
+	counter := func(d *prometheus.Desc, v float64) {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, v)
+	}
 	gauge := func(d *prometheus.Desc, v float64) { ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v) }
 	counter(descRealizations, float64(h.syncs))
 	counter(descFailures, float64(h.failures))
