@@ -35,16 +35,20 @@ together, per direction.
   flowgate stats --bridge br-int -o json
 
 stats only reads.`,
-		Flags: []cli.Flag{bridgeFlag, ovsdbFlag, nodeFlag,
+		Flags: append([]cli.Flag{bridgeFlag, ovsdbFlag, nodeFlag,
 			&cli.StringSliceFlag{Name: "filename", Aliases: []string{"f"}, Usage: "policy files or directories, to name the rules (optional)"},
 			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Value: "table", Usage: "table or json"},
-		},
+		}, sharedFlags...),
 		Action: func(c *cli.Context) error {
 			if o := c.String("output"); o != "table" && o != "json" {
 				return cli.Exit("--output: want table or json", exitUsage)
 			}
+			shared, err := sharedFromFlags(c)
+			if err != nil {
+				return cli.Exit(err.Error(), exitUsage)
+			}
 			bridge := c.String("bridge")
-			db, _, err := agent.OpenBridgeReadOnly(c.Context, c.String("ovsdb"), bridge, nil, os.Environ())
+			db, _, err := agent.OpenBridgeReadOnly(c.Context, c.String("ovsdb"), bridge, shared, os.Environ())
 			if err != nil {
 				return cli.Exit(err.Error(), exitInvalid)
 			}
@@ -57,13 +61,19 @@ stats only reads.`,
 				}
 				e := &agent.Engine{Bridge: bridge, Node: c.String("node"), DB: db}
 				w, _ := e.BuildWorld(objs)
-				comp, _ = compiler.New(w, compiler.Options{Locals: e.Bindings(w, e.Ports())})
+				comp, _ = compiler.New(w, compiler.Options{Locals: e.Bindings(w, e.Ports()), Shared: shared})
 			}
-			flows, err := openflow.DumpFlowStats(c.Context, bridge, "", os.Environ())
+			// On a shared bridge only flowgate's flows (its cookie mark):
+			// the other controller's cookies are random.
+			match := ""
+			if shared != nil {
+				match = fmt.Sprintf("cookie=%#x/%#x", compiler.SharedCookieMark, compiler.SharedCookieMask)
+			}
+			flows, err := openflow.DumpFlowStats(c.Context, bridge, match, os.Environ())
 			if err != nil {
 				return cli.Exit(err.Error(), exitInvalid)
 			}
-			stats := agent.RuleStats(flows, comp)
+			stats := agent.RuleStats(flows, comp, shared)
 			if c.String("output") == "json" {
 				enc := json.NewEncoder(c.App.Writer)
 				enc.SetIndent("", "  ")

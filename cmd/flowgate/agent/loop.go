@@ -66,7 +66,7 @@ func Run(parent context.Context, cfg Config) error {
 		return err
 	}
 	defer db.Close()
-	counters := &bridgeCounters{bridge: cfg.Bridge, env: os.Environ()}
+	counters := &bridgeCounters{bridge: cfg.Bridge, env: os.Environ(), shared: shared}
 	if shared != nil {
 		counters.match = fmt.Sprintf("cookie=%#x/%#x", compiler.SharedCookieMark, compiler.SharedCookieMask)
 	}

@@ -30,6 +30,7 @@ type ruleKey struct {
 type bridgeCounters struct {
 	bridge, match string
 	env           []string
+	shared        *compiler.Shared
 }
 
 // Metric descriptions of the values the health struct keeps; their names
@@ -121,13 +122,13 @@ func (h *health) Collect(ch chan<- prometheus.Metric) {
 		logrus.WithError(err).Warn("metrics: cannot read the bridge's flow counters")
 		return
 	}
-	collectFlowCounters(ch, flows, names, max)
+	collectFlowCounters(ch, flows, src.shared, names, max)
 }
 
 // collectFlowCounters sends flows per table, per-rule counters (at most
 // max rule series, the rest summed into policy="_other") and default
 // counters.
-func collectFlowCounters(ch chan<- prometheus.Metric, flows []openflow.FlowStat, names map[ruleKey]compiler.RuleName, max int) {
+func collectFlowCounters(ch chan<- prometheus.Metric, flows []openflow.FlowStat, shared *compiler.Shared, names map[ruleKey]compiler.RuleName, max int) {
 	perTable := map[uint8]int{}
 	for _, f := range flows {
 		perTable[f.Table]++
@@ -135,7 +136,7 @@ func collectFlowCounters(ch chan<- prometheus.Metric, flows []openflow.FlowStat,
 	for t, n := range perTable {
 		ch <- prometheus.MustNewConstMetric(descTableFlows, prometheus.GaugeValue, float64(n), fmt.Sprint(t))
 	}
-	stats := RuleStats(flows, nil)
+	stats := RuleStats(flows, nil, shared)
 	sort.Slice(stats, func(i, j int) bool { return stats[i].RuleID < stats[j].RuleID })
 	type labels struct{ dir, tier, pol, rule, action string }
 	sums := map[labels][2]uint64{}

@@ -43,9 +43,15 @@ var tierEndCodes = map[string]string{
 
 // RuleStats groups the bridge's flow counters by rule (cookie category
 // rule, the rule id in the cookie) and by default (the tier-end flows),
-// naming each rule with comp when it is not nil. Rules with no flow
-// counted yet are left out only when they matched nothing.
-func RuleStats(flows []openflow.FlowStat, comp *compiler.Compiler) []RuleStat {
+// naming each rule with comp when it is not nil. shared is the placement
+// of a bridge shared with the Neutron agent (nil: flowgate owns it), which
+// moves the tier-end tables; flows should then be only flowgate's (dumped
+// with its cookie mark).
+func RuleStats(flows []openflow.FlowStat, comp *compiler.Compiler, shared *compiler.Shared) []RuleStat {
+	egressEnd, ingressEnd := compiler.TableEgressTierEnd.ID, compiler.TableIngressTierEnd.ID
+	if shared != nil {
+		egressEnd, ingressEnd = shared.Table(egressEnd), shared.Table(ingressEnd)
+	}
 	type key struct {
 		ingress bool
 		id      uint32
@@ -78,10 +84,10 @@ func RuleStats(flows []openflow.FlowStat, comp *compiler.Compiler) []RuleStat {
 		switch {
 		case ck.Category() == compiler.CategoryRule:
 			add(key{ingress: ck.Ingress(), id: ck.ID()}, f)
-		case ck.Category() == compiler.CategoryPipeline && (f.Table == compiler.TableEgressTierEnd.ID || f.Table == compiler.TableIngressTierEnd.ID):
+		case ck.Category() == compiler.CategoryPipeline && (f.Table == egressEnd || f.Table == ingressEnd):
 			for code, name := range tierEndCodes {
 				if strings.Contains(f.Match, code) {
-					add(key{ingress: f.Table == compiler.TableIngressTierEnd.ID, def: name}, f)
+					add(key{ingress: f.Table == ingressEnd, def: name}, f)
 				}
 			}
 		}
