@@ -24,7 +24,7 @@ var liveTraceFlags = []cli.Flag{
 	&cli.StringSliceFlag{Name: "filename", Aliases: []string{"f"}, Usage: "the policy the bridge enforces: files or directories (the agent's policyPaths); or --agent"},
 	&cli.StringFlag{Name: "agent", Usage: "read the policy from the agent's health address (its /objects), e.g. 127.0.0.1:9808, instead of -f"},
 	&cli.UintFlag{Name: "in-port", Usage: "OpenFlow port packets from beyond the host enter through (default: the first port with no endpoint and no iface-id, else LOCAL)"},
-	establishedFlag, failsafeInboundFlag, failsafeOutboundFlag,
+	failsafeInboundFlag, failsafeOutboundFlag, skipInvalidFlag,
 }
 
 // liveTracer reads the world (-f or --agent) and the bridge's bindings,
@@ -41,15 +41,14 @@ func liveTracer(c *cli.Context) (t *agent.Tracer, w *policy.World, closeFn func(
 	default:
 		return nil, nil, nil, cli.Exit("give the policy the bridge enforces: -f FILES or --agent ADDR", exitUsage)
 	}
-	for _, p := range problems {
-		fmt.Fprintln(c.App.ErrWriter, p)
+	printWarnings(c.App.ErrWriter, objs)
+	if _, errs := decode.Build(objs); len(errs) > 0 {
+		problems = append(problems, errs...)
 	}
-	if len(problems) > 0 && len(objs) == 0 {
-		return nil, nil, nil, cli.Exit(fmt.Sprintf("%d problem(s) reading the policy", len(problems)), exitInvalid)
-	}
-	est, err := establishedOption(c)
-	if err != nil {
-		return nil, nil, nil, cli.Exit(err.Error(), exitUsage)
+	// As verdict: an evaluator without a broken Deny would call the
+	// bridge wrong; refuse unless --skip-invalid.
+	if _, err := refuseInvalid(c, problems); err != nil {
+		return nil, nil, nil, err
 	}
 	opts, err := agent.CompilerOptions(c.String("failsafe-inbound"), c.String("failsafe-outbound"))
 	if err != nil {
@@ -65,7 +64,7 @@ func liveTracer(c *cli.Context) (t *agent.Tracer, w *policy.World, closeFn func(
 	w, _ = e.BuildWorld(objs)
 	ports := e.Ports()
 	locals := e.Bindings(w, ports)
-	opts.Locals, opts.Established = locals, est
+	opts.Locals = locals
 	comp, errs := compiler.New(w, opts)
 	for _, err := range errs {
 		fmt.Fprintln(c.App.ErrWriter, "compile:", err)

@@ -21,7 +21,8 @@ mention (and TCP 80, ICMP echo). --seed makes the sample repeatable.
   flowgate verify --agent 127.0.0.1:9808 --sample 1000 --seed 7
 
 verify exits 0 when the bridge decided every connection as the evaluator
-does, and 1 listing each disagreement with its trace. The agent can run it
+does, and 1 listing each disagreement with its trace (or when no endpoint
+is bound to the bridge: nothing could be proved). The agent can run it
 on a timer (the config's verify section) and export the result as metrics.`,
 		Flags: append([]cli.Flag{
 			&cli.IntFlag{Name: "sample", Value: 200, Usage: "number of connections to trace"},
@@ -46,6 +47,10 @@ on a timer (the config's verify section) and export the result as metrics.`,
 				fmt.Fprintln(out)
 			}
 			fmt.Fprintf(out, "%d connections traced, %d disagree with the evaluator\n", rep.Traced, len(rep.Disagreed))
+			if rep.Traced == 0 {
+				// Nothing proved is not a pass.
+				return cli.Exit("no connection traced: no endpoint with an address is bound to the bridge (check -f/--agent and --node)", exitInvalid)
+			}
 			if len(rep.Disagreed) > 0 {
 				return cli.Exit(fmt.Sprintf("%d connection(s): the bridge and the evaluator disagree", len(rep.Disagreed)), exitInvalid)
 			}
