@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/flowgate/flowgate/cmd/flowgate/agent"
+	"github.com/flowgate/flowgate/ovs/oftrace"
 	"github.com/flowgate/flowgate/ovs/sandbox"
 	"github.com/flowgate/flowgate/ovs/sandbox/sandboxtest"
 	"github.com/flowgate/flowgate/translator/compiler"
@@ -37,14 +39,18 @@ func TestDifferentialTrace(t *testing.T) {
 	}
 	o := sandboxtest.New(t)
 	setupBridge(t, o)
-	total := 0
+	total, named := 0, 0
 	for seed := 1; seed <= worlds; seed++ {
-		total += checkWorld(t, o, int64(seed), probes, nil, worldMode(seed))
+		ran, n := checkWorld(t, o, int64(seed), probes, nil, worldMode(seed))
+		total, named = total+ran, named+n
 		if t.Failed() {
 			return
 		}
 	}
-	t.Logf("%d worlds, %d probes agreed", worlds, total)
+	t.Logf("%d worlds, %d probes agreed, %d decided by a rule the trace named as the evaluator does", worlds, total, named)
+	if named*10 < total {
+		t.Fatalf("only %d of %d probes were decided by a rule: the rule naming is barely exercised", named, total)
+	}
 	if total < 2000 && !testing.Short() {
 		t.Fatalf("only %d probes ran; the differential test needs at least 2000", total)
 	}
@@ -113,7 +119,8 @@ func TestDifferentialTraceShared(t *testing.T) {
 	shared.HandBack = 94
 	total := 0
 	for seed := 1; seed <= 15; seed++ {
-		total += checkWorld(t, o, int64(seed), 45, &shared, worldMode(seed))
+		ran, _ := checkWorld(t, o, int64(seed), 45, &shared, worldMode(seed))
+		total += ran
 		if t.Failed() {
 			return
 		}
@@ -144,7 +151,7 @@ func neutronBase() []compiler.Flow {
 
 // checkWorld traces probes of one random world, compiled in mode est; with
 // shared set, through the pipeline as shared mode installs it.
-func checkWorld(t *testing.T, o *sandbox.OVS, seed int64, probes int, shared *compiler.Shared, est compiler.Established) int {
+func checkWorld(t *testing.T, o *sandbox.OVS, seed int64, probes int, shared *compiler.Shared, est compiler.Established) (ran, named int) {
 	t.Helper()
 	g := &randWorld{r: rand.New(rand.NewSource(seed))}
 	yaml := g.generate()
@@ -174,6 +181,7 @@ func checkWorld(t *testing.T, o *sandbox.OVS, seed int64, probes int, shared *co
 		t.Fatalf("seed %d: %v", seed, err)
 	}
 	ev := evaluator.New(w, evaluator.DefaultOptions())
+	tracer := &agent.Tracer{Comp: c, Eval: ev, Locals: locals}
 
 	var ps []participant
 	for _, e := range w.Endpoints {
@@ -192,7 +200,6 @@ func checkWorld(t *testing.T, o *sandbox.OVS, seed int64, probes int, shared *co
 		ps = append(ps, participant{name: a, faces: []face{{mac: remoteMAC, addrs: []netip.Addr{netip.MustParseAddr(a)}}}})
 	}
 	r := rand.New(rand.NewSource(seed * 7919))
-	ran := 0
 	for i := 0; i < probes*4 && ran < probes; i++ {
 		src, dst := ps[r.Intn(len(ps))], ps[r.Intn(len(ps))]
 		if src.name == dst.name || (src.binding == nil && dst.binding == nil) || crossesNetworks(src, dst) {
@@ -232,7 +239,21 @@ func checkWorld(t *testing.T, o *sandbox.OVS, seed int64, probes int, shared *co
 			if got != want {
 				t.Errorf("seed %d (%s): %s -> %s %s, conntrack %s: OVS delivered=%v, evaluator allowed=%v (%s)\ntrace spec: %s\nworld:\n%s\ntrace:\n%s",
 					seed, est, src.name, dst.name, pkt, state, got, want, reasons, s, yaml, trace)
-				return ran
+				return ran, named
+			}
+			if state == "trk,new" {
+				// What `flowgate trace` reads from the same trace: the
+				// verdict and the rule that decided each direction the
+				// bridge walked, named as the evaluator names it.
+				r := tracer.Read(src.evaluatorParticipant(), dst.evaluatorParticipant(), pkt, s, trace)
+				if !r.Agree || !r.SameRules {
+					t.Errorf("seed %d (%s): %s -> %s %s: trace read allowed=%v egress=%s (%s) ingress=%s (%s); evaluator allowed=%v egress=%s ingress=%s\ntrace:\n%s",
+						seed, est, src.name, dst.name, pkt, r.Allowed, r.Egress, r.EgressBy, r.Ingress, r.IngressBy, r.EvaluatorAllowed, r.EvaluatorEgress, r.EvaluatorIngress, trace)
+					return ran, named
+				}
+				if r.Egress != nil || r.Ingress != nil {
+					named++
+				}
 			}
 		}
 		if est == compiler.EstablishedCut && !untracked(src) && !untracked(dst) {
@@ -251,12 +272,17 @@ func checkWorld(t *testing.T, o *sandbox.OVS, seed int64, probes int, shared *co
 			if cut := strings.Contains(datapathActions(trace), "ct(commit"); !got || cut == want {
 				t.Errorf("seed %d (%s): the reply of %s -> %s %s: OVS delivered=%v, marked cut=%v; evaluator allowed=%v (%s)\ntrace spec: %s\nworld:\n%s\ntrace:\n%s",
 					seed, est, src.name, dst.name, pkt, got, cut, want, reasons, r, yaml, trace)
-				return ran
+				return ran, named
 			}
 		}
 		ran++
 	}
-	return ran
+	return ran, named
+}
+
+// evaluatorParticipant is p as the evaluator and agent.Tracer see it.
+func (p participant) evaluatorParticipant() evaluator.Participant {
+	return evaluator.Participant{Name: p.name, Endpoint: p.endpoint}
 }
 
 // untracked reports whether a participant is a stateless endpoint, whose
@@ -383,23 +409,5 @@ func traceSpec(src, dst participant, p evaluator.Packet) string {
 	if len(p.DstMAC) == 6 {
 		dlDst = p.DstMAC.String()
 	}
-	v6 := p.Src.Is6()
-	proto := map[policy.Protocol]string{policy.TCP: "tcp", policy.UDP: "udp", policy.SCTP: "sctp", policy.ICMP: "icmp", policy.ICMPv6: "icmp6"}[p.Protocol]
-	if v6 && p.Protocol != policy.ICMPv6 {
-		proto += "6"
-	}
-	addr := fmt.Sprintf("nw_src=%s,nw_dst=%s", p.Src, p.Dst)
-	if v6 {
-		addr = fmt.Sprintf("ipv6_src=%s,ipv6_dst=%s", p.Src, p.Dst)
-	}
-	// ofproto/trace wants the protocol's own port field names.
-	pf := map[policy.Protocol]string{policy.TCP: "tcp", policy.UDP: "udp", policy.SCTP: "sctp"}[p.Protocol]
-	l4 := fmt.Sprintf("%s_src=%d,%s_dst=%d", pf, p.SrcPort, pf, p.DstPort)
-	if p.Protocol.IsICMP() {
-		l4 = fmt.Sprintf("icmp_type=%d,icmp_code=%d", p.ICMPType, p.ICMPCode)
-		if v6 {
-			l4 = fmt.Sprintf("icmpv6_type=%d,icmpv6_code=%d", p.ICMPType, p.ICMPCode)
-		}
-	}
-	return fmt.Sprintf("in_port=%d,%s,dl_src=%s,dl_dst=%s,%s,%s", inPort, proto, dlSrc, dlDst, addr, l4)
+	return oftrace.Spec(uint32(inPort), dlSrc, dlDst, p)
 }

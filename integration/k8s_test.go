@@ -76,6 +76,11 @@ func testK8sManifests(t *testing.T, c *k8sCluster) {
 	if got := c.kubectl(t, "", "get", "ds", "-n", "flowgate-system", "flowgate-agent", "-o", "jsonpath={.spec.template.spec.containers[0].livenessProbe.httpGet.path} {.spec.template.spec.containers[0].readinessProbe.httpGet.path} {.spec.template.spec.hostNetwork}"); got != "/healthz /readyz true" {
 		t.Errorf("DaemonSet probes/hostNetwork: %q", got)
 	}
+	// Metrics are scraped from off the node on their own port; the probes
+	// (and /objects, on the same address) stay on loopback.
+	if got := c.kubectl(t, "", "get", "ds", "-n", "flowgate-system", "flowgate-agent", "-o", "jsonpath={.spec.template.spec.containers[0].ports[?(@.name==\"metrics\")].containerPort} {.spec.template.spec.containers[0].livenessProbe.httpGet.host} {.spec.template.spec.containers[0].livenessProbe.httpGet.port}"); got != "9809 127.0.0.1 9808" {
+		t.Errorf("DaemonSet metrics port / probe address: %q", got)
+	}
 	for _, q := range []struct {
 		verb, resource string
 		want           string

@@ -4,9 +4,9 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/flowgate/flowgate/ovs/oftrace"
 	"github.com/flowgate/flowgate/ovs/sandbox"
 	"github.com/flowgate/flowgate/translator/compiler"
-	"github.com/flowgate/flowgate/translator/compiler/flowcheck"
 )
 
 // OpenFlow is the protocol version flows are written with: conjunctions,
@@ -49,20 +49,5 @@ func TraceState(o *sandbox.OVS, bridge, packet, state string) (delivered bool, t
 	return delivers(out), out, nil
 }
 
-// delivers reads the last "Datapath actions:" line of a trace: the packet
-// is delivered when those actions output it to a port.
-func delivers(trace string) bool {
-	last := ""
-	for _, line := range strings.Split(trace, "\n") {
-		if strings.HasPrefix(line, "Datapath actions:") {
-			last = strings.TrimSpace(strings.TrimPrefix(line, "Datapath actions:"))
-		}
-	}
-	for _, a := range flowcheck.SplitActions(last) {
-		a = strings.TrimSpace(a)
-		if a != "" && a != "drop" && !strings.HasPrefix(a, "ct(") && !strings.HasPrefix(a, "recirc(") && !strings.HasPrefix(a, "userspace(") {
-			return true
-		}
-	}
-	return false
-}
+// delivers reads whether a trace's packet was delivered (oftrace.Delivers).
+func delivers(trace string) bool { return oftrace.Delivers(trace) }

@@ -56,6 +56,7 @@ List, for flowgate diff).`,
 			&cli.StringFlag{Name: "kubeconfig", Usage: "watch this cluster's policy, pods and namespaces (turns kubernetes.enabled on; in a pod, enable it in the config to use the in-cluster config)"},
 			&cli.StringFlag{Name: "node-name", Usage: "this node's Kubernetes name: its pods are the local ones (default: $NODE_NAME, then the config's node)"},
 			&cli.StringFlag{Name: "state-dir", Usage: "keep each policy file's last good content here (under <bridge>/), to enforce it when the agent starts while the file is broken; overrides the config's stateDir (default " + agent.DefaultStateDir + ")"},
+			&cli.StringFlag{Name: "log-format", Usage: "log format: text or json (one JSON object per line, for log shippers); overrides the config's logFormat"},
 			&cli.StringFlag{Name: "cpuprofile", Usage: "write a Go CPU profile of the whole run to this file, for `go tool pprof` (latency work)"},
 		},
 		Action: func(c *cli.Context) error {
@@ -66,6 +67,10 @@ List, for flowgate diff).`,
 			if err := applyAgentFlags(c, &cfg); err != nil {
 				return cli.Exit(err.Error(), 2)
 			}
+			if c.IsSet("log-format") {
+				cfg.LogFormat = c.String("log-format")
+			}
+			agent.Version = version
 			if err := configureLogging(cfg.LogLevel, cfg.LogFormat); err != nil {
 				return cli.Exit(err.Error(), 2)
 			}

@@ -156,3 +156,22 @@ func TestInputSizeLimit(t *testing.T) {
 		t.Errorf("stdin: exit %d, stdout %q", r.code, r.stdout)
 	}
 }
+
+// TestLiveTraceRefusesInvalidInput: trace and verify refuse invalid
+// input before touching the bridge (an evaluator without a broken Deny
+// would call the bridge wrong), listing every problem, exit 1.
+func TestLiveTraceRefusesInvalidInput(t *testing.T) {
+	dir := t.TempDir()
+	db := filepath.Join(examples, "seeds/database-allow-backends")
+	bad := writeFile(t, dir, "deny.yaml", denyWithBadCIDR)
+	for name, args := range map[string][]string{
+		"trace":  {"trace", "--from", "prod/backend", "--to", "prod/database", "--port", "8080"},
+		"verify": {"verify"},
+	} {
+		r := run(t, append(args, "--ovsdb", "unix:"+filepath.Join(dir, "no-ovsdb.sock"), "-f", db, "-f", bad)...)
+		want := bad + ":1: GlobalNetworkPolicy deny-all: spec.ingress[1].source.nets[0]"
+		if r.code != 1 || r.stdout != "" || !strings.Contains(r.stderr, want) || strings.Contains(r.stderr, "OVSDB") {
+			t.Errorf("%s: exit %d, stdout %q, stderr %q; want 1, nothing, the problem, and the bridge untouched", name, r.code, r.stdout, r.stderr)
+		}
+	}
+}

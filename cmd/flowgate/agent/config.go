@@ -50,13 +50,32 @@ type Config struct {
 	// LogLevel and LogFormat configure logging (text or json).
 	LogLevel  string `json:"logLevel"`
 	LogFormat string `json:"logFormat"`
-	// HealthAddress serves /healthz, /readyz and /metrics ("" disables).
+	// HealthAddress serves /healthz, /readyz, /metrics and /objects (""
+	// disables). Keep it on loopback: /objects shows every policy.
 	HealthAddress string `json:"healthAddress"`
+	// MetricsAddress also serves /metrics, alone, for a scrape from off
+	// the host (e.g. ":9809"); "" serves it only on HealthAddress.
+	MetricsAddress string `json:"metricsAddress"`
+	// MetricsMaxRuleSeries bounds the per-rule counter series
+	// (flowgate_rule_packets_total and _bytes_total): rules past it, in
+	// rule id order, are summed into policy="_other".
+	MetricsMaxRuleSeries int `json:"metricsMaxRuleSeries"`
+	// Verify runs `flowgate verify` on a timer and exports the result.
+	Verify VerifyConfig `json:"verify"`
 	// Kubernetes makes the agent watch an API server for policy, pods,
 	// namespaces and service accounts (deploy/kubernetes).
 	Kubernetes KubernetesConfig `json:"kubernetes"`
 	// Shared shares the bridge with the Neutron OVS agent.
 	Shared SharedConfig `json:"shared"`
+}
+
+// VerifyConfig is the agent's self-verification: when Enabled (off by
+// default) it traces Sample connections through the bridge every Interval
+// and compares them with the evaluator, as `flowgate verify` does.
+type VerifyConfig struct {
+	Enabled  bool     `json:"enabled"`
+	Interval Duration `json:"interval"`
+	Sample   int      `json:"sample"`
 }
 
 // KubernetesConfig is the agent's Kubernetes source.
@@ -93,6 +112,8 @@ func DefaultConfig() Config {
 		LogLevel:               "info",
 		LogFormat:              "text",
 		HealthAddress:          "127.0.0.1:9808",
+		MetricsMaxRuleSeries:   500,
+		Verify:                 VerifyConfig{Interval: Duration(10 * time.Minute), Sample: 200},
 		Kubernetes:             KubernetesConfig{Debounce: Duration(kube.DefaultDebounce)},
 		Shared:                 defaultSharedConfig(),
 		EstablishedConnections: compiler.EstablishedSurvive.String(),

@@ -20,4 +20,12 @@ func TestShippedAgentConfigs(t *testing.T) {
 	if !cfg.Kubernetes.Enabled || cfg.Kubernetes.Kubeconfig != "" || cfg.Kubernetes.AutoHostEndpoints || len(cfg.PolicyPaths) != 0 {
 		t.Errorf("deploy/kubernetes/agent.yaml: %+v, want the in-cluster source, no files, no automatic host endpoints", cfg)
 	}
+	// /objects shows every policy: the health address stays on loopback,
+	// and only /metrics is served where a scrape reaches it.
+	if cfg.HealthAddress != "127.0.0.1:9808" || cfg.MetricsAddress != ":9809" {
+		t.Errorf("deploy/kubernetes/agent.yaml: healthAddress %q, metricsAddress %q; want 127.0.0.1:9808 and :9809", cfg.HealthAddress, cfg.MetricsAddress)
+	}
+	if cfg.Verify.Enabled {
+		t.Errorf("deploy/kubernetes/agent.yaml: self-verification on; it is off by default")
+	}
 }

@@ -8,7 +8,11 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
 	"github.com/flowgate/flowgate/endpoints/state"
+	"github.com/flowgate/flowgate/translator/compiler"
 )
 
 // health is what /healthz, /readyz and /metrics report.
@@ -28,9 +32,34 @@ type health struct {
 	stores []*state.Store
 	// enforced is served as /objects (enforced.go).
 	enforced EnforcedObjects
+
+	// held and invalid are the last realization's held ports and invalid
+	// objects.
+	held, invalid int
+	// counters is where scrapes read the flow counters (nil: not yet);
+	// ruleNames names the rules they count, maxRuleSeries bounds them.
+	counters       *bridgeCounters
+	ruleNames      map[ruleKey]compiler.RuleName
+	maxRuleSeries  int
+	flowReadErrors int
+
+	// registry is what /metrics serves (metrics.go); other parts of the
+	// agent register their collectors on it (Registerer).
+	registry                                                *prometheus.Registry
+	latency                                                 prometheus.Histogram
+	verifyRuns, verifyTraced, verifyDisagreed, verifyErrors prometheus.Counter
+	verifyLast                                              prometheus.Gauge
 }
 
-func newHealth() *health { return &health{lastBeat: time.Now()} }
+func newHealth() *health {
+	h := &health{lastBeat: time.Now(), maxRuleSeries: 500}
+	h.registry = h.newRegistry()
+	return h
+}
+
+// Registerer is where the agent's other parts register their metrics, so
+// that /metrics serves them with the rest.
+func (h *health) Registerer() prometheus.Registerer { return h.registry }
 
 func (h *health) beat() {
 	h.mu.Lock()
@@ -50,6 +79,35 @@ func (h *health) record(st RealizeStats, err error) {
 	h.synced = true
 	h.lastTook = st.Took
 	h.flowOps += st.Flows
+	h.invalid = st.Problems
+	h.latency.Observe(st.Took.Seconds())
+}
+
+// setHeld records how many ports the last realization holds.
+func (h *health) setHeld(n int) {
+	h.mu.Lock()
+	h.held = n
+	h.mu.Unlock()
+}
+
+// setRules records the names of the compiled rules, for the per-rule
+// counters.
+func (h *health) setRules(names map[ruleKey]compiler.RuleName) {
+	h.mu.Lock()
+	h.ruleNames = names
+	h.mu.Unlock()
+}
+
+// recordVerify exports one self-verification run.
+func (h *health) recordVerify(rep VerifyReport, err error) {
+	h.verifyRuns.Inc()
+	if err != nil {
+		h.verifyErrors.Inc()
+		return
+	}
+	h.verifyTraced.Add(float64(rep.Traced))
+	h.verifyDisagreed.Add(float64(len(rep.Disagreed)))
+	h.verifyLast.Set(float64(len(rep.Disagreed)))
 }
 
 // block records the input files without a good state and reports
@@ -98,26 +156,27 @@ func (h *health) serve(addr string) (*http.Server, error) {
 			}
 		}
 	})
-	mux.HandleFunc("/metrics", func(w http.ResponseWriter, _ *http.Request) {
-		h.mu.Lock()
-		defer h.mu.Unlock()
-		fmt.Fprintf(w, "# HELP flowgate_realizations_total Policy realizations attempted.\n# TYPE flowgate_realizations_total counter\nflowgate_realizations_total %d\n", h.syncs)
-		fmt.Fprintf(w, "# HELP flowgate_realization_failures_total Realizations that failed.\n# TYPE flowgate_realization_failures_total counter\nflowgate_realization_failures_total %d\n", h.failures)
-		fmt.Fprintf(w, "# HELP flowgate_flow_operations_total Flow adds, deletes and modifies applied.\n# TYPE flowgate_flow_operations_total counter\nflowgate_flow_operations_total %d\n", h.flowOps)
-		fmt.Fprintf(w, "# HELP flowgate_inputs_without_good_state Input files with no good state; the agent does not program while it is not 0.\n# TYPE flowgate_inputs_without_good_state gauge\nflowgate_inputs_without_good_state %d\n", len(h.blocked))
-		fails, failing := 0, 0
-		for _, st := range h.stores {
-			s := st.Status()
-			fails += s.Failures
-			if s.LastErr != nil {
-				failing = 1
-			}
-		}
-		fmt.Fprintf(w, "# HELP flowgate_state_save_failures_total Failed writes of a last good state to the state directory.\n# TYPE flowgate_state_save_failures_total counter\nflowgate_state_save_failures_total %d\n", fails)
-		fmt.Fprintf(w, "# HELP flowgate_state_save_failing 1 while the last write to the state directory failed.\n# TYPE flowgate_state_save_failing gauge\nflowgate_state_save_failing %d\n", failing)
-		fmt.Fprintf(w, "# HELP flowgate_last_realization_seconds Time the last realization took.\n# TYPE flowgate_last_realization_seconds gauge\nflowgate_last_realization_seconds %g\n", h.lastTook.Seconds())
-	})
+	mux.Handle("/metrics", h.metricsHandler())
 	mux.Handle("/objects", &h.enforced)
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	go srv.Serve(ln)
+	return srv, nil
+}
+
+// metricsHandler serves the registry in Prometheus' text format.
+func (h *health) metricsHandler() http.Handler {
+	return promhttp.HandlerFor(h.registry, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError})
+}
+
+// serveMetrics serves /metrics alone on addr (config metricsAddress), for
+// a scrape from off the host without exposing /objects.
+func (h *health) serveMetrics(addr string) (*http.Server, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("metrics address %s: %w", addr, err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", h.metricsHandler())
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	go srv.Serve(ln)
 	return srv, nil

@@ -35,8 +35,16 @@ func Run(parent context.Context, cfg Config) error {
 		return fmt.Errorf("establishedConnections: %w", err)
 	}
 	health := newHealth()
+	health.maxRuleSeries = cfg.MetricsMaxRuleSeries
 	if cfg.HealthAddress != "" {
 		srv, err := health.serve(cfg.HealthAddress)
+		if err != nil {
+			return err
+		}
+		defer srv.Close()
+	}
+	if cfg.MetricsAddress != "" {
+		srv, err := health.serveMetrics(cfg.MetricsAddress)
 		if err != nil {
 			return err
 		}
@@ -58,6 +66,13 @@ func Run(parent context.Context, cfg Config) error {
 		return err
 	}
 	defer db.Close()
+	counters := &bridgeCounters{bridge: cfg.Bridge, env: os.Environ(), shared: shared}
+	if shared != nil {
+		counters.match = fmt.Sprintf("cookie=%#x/%#x", compiler.SharedCookieMark, compiler.SharedCookieMask)
+	}
+	health.mu.Lock()
+	health.counters = counters
+	health.mu.Unlock()
 	e := &Engine{Bridge: cfg.Bridge, Node: cfg.Node, DB: db, Prog: prog, Opts: opts, Shared: shared}
 	if cfg.Kubernetes.Enabled {
 		e.Hold = kube.IsPodPort
@@ -117,6 +132,10 @@ func Run(parent context.Context, cfg Config) error {
 		health.record(st, err)
 		if err == nil {
 			health.enforced.Set(e.objs)
+			health.setHeld(heldPorts(e.held))
+			if st.Full || st.Changes > 0 {
+				health.setRules(ruleNames(e.comp, e.world))
+			}
 		}
 		fields := logrus.Fields{"reason": reason, "changes": st.Changes, "flowOps": st.Flows, "full": st.Full,
 			"held": heldPorts(e.held), "took": st.Took.String()}
@@ -137,9 +156,19 @@ func Run(parent context.Context, cfg Config) error {
 		}
 	}
 	started := false
+	var verifyTick <-chan time.Time
+	if cfg.Verify.Enabled {
+		t := time.NewTicker(time.Duration(cfg.Verify.Interval))
+		defer t.Stop()
+		verifyTick = t.C
+	}
 	for {
 		health.beat()
 		select {
+		case <-verifyTick:
+			if started {
+				e.selfVerify(health, opts, cfg.Verify.Sample)
+			}
 		case <-ctx.Done():
 			logrus.Info("agent stopping; flows stay installed")
 			return nil
