@@ -26,6 +26,7 @@ require (
 )
 
 require (
+	antrea.io/libOpenflow v0.15.0 // indirect
 	github.com/alexflint/go-filemutex v1.3.0 // indirect
 	github.com/beorn7/perks v1.0.1 // indirect
 	github.com/cenkalti/hub v1.0.1 // indirect
@@ -82,6 +83,7 @@ require (
 	google.golang.org/protobuf v1.36.7 // indirect
 	gopkg.in/evanphx/json-patch.v4 v4.12.0 // indirect
 	gopkg.in/inf.v0 v0.9.1 // indirect
+	gopkg.in/natefinch/lumberjack.v2 v2.2.1 // indirect
 	k8s.io/kube-openapi v0.0.0-20250710124328-f3f2b991d03b // indirect
 	k8s.io/utils v0.0.0-20250604170112-4c0f3b243397 // indirect
 	sigs.k8s.io/knftables v0.0.18 // indirect
@@ -90,3 +92,5 @@ require (
 )
 
 tool github.com/containernetworking/plugins/plugins/ipam/host-local
+
+replace antrea.io/libOpenflow => github.com/antrea-io/libOpenflow v0.15.0
