@@ -57,6 +57,8 @@ type Config struct {
 	Kubernetes KubernetesConfig `json:"kubernetes"`
 	// Shared shares the bridge with the Neutron OVS agent.
 	Shared SharedConfig `json:"shared"`
+	// Audit is the log of connections Log rules record.
+	Audit AuditConfig `json:"audit"`
 }
 
 // KubernetesConfig is the agent's Kubernetes source.
@@ -95,6 +97,7 @@ func DefaultConfig() Config {
 		HealthAddress:          "127.0.0.1:9808",
 		Kubernetes:             KubernetesConfig{Debounce: Duration(kube.DefaultDebounce)},
 		Shared:                 defaultSharedConfig(),
+		Audit:                  defaultAuditConfig(),
 		EstablishedConnections: compiler.EstablishedSurvive.String(),
 	}
 }
@@ -128,6 +131,9 @@ func LoadConfig(path string) (Config, error) {
 	}
 	if _, err := compiler.ParseEstablished(cfg.EstablishedConnections); err != nil {
 		return cfg, fmt.Errorf("config %s: establishedConnections: %w", path, err)
+	}
+	if err := cfg.Audit.validate(); err != nil {
+		return cfg, fmt.Errorf("config %s: %w", path, err)
 	}
 	return cfg, nil
 }

@@ -58,6 +58,11 @@ func Run(parent context.Context, cfg Config) error {
 		return err
 	}
 	defer db.Close()
+	aud, err := startAudit(ctx, cfg, os.Environ(), opts)
+	if err != nil {
+		return err
+	}
+	defer aud.close()
 	e := &Engine{Bridge: cfg.Bridge, Node: cfg.Node, DB: db, Prog: prog, Opts: opts, Shared: shared}
 	if cfg.Kubernetes.Enabled {
 		e.Hold = kube.IsPodPort
@@ -117,6 +122,7 @@ func Run(parent context.Context, cfg Config) error {
 		health.record(st, err)
 		if err == nil {
 			health.enforced.Set(e.objs)
+			aud.realized(e)
 		}
 		fields := logrus.Fields{"reason": reason, "changes": st.Changes, "flowOps": st.Flows, "full": st.Full,
 			"held": heldPorts(e.held), "took": st.Took.String()}
