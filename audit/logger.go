@@ -26,6 +26,9 @@ const (
 	// flagDenied marks a logged denial (a Deny rule, or a tier's or the
 	// endpoint's default deny) rather than a Log rule.
 	flagDenied = 2
+	// defaultCodes and above are the defaults' codes (end of a tier, the
+	// endpoint's default), far above any rule id.
+	defaultCodes = 0xff000000
 )
 
 // Config tunes the logger.
@@ -278,12 +281,13 @@ func (l *Logger) record(r received) (Record, connKey, bool) {
 			rec.DecidedBy = d.Rule.String()
 		}
 	}
+	if ud[0]&flagDenied != 0 && key.id >= defaultCodes {
+		// A tier's or the endpoint's default denied: there is no rule to
+		// name, DecidedBy says which default.
+		return rec, key, d != nil
+	}
 	p, rule, ok := v.rule(dir, key.id)
 	if !ok {
-		if ud[0]&flagDenied != 0 && d != nil && d.Rule == nil {
-			// A default denied: no rule to name; DecidedBy says which.
-			return rec, key, true
-		}
 		return rec, key, false
 	}
 	rec.Tier = p.Tier

@@ -130,6 +130,8 @@ func TestAuditLogOneLinePerConnection(t *testing.T) {
 	waitFor(t, "4 audit lines", 10*time.Second, func() bool { return len(readAudit(t, file)) >= 4 })
 	time.Sleep(time.Second) // anything more would be a second line for one connection
 	recs := readAudit(t, file)
+	raw, _ := os.ReadFile(file)
+	t.Logf("audit log:\n%s", raw)
 	if len(recs) != 4 {
 		t.Fatalf("%d audit lines, want 4 (3 allowed connections, 1 denied):\n%+v", len(recs), recs)
 	}

@@ -34,6 +34,7 @@ func Run(parent context.Context, cfg Config) error {
 	if opts.Established, err = compiler.ParseEstablished(cfg.EstablishedConnections); err != nil {
 		return fmt.Errorf("establishedConnections: %w", err)
 	}
+	opts.LogDenied = cfg.Audit.Enabled && cfg.Audit.LogDenied
 	health := newHealth()
 	if cfg.HealthAddress != "" {
 		srv, err := health.serve(cfg.HealthAddress)
