@@ -45,6 +45,10 @@ spec:
     protocol: UDP
     destination:
       ports: [9999]
+  - action: Deny
+    protocol: TCP
+    destination:
+      ports: [8081]
 `
 
 // auditReadyLine is the agent's log line once its packet-in connection is
@@ -54,7 +58,7 @@ const auditReadyLine = `msg="audit log: receiving logged packets"`
 // auditScene starts the backend scene and an agent enforcing auditPolicy
 // with the audit log in a file, limited to rate lines per second (and
 // bursts of burst); it returns the file.
-func auditScene(t *testing.T, rate, burst int) (*Scene, *agentProc, string) {
+func auditScene(t *testing.T, rate, burst int, extra string) (*Scene, *agentProc, string) {
 	t.Helper()
 	o, s := backendScene(t)
 	dir := t.TempDir()
@@ -68,7 +72,7 @@ func auditScene(t *testing.T, rate, burst int) (*Scene, *agentProc, string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	fmt.Fprintf(f, "audit:\n  enabled: true\n  destination: file\n  file: %s\n  ratePerSecond: %d\n  burst: %d\n  reportInterval: 1s\n", file, rate, burst)
+	fmt.Fprintf(f, "audit:\n  enabled: true\n  destination: file\n  file: %s\n  ratePerSecond: %d\n  burst: %d\n  reportInterval: 1s\n%s", file, rate, burst, extra)
 	f.Close()
 	a := startAgent(t, o, cfg)
 	a.waitRealized(t, "the audit policy", 0)
@@ -104,7 +108,7 @@ func readAudit(t *testing.T, path string) []audit.Record {
 // what followed, the packet and both endpoints; the packets of an open
 // connection are not logged again.
 func TestAuditLogOneLinePerConnection(t *testing.T) {
-	s, _, file := auditScene(t, 100, 200)
+	s, _, file := auditScene(t, 100, 200, "")
 	db := s.addr("prod/database", 8080)
 	for i := 0; i < 3; i++ {
 		c, err := s.Workloads["prod/backend"].DialTCP(db, 2*time.Second)
@@ -130,8 +134,6 @@ func TestAuditLogOneLinePerConnection(t *testing.T) {
 	waitFor(t, "4 audit lines", 10*time.Second, func() bool { return len(readAudit(t, file)) >= 4 })
 	time.Sleep(time.Second) // anything more would be a second line for one connection
 	recs := readAudit(t, file)
-	raw, _ := os.ReadFile(file)
-	t.Logf("audit log:\n%s", raw)
 	if len(recs) != 4 {
 		t.Fatalf("%d audit lines, want 4 (3 allowed connections, 1 denied):\n%+v", len(recs), recs)
 	}
@@ -171,7 +173,7 @@ var droppedField = regexp.MustCompile(`msg="audit log: connections not logged \(
 // controller meter before it reached the agent.
 func TestAuditLogFloodIsCapped(t *testing.T) {
 	const rate, burst, flood = 5, 5, 300
-	s, a, file := auditScene(t, rate, burst)
+	s, a, file := auditScene(t, rate, burst, "")
 	to := s.addr("prod/database", 9999)
 	start := time.Now()
 	for i := 0; i < flood; i++ {
@@ -199,5 +201,56 @@ func TestAuditLogFloodIsCapped(t *testing.T) {
 	}
 	if switchDropped < flood/2 {
 		t.Errorf("switch dropped %d of %d, want most: the controller meter caps the flood", switchDropped, flood)
+	}
+}
+
+// TestAuditLogDenied: with logDenied, a connection a Deny rule refuses is
+// logged naming that rule, one the tier's default refuses is logged naming
+// the default — besides the Log rule's line — and an allowed connection
+// only by its Log rule.
+func TestAuditLogDenied(t *testing.T) {
+	s, _, file := auditScene(t, 100, 200, "  logDenied: true\n")
+	db, db8081 := s.addr("prod/database", 8080), s.addr("prod/database", 8081)
+	if !s.Workloads["prod/backend"].ProbeTCP(db, 2*time.Second) {
+		t.Fatal("prod/backend must reach prod/database:8080")
+	}
+	if s.Workloads["dev/frontend"].ProbeTCP(db, 300*time.Millisecond) {
+		t.Fatal("dev/frontend must not reach prod/database:8080")
+	}
+	if s.Workloads["dev/frontend"].ProbeTCP(db8081, 300*time.Millisecond) {
+		t.Fatal("dev/frontend must not reach prod/database:8081")
+	}
+	waitFor(t, "4 audit lines", 10*time.Second, func() bool { return len(readAudit(t, file)) >= 4 })
+	time.Sleep(time.Second)
+	recs := readAudit(t, file)
+	type line struct {
+		from             string
+		port             uint16
+		ruleAction, rule string
+	}
+	got := map[line]int{}
+	for _, r := range recs {
+		l := line{from: r.SrcEndpoint, ruleAction: r.RuleAction}
+		if r.DstPort != nil {
+			l.port = *r.DstPort
+		}
+		if r.Policy.Name != "" {
+			l.rule = fmt.Sprintf("%s[%d]", r.Policy.Name, r.Rule)
+		} else if strings.Contains(r.DecidedBy, "end of tier") {
+			l.rule = "tier default"
+		}
+		if r.RuleAction == "Deny" && r.Action != "Deny" {
+			t.Errorf("a logged denial says %s followed: %+v", r.Action, r)
+		}
+		got[l]++
+	}
+	want := map[line]int{
+		{"prod/backend", 8080, "Log", "audit-database[0]"}: 1,
+		{"dev/frontend", 8080, "Log", "audit-database[0]"}: 1,
+		{"dev/frontend", 8080, "Deny", "tier default"}:     1,
+		{"dev/frontend", 8081, "Deny", "audit-database[4]"}: 1,
+	}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("audit lines %v, want %v\n%+v", got, want, recs)
 	}
 }
