@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -253,4 +254,53 @@ func TestAuditLogDenied(t *testing.T) {
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("audit lines %v, want %v\n%+v", got, want, recs)
 	}
+}
+
+// TestAuditLogNeverHoldsTraffic: with the agent stopped (SIGSTOP: its
+// packet-in connection open but never read), connections through a Log
+// rule are decided and carried as before — the switch never waits for
+// the log — and once it runs again, new connections are logged.
+func TestAuditLogNeverHoldsTraffic(t *testing.T) {
+	s, a, file := auditScene(t, 1000, 1000, "")
+	db := s.addr("prod/database", 8080)
+	a.cmd.Process.Signal(syscall.SIGSTOP)
+	for i := 0; i < 300; i++ {
+		if !s.Workloads["prod/backend"].ProbeTCP(db, 2*time.Second) {
+			a.cmd.Process.Signal(syscall.SIGCONT)
+			t.Fatalf("connection %d through a Log rule failed while the agent was stopped", i)
+		}
+	}
+	if s.Workloads["dev/frontend"].ProbeTCP(db, 300*time.Millisecond) {
+		a.cmd.Process.Signal(syscall.SIGCONT)
+		t.Fatal("dev/frontend must not reach prod/database:8080 while the agent is stopped")
+	}
+	a.cmd.Process.Signal(syscall.SIGCONT)
+	time.Sleep(time.Second) // the backlog the switch kept, if any, is written
+	before := len(readAudit(t, file))
+	if !s.Workloads["prod/backend"].ProbeTCP(db, 2*time.Second) {
+		t.Fatal("prod/backend must reach prod/database:8080")
+	}
+	waitFor(t, "a line for the connection after SIGCONT", 10*time.Second, func() bool { return len(readAudit(t, file)) > before })
+}
+
+// TestAuditLogSurvivesVswitchdRestart: ovs-vswitchd restarting drops the
+// packet-in connection and forgets the meter; the agent reconnects,
+// installs the meter again and goes on logging.
+func TestAuditLogSurvivesVswitchdRestart(t *testing.T) {
+	s, a, file := auditScene(t, 100, 200, "")
+	if err := s.ovs.RestartVswitchd(); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the agent to reconnect its packet-in connection", 30*time.Second, func() bool {
+		return strings.Count(a.log.String(), auditReadyLine) >= 2
+	})
+	waitFor(t, "the meter to be installed again", 10*time.Second, func() bool {
+		out, err := s.ovs.Ofctl("-O", "OpenFlow15", "dump-meters", "br-int")
+		return err == nil && strings.Contains(out, "meter=controller") && strings.Contains(out, "rate=100")
+	})
+	db := s.addr("prod/database", 8080)
+	waitFor(t, "a logged connection after the restart", 30*time.Second, func() bool {
+		s.Workloads["prod/backend"].ProbeTCP(db, 500*time.Millisecond)
+		return len(readAudit(t, file)) > 0
+	})
 }
