@@ -96,3 +96,19 @@ func itoa(n uint32) string {
 		}
 	}
 }
+
+// TestDecodeFrameIPv6 reads an ICMPv6 echo request behind a VLAN tag and
+// a hop-by-hop header.
+func TestDecodeFrameIPv6(t *testing.T) {
+	f := []byte{2, 0, 0, 0, 0, 2, 2, 0, 0, 0, 0, 1, 0x81, 0x00, 0, 5, 0x86, 0xdd}
+	ip := make([]byte, 40)
+	ip[0], ip[6], ip[7] = 0x60, 0, 64 // next header: hop-by-hop
+	copy(ip[8:24], netip.MustParseAddr("fd00::1").AsSlice())
+	copy(ip[24:40], netip.MustParseAddr("fd00::2").AsSlice())
+	hbh := []byte{58, 0, 1, 4, 0, 0, 0, 0} // next: ICMPv6
+	f = append(append(append(f, ip...), hbh...), 128, 0, 0, 0)
+	h := packetin.DecodeFrame(f)
+	if h.Src != netip.MustParseAddr("fd00::1") || h.Dst != netip.MustParseAddr("fd00::2") || h.Protocol != 58 || !h.HasICMP || h.ICMPType != 128 || h.ICMPCode != 0 {
+		t.Errorf("headers %+v, want icmpv6 echo request fd00::1 -> fd00::2", h)
+	}
+}
