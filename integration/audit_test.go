@@ -246,9 +246,9 @@ func TestAuditLogDenied(t *testing.T) {
 		got[l]++
 	}
 	want := map[line]int{
-		{"prod/backend", 8080, "Log", "audit-database[0]"}: 1,
-		{"dev/frontend", 8080, "Log", "audit-database[0]"}: 1,
-		{"dev/frontend", 8080, "Deny", "tier default"}:     1,
+		{"prod/backend", 8080, "Log", "audit-database[0]"}:  1,
+		{"dev/frontend", 8080, "Log", "audit-database[0]"}:  1,
+		{"dev/frontend", 8080, "Deny", "tier default"}:      1,
 		{"dev/frontend", 8081, "Deny", "audit-database[4]"}: 1,
 	}
 	if fmt.Sprint(got) != fmt.Sprint(want) {
