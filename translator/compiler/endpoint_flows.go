@@ -168,12 +168,18 @@ func (c *Compiler) pipelineFlows() []Flow {
 		out = append(out, f(TableConntrack, prioSpecific, fmt.Sprintf("icmp6,icmpv6_type=%d", t), c.opts.normal()))
 	}
 	for _, t := range []Table{TableEgressTierEnd, TableIngressTierEnd} {
+		deny := func(code uint32) string {
+			if !c.opts.LogDenied {
+				return setField(verdictDeny, regVerdict)
+			}
+			return fmt.Sprintf("controller(userdata=%s),%s", deniedUserdata(code, t == TableIngressTierEnd), setField(verdictDeny, regVerdict))
+		}
 		out = append(out,
 			// An explicit Pass ends the tier; the next one decides.
 			f(t, prioHigh, fmt.Sprintf("reg6=%#x", verdictPass), setField(0, regVerdict)),
-			f(t, prioDefault, fmt.Sprintf("reg6=0,reg7=%#x", codeTierEndDeny), setField(verdictDeny, regVerdict)),
+			f(t, prioDefault, fmt.Sprintf("reg6=0,reg7=%#x", codeTierEndDeny), deny(codeTierEndDeny)),
 			f(t, prioDefault, fmt.Sprintf("reg6=0,reg7=%#x", codeProfileAllow), setField(verdictAllow, regVerdict)),
-			f(t, prioDefault, fmt.Sprintf("reg6=0,reg7=%#x", codeProfileDeny), setField(verdictDeny, regVerdict)))
+			f(t, prioDefault, fmt.Sprintf("reg6=0,reg7=%#x", codeProfileDeny), deny(codeProfileDeny)))
 	}
 	return out
 }

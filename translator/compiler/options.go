@@ -39,6 +39,11 @@ type Options struct {
 	// Established says whether open connections survive a policy change
 	// (the default) or are cut when the new policy denies them.
 	Established Established
+	// LogDenied sends a copy of every packet that policy denies to the
+	// controller — at a Deny rule, a tier's default deny and the
+	// endpoint's default deny — for the agent's audit log (Antrea's
+	// enableLogging). The userdata carries the denied flag (userdata).
+	LogDenied bool
 	// Shared, when set, lays the pipeline out on a bridge shared with
 	// another controller (the Neutron OVS agent): every table number, the
 	// end of the pipeline (NORMAL or the hand-back) and every cookie's mark

@@ -34,6 +34,7 @@ type slotState struct {
 	cookie       Cookie
 	exCookie     Cookie
 	ingress      bool
+	logDenied    bool   // a Deny rule's packets also go to the controller
 	nClauses     int    // positive clauses
 	addrClause   [2]int // clause index of the source / destination addresses, -1 when any
 	admit        [2]bool
@@ -62,9 +63,10 @@ func (c *Compiler) buildSlot(p *policy.Policy, dir policy.Direction, g ruleGroup
 	ingress := dir == policy.Ingress
 	s := &slotState{
 		policyID: p.ID(), dir: dir, group: g, index: index, guard: -1, ingress: ingress,
-		table: c.opts.table(TableEgressRules),
-		prio:  uint16(rulePriorityTop - ruleSlotSpan*index),
-		base:  "reg6=0,reg7=" + hex(num),
+		table:     c.opts.table(TableEgressRules),
+		prio:      uint16(rulePriorityTop - ruleSlotSpan*index),
+		base:      "reg6=0,reg7=" + hex(num),
+		logDenied: c.opts.LogDenied,
 	}
 	if ingress {
 		s.table = c.opts.table(TableIngressRules)
@@ -290,6 +292,9 @@ func (s *slotState) actions() (string, string) {
 		action = setField(verdictAllow, regVerdict) + "," + setField(id, regRule)
 	case policy.Deny:
 		action = setField(verdictDeny, regVerdict) + "," + setField(id, regRule)
+		if s.logDenied {
+			action = fmt.Sprintf("controller(userdata=%s),%s", deniedUserdata(id, s.ingress), action)
+		}
 	case policy.Pass:
 		action = setField(verdictPass, regVerdict)
 	case policy.Log:
@@ -302,14 +307,37 @@ func (s *slotState) actions() (string, string) {
 	return action, exAction
 }
 
+// Flags of the controller actions' userdata.
+const (
+	// userdataIngress marks the ingress rule list.
+	userdataIngress = 1
+	// userdataDenied marks a logged denial (Options.LogDenied) rather
+	// than a Log rule.
+	userdataDenied = 2
+)
+
 // userdata encodes a rule id for the controller that receives Log packets:
-// direction byte then the id, big-endian.
+// a flags byte (userdataIngress) then the id, big-endian.
 func userdata(id uint32, ingress bool) string {
-	d := 0
+	var d byte
 	if ingress {
-		d = 1
+		d = userdataIngress
 	}
-	return fmt.Sprintf("%02x.%02x.%02x.%02x.%02x", d, byte(id>>24), byte(id>>16), byte(id>>8), byte(id))
+	return formatUserdata(d, id)
+}
+
+// deniedUserdata encodes a denial: the Deny rule's id, or a default's
+// end-of-tier code (codeTierEndDeny, codeProfileDeny).
+func deniedUserdata(id uint32, ingress bool) string {
+	d := byte(userdataDenied)
+	if ingress {
+		d |= userdataIngress
+	}
+	return formatUserdata(d, id)
+}
+
+func formatUserdata(flags byte, id uint32) string {
+	return fmt.Sprintf("%02x.%02x.%02x.%02x.%02x", flags, byte(id>>24), byte(id>>16), byte(id>>8), byte(id))
 }
 
 // conjunctionFlows emits a rule with the given clauses: one flow when it

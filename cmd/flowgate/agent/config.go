@@ -67,6 +67,8 @@ type Config struct {
 	Kubernetes KubernetesConfig `json:"kubernetes"`
 	// Shared shares the bridge with the Neutron OVS agent.
 	Shared SharedConfig `json:"shared"`
+	// Audit is the log of connections Log rules record.
+	Audit AuditConfig `json:"audit"`
 }
 
 // VerifyConfig is the agent's self-verification: when Enabled (off by
@@ -116,6 +118,7 @@ func DefaultConfig() Config {
 		Verify:                 VerifyConfig{Interval: Duration(10 * time.Minute), Sample: 200},
 		Kubernetes:             KubernetesConfig{Debounce: Duration(kube.DefaultDebounce)},
 		Shared:                 defaultSharedConfig(),
+		Audit:                  defaultAuditConfig(),
 		EstablishedConnections: compiler.EstablishedSurvive.String(),
 	}
 }
@@ -149,6 +152,9 @@ func LoadConfig(path string) (Config, error) {
 	}
 	if _, err := compiler.ParseEstablished(cfg.EstablishedConnections); err != nil {
 		return cfg, fmt.Errorf("config %s: establishedConnections: %w", path, err)
+	}
+	if err := cfg.Audit.validate(); err != nil {
+		return cfg, fmt.Errorf("config %s: %w", path, err)
 	}
 	return cfg, nil
 }

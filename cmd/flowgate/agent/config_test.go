@@ -1,6 +1,11 @@
 package agent
 
-import "testing"
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
 
 // TestShippedAgentConfigs: the documented config (deploy/config) and the
 // DaemonSet's (deploy/kubernetes) load strictly — every field they spell
@@ -27,5 +32,24 @@ func TestShippedAgentConfigs(t *testing.T) {
 	}
 	if cfg.Verify.Enabled {
 		t.Errorf("deploy/kubernetes/agent.yaml: self-verification on; it is off by default")
+	}
+}
+
+// TestAuditConfigRefused: an audit section that cannot work is a config
+// error at start, not a log that silently writes nowhere.
+func TestAuditConfigRefused(t *testing.T) {
+	for _, section := range []string{
+		"audit:\n  destination: syslog\n",
+		"audit:\n  destination: file\n  file: \"\"\n",
+		"audit:\n  ratePerSecond: 0\n",
+		"audit:\n  maxSizeMB: 0\n",
+	} {
+		path := filepath.Join(t.TempDir(), "agent.yaml")
+		if err := os.WriteFile(path, []byte("bridge: br-int\n"+section), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := LoadConfig(path); err == nil || !strings.Contains(err.Error(), "audit") {
+			t.Errorf("%q: error %v, want one naming audit", section, err)
+		}
 	}
 }

@@ -34,6 +34,7 @@ func Run(parent context.Context, cfg Config) error {
 	if opts.Established, err = compiler.ParseEstablished(cfg.EstablishedConnections); err != nil {
 		return fmt.Errorf("establishedConnections: %w", err)
 	}
+	opts.LogDenied = cfg.Audit.Enabled && cfg.Audit.LogDenied
 	health := newHealth()
 	health.maxRuleSeries = cfg.MetricsMaxRuleSeries
 	if cfg.HealthAddress != "" {
@@ -73,6 +74,16 @@ func Run(parent context.Context, cfg Config) error {
 	health.mu.Lock()
 	health.counters = counters
 	health.mu.Unlock()
+	aud, err := startAudit(ctx, cfg, os.Environ(), opts)
+	if err != nil {
+		return err
+	}
+	defer aud.close()
+	if aud != nil {
+		if err := aud.logger.Register(health.Registerer()); err != nil {
+			return fmt.Errorf("audit log metrics: %w", err)
+		}
+	}
 	e := &Engine{Bridge: cfg.Bridge, Node: cfg.Node, DB: db, Prog: prog, Opts: opts, Shared: shared}
 	if cfg.Kubernetes.Enabled {
 		e.Hold = kube.IsPodPort
@@ -136,6 +147,7 @@ func Run(parent context.Context, cfg Config) error {
 			if st.Full || st.Changes > 0 {
 				health.setRules(ruleNames(e.comp, e.world))
 			}
+			aud.realized(e)
 		}
 		fields := logrus.Fields{"reason": reason, "changes": st.Changes, "flowOps": st.Flows, "full": st.Full,
 			"held": heldPorts(e.held), "took": st.Took.String()}
