@@ -45,20 +45,23 @@ type ofctl struct {
 	lastBundle, lastPurge time.Duration
 }
 
-// run executes an OVS tool with the programmer's environment. Output is
-// stdout followed by stderr, which is where ovs-ofctl explains failures.
+// run executes an OVS tool with the programmer's environment and returns
+// its stdout only. Stderr is never part of the answer: the OVS tools write
+// warnings there while succeeding (ovs-ofctl's "Unreasonably long ...ms
+// poll interval" on a loaded host), and an answer parsed from stdout plus
+// such a warning would be wrong (diff-flows would report a difference
+// that is not there). Stderr is where they explain failures, so a failure's
+// error carries it.
 func (o *ofctl) run(ctx context.Context, stdin io.Reader, name string, args ...string) ([]byte, error) {
 	cmd := exec.CommandContext(ctx, name, args...)
 	cmd.Env = o.env
 	cmd.Stdin = stdin
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err := cmd.Run()
-	out := append(stdout.Bytes(), stderr.Bytes()...)
-	if err != nil {
-		return out, fmt.Errorf("%s %s: %w: %s", name, strings.Join(args, " "), err, strings.TrimSpace(stderr.String()))
+	if err := cmd.Run(); err != nil {
+		return stdout.Bytes(), fmt.Errorf("%s %s: %w: %s", name, strings.Join(args, " "), err, strings.TrimSpace(stderr.String()))
 	}
-	return out, nil
+	return stdout.Bytes(), nil
 }
 
 // ofctl runs ovs-ofctl with the protocol flags every call uses.
