@@ -7,7 +7,7 @@ PKGS      := ./...
 # namespace each) and need root; keep package parallelism modest on 2 cores.
 TESTFLAGS ?= -p 2 -timeout 20m
 
-.PHONY: build deps test unit lint bench demo fuzz package image clean
+.PHONY: build deps test unit lint bench bench-ovn demo fuzz package image clean
 
 build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o bin/flowgate ./cmd/flowgate
@@ -34,6 +34,15 @@ lint:
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem -timeout 60m $(PKGS)
+
+## bench-ovn: flowgate on the exact objects of OVN's NetworkPolicy benchmark
+## (bench/ovn), one scale after the other (pods:policies:namespaces:local);
+## needs root. docs/benchmarks.md, "Beside OVN", records the runs.
+OVN_SCALES ?= 10000:1000:100:50 50000:2000:200:50 50000:2000:200:200
+bench-ovn:
+	for sc in $(OVN_SCALES); do \
+	  FLOWGATE_OVN_SCALE=$$sc $(GO) test -p 1 -run '^$$' -bench '^BenchmarkOVNScenario$$' -benchtime 1x -timeout 60m ./integration/ || exit 1; \
+	done
 
 ## fuzz: every fuzz target for FUZZTIME each (docs/reliability.md, "Fuzzing",
 ## records the long runs).

@@ -175,10 +175,20 @@ type timedLine struct {
 func startBenchAgent(b *testing.B, o *sandbox.OVS, kubeconfig, node, health string) *benchAgent {
 	b.Helper()
 	cfg := fmt.Sprintf("bridge: br-int\ndatapathType: netdev\novsdb: %s\npolicyPaths: []\ncheckInterval: 2s\nlogLevel: info\nhealthAddress: %s\nkubernetes:\n  enabled: true\n", o.DBAddr(), health)
+	return startAgentProcess(b, o, cfg, "--kubeconfig", kubeconfig, "--node-name", node)
+}
+
+// startAgentProcess runs `flowgate agent` with the configuration cfg and
+// extra arguments, reading its output as benchAgent lines; the agent is
+// stopped when the benchmark ends.
+func startAgentProcess(b *testing.B, o *sandbox.OVS, cfg string, args ...string) *benchAgent {
+	b.Helper()
 	path := filepath.Join(b.TempDir(), "agent.yaml")
-	os.WriteFile(path, []byte(cfg), 0o644)
+	if err := os.WriteFile(path, []byte(cfg), 0o644); err != nil {
+		b.Fatal(err)
+	}
 	a := &benchAgent{wake: make(chan struct{}, 1), done: make(chan struct{})}
-	a.cmd = exec.Command(flowgateBin, "agent", "--config", path, "--kubeconfig", kubeconfig, "--node-name", node)
+	a.cmd = exec.Command(flowgateBin, append([]string{"agent", "--config", path}, args...)...)
 	a.cmd.Env = append(os.Environ(), o.Env()...)
 	pr, pw := io.Pipe()
 	a.cmd.Stdout, a.cmd.Stderr = pw, pw

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"strings"
 
 	"github.com/flowgate/flowgate/translator/compiler"
@@ -45,12 +46,18 @@ func (o *ofctl) sameFlows(ctx context.Context, flows []compiler.Flow) (bool, err
 	if err := f.Close(); err != nil {
 		return false, fmt.Errorf("diff-flows: %w", err)
 	}
-	// diff-flows takes files, not stdin; it exits 2 when the sets differ.
+	// diff-flows takes files, not stdin; it exits 2 when the sets differ
+	// and prints the differences on stdout. Only stdout is read (run drops
+	// stderr), so a warning it logs while succeeding is not a difference.
 	out, err := o.ofctl(ctx, nil, "diff-flows", installed, f.Name())
-	if err != nil && !strings.Contains(err.Error(), "exit status 2") {
+	var exit *exec.ExitError
+	if errors.As(err, &exit) && exit.ExitCode() == 2 {
+		return false, nil
+	}
+	if err != nil {
 		return false, fmt.Errorf("diff-flows: %w", err)
 	}
-	return err == nil && len(bytes.TrimSpace(out)) == 0, nil
+	return len(bytes.TrimSpace(out)) == 0, nil
 }
 
 // dumpOwn writes our flows, as the bridge prints them, into a temporary

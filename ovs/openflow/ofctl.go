@@ -40,25 +40,32 @@ type ofctl struct {
 	// own restricts every read and every wholesale delete to the flows
 	// whose cookie matches it ("cookie=V/M"); "" means the whole bridge.
 	own string
-	// lastBundle and lastPurge are the durations of the last bundle's
-	// ovs-ofctl run and of the datapath purge after it.
-	lastBundle, lastPurge time.Duration
+	// reval brings the datapath's cached flows up to date around every
+	// bundle (revalidate.go).
+	reval *revalidator
+	// lastBundle and lastRevalidate are the durations of the last
+	// bundle's ovs-ofctl run (with the revalidators' pause) and of the
+	// wait for the revalidation round after its commit.
+	lastBundle, lastRevalidate time.Duration
 }
 
-// run executes an OVS tool with the programmer's environment. Output is
-// stdout followed by stderr, which is where ovs-ofctl explains failures.
+// run executes an OVS tool with the programmer's environment and returns
+// its stdout only. Stderr is never part of the answer: the OVS tools write
+// warnings there while succeeding (ovs-ofctl's "Unreasonably long ...ms
+// poll interval" on a loaded host), and an answer parsed from stdout plus
+// such a warning would be wrong (diff-flows would report a difference
+// that is not there). Stderr is where they explain failures, so a failure's
+// error carries it.
 func (o *ofctl) run(ctx context.Context, stdin io.Reader, name string, args ...string) ([]byte, error) {
 	cmd := exec.CommandContext(ctx, name, args...)
 	cmd.Env = o.env
 	cmd.Stdin = stdin
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err := cmd.Run()
-	out := append(stdout.Bytes(), stderr.Bytes()...)
-	if err != nil {
-		return out, fmt.Errorf("%s %s: %w: %s", name, strings.Join(args, " "), err, strings.TrimSpace(stderr.String()))
+	if err := cmd.Run(); err != nil {
+		return stdout.Bytes(), fmt.Errorf("%s %s: %w: %s", name, strings.Join(args, " "), err, strings.TrimSpace(stderr.String()))
 	}
-	return out, nil
+	return stdout.Bytes(), nil
 }
 
 // ofctl runs ovs-ofctl with the protocol flags every call uses.
@@ -143,14 +150,17 @@ func (o *ofctl) bundle(ctx context.Context, line func(n int) string, write func(
 		pw.CloseWithError(w.Flush())
 	}()
 	start := time.Now()
-	_, err := o.ofctl(ctx, pr, "--bundle", "add-flows", o.bridge, "-")
-	pr.Close() // unblocks the writer if ovs-ofctl died early
-	committed := time.Now()
-	o.lastBundle, o.lastPurge = committed.Sub(start), 0
-	if err == nil {
-		err = o.purgeDatapathFlows(ctx)
-		o.lastPurge = time.Since(committed)
+	var committed time.Time
+	err := o.reval.around(ctx, o.purgeDatapathFlows, func() error {
+		_, err := o.ofctl(ctx, pr, "--bundle", "add-flows", o.bridge, "-")
+		committed = time.Now()
+		return err
+	})
+	pr.Close() // unblocks the writer if ovs-ofctl died early (or never ran)
+	if committed.IsZero() {
+		committed = time.Now()
 	}
+	o.lastBundle, o.lastRevalidate = committed.Sub(start), time.Since(committed)
 	if err != nil {
 		if m := lineRe.FindStringSubmatch(err.Error()); m != nil {
 			n, _ := strconv.Atoi(m[1])

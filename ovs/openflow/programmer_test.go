@@ -2,6 +2,11 @@ package openflow_test
 
 import (
 	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -300,4 +305,63 @@ func TestLostWithoutPipelineSentinel(t *testing.T) {
 	if lost, err := p.Lost(ctx); err != nil || lost {
 		t.Fatalf("Lost with nothing installed = %v, %v", lost, err)
 	}
+}
+
+// A fresh programmer (a second `flowgate apply`, an agent restart) onto a
+// bridge that already holds its flows changes none, even when ovs-ofctl
+// writes warnings on stderr while succeeding, as it does on a loaded host
+// ("Unreasonably long 1234ms poll interval"). The warning is injected by
+// an ovs-ofctl wrapper first in PATH that runs the real one.
+func TestSyncAdoptsInstalledFlowsDespiteToolWarnings(t *testing.T) {
+	o := newSwitch(t)
+	ctx := ctxT(t)
+	want := setFieldForm(flowSet(1, 2000, 0))
+	if _, err := openflow.NewProgrammer(bridge, o.Env()).Sync(ctx, want); err != nil {
+		t.Fatal(err)
+	}
+	real, err := exec.LookPath("ovs-ofctl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	wrapper := "#!/bin/sh\n" + real + " \"$@\"\nrc=$?\n" +
+		"echo '2026-12-05T12:00:00Z|00001|timeval|WARN|Unreasonably long 1234ms poll interval (0ms user, 0ms system)' >&2\nexit $rc\n"
+	if err := os.WriteFile(filepath.Join(dir, "ovs-ofctl"), []byte(wrapper), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("PATH", dir+string(os.PathListSeparator)+os.Getenv("PATH"))
+	before := dump(t, o, bridge)
+	st, err := openflow.NewProgrammer(bridge, o.Env()).Sync(ctx, want)
+	if err != nil {
+		t.Fatalf("second programmer's Sync: %v", err)
+	}
+	if st != (openflow.SyncStats{}) {
+		t.Errorf("second programmer's Sync changed %+v, want nothing", st)
+	}
+	if after := dump(t, o, bridge); strings.Join(after, "\n") != strings.Join(before, "\n") {
+		t.Error("second programmer's Sync changed the bridge")
+	}
+}
+
+// loadRe is a register load of flowSet's flows.
+var loadRe = regexp.MustCompile(`load:(0x[0-9a-f]+)->NXM_NX_REG(\d+)\[(0\.\.15)?\]`)
+
+// setFieldForm rewrites flowSet's register loads as set_field actions, the
+// way the compiler writes them: diff-flows compares actions as OVS prints
+// them, and OVS prints a flow added as "load:" with "load:" from a file
+// but as "set_field:" when dumped from the bridge, so a set with loads is
+// never found equal to the bridge.
+func setFieldForm(flows []compiler.Flow) []compiler.Flow {
+	out := slices.Clone(flows)
+	for i := range out {
+		out[i].Actions = loadRe.ReplaceAllStringFunc(out[i].Actions, func(m string) string {
+			g := loadRe.FindStringSubmatch(m)
+			if g[3] != "" {
+				return "set_field:" + g[1] + "/0xffff->reg" + g[2]
+			}
+			return "set_field:" + g[1] + "->reg" + g[2]
+		})
+		out[i].Actions = strings.ReplaceAll(out[i].Actions, "load:0x1->NXM_NX_CT_MARK[0]", "set_field:0x1/0x1->ct_mark")
+	}
+	return out
 }
