@@ -92,4 +92,3 @@ func BenchmarkDecode(b *testing.B) {
 		}
 	}
 }
-
