@@ -92,3 +92,29 @@ func BenchmarkDecode(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkDecodeOneChanged decodes a whole scale world file again after
+// one pod in it changed, with the decode.Decoder the agent's file source
+// keeps: only the changed document is validated.
+func BenchmarkDecodeOneChanged(b *testing.B) {
+	for _, sc := range decodeScales {
+		b.Run(sc.name, func(b *testing.B) {
+			in := scaleInput(b, sc.name, sc.cfg)
+			// Two versions of the file, differing in one pod's address.
+			i := bytes.LastIndex(in.yaml, []byte("podIP: "))
+			changed := bytes.Clone(in.yaml)
+			changed[i+len("podIP: ")] = '9'
+			versions := [][]byte{in.yaml, changed}
+			d := decode.NewDecoder()
+			d.Decode("world.yaml", in.yaml)
+			b.SetBytes(int64(len(in.yaml)))
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				objs, errs := d.Decode("world.yaml", versions[(i+1)%2])
+				if len(errs) > 0 || len(objs) != in.objects {
+					b.Fatalf("%d objects, %d errors, want %d objects", len(objs), len(errs), in.objects)
+				}
+			}
+		})
+	}
+}
