@@ -200,4 +200,3 @@ func objectChanges(removed, added []*decode.Object) (up, down []Change) {
 	}
 	return up, down
 }
-
