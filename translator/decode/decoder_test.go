@@ -20,7 +20,9 @@ func TestDecoderReusesUnchangedDocuments(t *testing.T) {
 	v1 := "---\n" + doc("a", "10.0.0.1") + "---\n" + warned + "---\n" + doc("b", "10.0.0.2")
 	// The first pod changes its address, a comment moves everything else
 	// down, and a broken document joins.
-	v2 := "# moved\n---\n" + doc("a", "10.0.0.9") + "---\n" + warned + "---\n" + doc("b", "10.0.0.2") + "---\nkind: [\n"
+	// A List with one good and one bad item gives an object and an error.
+	const list = "apiVersion: v1\nkind: List\nitems:\n- {apiVersion: v1, kind: Namespace, metadata: {name: ns}}\n- {apiVersion: v1, kind: Namespace}\n"
+	v2 := "# moved\n---\n" + list + "---\n" + doc("a", "10.0.0.9") + "---\n" + warned + "---\n" + doc("b", "10.0.0.2") + "---\nkind: [\n"
 	d := decode.NewDecoder()
 	first, errs := d.Decode("f.yaml", []byte(v1))
 	if len(errs) > 0 || len(first) != 3 {
@@ -43,15 +45,23 @@ func TestDecoderReusesUnchangedDocuments(t *testing.T) {
 			t.Errorf("object %d: %+v, want %+v", i, g, w)
 		}
 	}
-	if second[0].Value == first[0].Value {
+	if second[1].Value == first[0].Value {
 		t.Error("the changed pod was not decoded again")
 	}
-	if second[1].Value != first[1].Value || second[2].Value != first[2].Value {
+	if second[2].Value != first[1].Value || second[3].Value != first[2].Value {
 		t.Error("unchanged documents were decoded again")
 	}
-	d.Forget("f.yaml")
+	// Again, unchanged: every valid document's objects are reused, those
+	// after a document with errors included.
 	third, _ := d.Decode("f.yaml", []byte(v2))
-	if third[2].Value == second[2].Value {
+	for i := 1; i < len(third); i++ {
+		if third[i].Value != second[i].Value || third[i].Origin != second[i].Origin {
+			t.Errorf("object %d (%s) decoded again or moved", i, third[i].Ref())
+		}
+	}
+	d.Forget("f.yaml")
+	fourth, _ := d.Decode("f.yaml", []byte(v2))
+	if fourth[3].Value == second[3].Value {
 		t.Error("a forgotten file's documents were reused")
 	}
 }
