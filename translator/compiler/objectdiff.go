@@ -2,6 +2,7 @@ package compiler
 
 import (
 	"reflect"
+	"slices"
 
 	"github.com/flowgate/flowgate/translator/decode"
 	"github.com/flowgate/flowgate/translator/policy"
@@ -25,6 +26,9 @@ import (
 // builds and diffs the whole world as before.
 type ObjectTracker struct {
 	objs []decode.Object
+	// vals are objs' values, compactly: the scan reads these and the new
+	// list's values, a cache line per object instead of two.
+	vals []any
 	refs map[objectKey]struct{}
 	// tiers answers whether a policy's tier exists: tiers never change
 	// through the tracker.
@@ -44,8 +48,10 @@ const maxTrackedObjects = 1024
 // objects Build kept: do not track).
 func NewObjectTracker(objs []decode.Object, w *policy.World) *ObjectTracker {
 	t := &ObjectTracker{objs: objs, refs: make(map[objectKey]struct{}, len(objs)), tiers: &policy.World{Tiers: map[string]*policy.Tier{}}}
+	t.vals = make([]any, len(objs))
 	for i := range objs {
 		t.refs[keyOf(&objs[i])] = struct{}{}
+		t.vals[i] = objs[i].Value
 	}
 	for name, tier := range w.Tiers {
 		t.tiers.Tiers[name] = tier
@@ -61,13 +67,13 @@ func (t *ObjectTracker) Objects() []decode.Object { return t.objs }
 // go between the two) — and moves the tracker to objs. ok is false when
 // the change is not one the tracker takes; the tracker is then unchanged.
 func (t *ObjectTracker) Changes(objs []decode.Object) (up, down []Change, ok bool) {
-	old := t.objs
+	old, vals := t.objs, t.vals
 	p := 0
-	for p < len(old) && p < len(objs) && old[p].Value == objs[p].Value {
+	for p < len(vals) && p < len(objs) && vals[p] == objs[p].Value {
 		p++
 	}
 	s := 0
-	for s < len(old)-p && s < len(objs)-p && old[len(old)-1-s].Value == objs[len(objs)-1-s].Value {
+	for s < len(vals)-p && s < len(objs)-p && vals[len(vals)-1-s] == objs[len(objs)-1-s].Value {
 		s++
 	}
 	oldMid, newMid := old[p:len(old)-s], objs[p:len(objs)-s]
@@ -121,6 +127,17 @@ func (t *ObjectTracker) Changes(objs []decode.Object) (up, down []Change, ok boo
 	}
 	for k := range seen {
 		t.refs[k] = struct{}{}
+	}
+	if len(objs) == len(vals) {
+		for i := p; i < len(objs)-s; i++ {
+			vals[i] = objs[i].Value
+		}
+	} else {
+		mid := make([]any, len(newMid))
+		for i := range newMid {
+			mid[i] = newMid[i].Value
+		}
+		t.vals = slices.Concat(vals[:p], mid, vals[len(vals)-s:])
 	}
 	t.objs = objs
 	return up, down, true
