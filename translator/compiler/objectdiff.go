@@ -87,6 +87,10 @@ func (t *ObjectTracker) Changes(objs []decode.Object) (up, down []Change, ok boo
 	}
 	inNew := make(map[any]struct{}, len(newMid))
 	for _, o := range newMid {
+		if _, twice := inNew[o.Value]; twice {
+			// One object twice (a document repeated): Build reports it.
+			return nil, nil, false
+		}
 		inNew[o.Value] = struct{}{}
 	}
 	var removed, added []*decode.Object

@@ -108,3 +108,25 @@ func worldOf(t *testing.T, objs []decode.Object) *policy.World {
 	}
 	return w
 }
+
+// TestObjectTrackerRefusesDuplicates: an object defined twice — a new
+// one with an existing name, or one document repeated (the same value
+// twice) — is left to decode.Build, which reports it.
+func TestObjectTrackerRefusesDuplicates(t *testing.T) {
+	a := decode.Object{Kind: "Namespace", Name: "a", Value: &policy.Namespace{Name: "a"}}
+	b := decode.Object{Kind: "Namespace", Name: "b", Value: &policy.Namespace{Name: "b"}}
+	other := decode.Object{Kind: "Namespace", Name: "a", Value: &policy.Namespace{Name: "a", Labels: map[string]string{"x": "y"}}}
+	for name, next := range map[string][]decode.Object{
+		"same value twice":   {a, a, b},
+		"same name, new one": {a, b, other},
+	} {
+		tr := NewObjectTracker([]decode.Object{a, b}, policy.NewWorld())
+		if _, _, ok := tr.Changes(next); ok {
+			t.Errorf("%s: taken", name)
+		}
+	}
+	tr := NewObjectTracker([]decode.Object{a, b}, policy.NewWorld())
+	if up, _, ok := tr.Changes([]decode.Object{other, b}); !ok || len(up) != 1 {
+		t.Errorf("a plain replacement: ok %v, %d upserts", ok, len(up))
+	}
+}
