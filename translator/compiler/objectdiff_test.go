@@ -113,15 +113,18 @@ func worldOf(t *testing.T, objs []decode.Object) *policy.World {
 // one with an existing name, or one document repeated (the same value
 // twice) — is left to decode.Build, which reports it.
 func TestObjectTrackerRefusesDuplicates(t *testing.T) {
-	a := decode.Object{Kind: "Namespace", Name: "a", Value: &policy.Namespace{Name: "a"}}
-	b := decode.Object{Kind: "Namespace", Name: "b", Value: &policy.Namespace{Name: "b"}}
+	ns := func(name string) decode.Object {
+		return decode.Object{Kind: "Namespace", Name: name, Value: &policy.Namespace{Name: name}}
+	}
+	a, b, c, d, e := ns("a"), ns("b"), ns("c"), ns("d"), ns("e")
 	other := decode.Object{Kind: "Namespace", Name: "a", Value: &policy.Namespace{Name: "a", Labels: map[string]string{"x": "y"}}}
-	for name, next := range map[string][]decode.Object{
-		"same value twice":   {a, a, b},
-		"same name, new one": {a, b, other},
+	for name, lists := range map[string][2][]decode.Object{
+		"same value twice":              {{a, b}, {a, a, b}},
+		"same value twice, among moves": {{c, a, d}, {a, e, a}},
+		"same name, new one":            {{a, b}, {a, b, other}},
 	} {
-		tr := NewObjectTracker([]decode.Object{a, b}, policy.NewWorld())
-		if _, _, ok := tr.Changes(next); ok {
+		tr := NewObjectTracker(lists[0], policy.NewWorld())
+		if _, _, ok := tr.Changes(lists[1]); ok {
 			t.Errorf("%s: taken", name)
 		}
 	}
