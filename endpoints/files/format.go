@@ -23,6 +23,9 @@ type Format struct {
 	// defines is refused like a broken file: its last good state stays, so
 	// an object in force is never silently replaced or dropped.
 	Keys func(state any) []string
+	// Forget, when set, is told that a file is gone, so that what Decode
+	// remembers of it (PolicyFormat's decode.Decoder) goes too.
+	Forget func(name string)
 }
 
 // ObjectKey is how Keys names a decoded object: kind, namespace, name.
@@ -34,14 +37,17 @@ func ObjectKey(o decode.Object) string {
 }
 
 // PolicyFormat is policy and endpoint YAML (and JSON): each file's
-// objects stand on their own.
+// objects stand on their own. A file read again is validated only in the
+// documents whose bytes changed (decode.Decoder).
 func PolicyFormat() Format {
+	dec := decode.NewDecoder()
 	return Format{
 		Match: IsPolicyFile,
 		Decode: func(name string, data []byte) (any, []error) {
-			objs, errs := decode.Decode(name, data)
+			objs, errs := dec.Decode(name, data)
 			return objs, errs
 		},
+		Forget: dec.Forget,
 		Combine: func(states []any) ([]decode.Object, []error) {
 			n := 0
 			for _, s := range states {

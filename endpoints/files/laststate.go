@@ -157,6 +157,9 @@ func (s *Source) drop(name string, st fileState) {
 	delete(s.files, name)
 	delete(s.deferred, name)
 	delete(s.from, name)
+	if s.format.Forget != nil {
+		s.format.Forget(name)
+	}
 	s.release(name, st.keys)
 	if s.store != nil {
 		if err := s.store.Remove(name); err != nil {

@@ -59,25 +59,7 @@ func Bind(eps []*policy.Endpoint, ports []Port, opts Options) map[string]compile
 	// Ports are indexed by iface-id split at its first "/", so that an
 	// endpoint is looked up by its namespace and name without building its
 	// ID: Bind runs on every change, over every endpoint of the cluster.
-	byIfaceID := map[idKey]*Port{}
-	byName := map[string]*Port{}
-	byOFPort := map[int]*Port{}
-	sorted := append([]Port(nil), ports...)
-	sort.Slice(sorted, func(i, j int) bool { return sorted[i].Name < sorted[j].Name })
-	for i := range sorted {
-		p := &sorted[i]
-		if p.OFPort <= 0 {
-			continue
-		}
-		if p.IfaceID != "" {
-			k := splitID(p.IfaceID)
-			if _, dup := byIfaceID[k]; !dup {
-				byIfaceID[k] = p
-			}
-		}
-		byName[p.Name] = p
-		byOFPort[p.OFPort] = p
-	}
+	byIfaceID, byName, byOFPort := indexPorts(ports)
 	// Candidates first, then in ID order, so that when two endpoints
 	// claim one port the same one wins whatever the input order.
 	type candidate struct {
@@ -121,6 +103,47 @@ func Bind(eps []*policy.Endpoint, ports []Port, opts Options) map[string]compile
 }
 
 // idKey is an endpoint ID ("namespace/name", or a bare name) in parts.
+// indexPorts indexes the ports an endpoint can be bound to by iface-id,
+// name and OpenFlow port number.
+func indexPorts(ports []Port) (byIfaceID map[idKey]*Port, byName map[string]*Port, byOFPort map[int]*Port) {
+	byIfaceID, byName, byOFPort = map[idKey]*Port{}, map[string]*Port{}, map[int]*Port{}
+	sorted := append([]Port(nil), ports...)
+	sort.Slice(sorted, func(i, j int) bool { return sorted[i].Name < sorted[j].Name })
+	for i := range sorted {
+		p := &sorted[i]
+		if p.OFPort <= 0 {
+			continue
+		}
+		if p.IfaceID != "" {
+			k := splitID(p.IfaceID)
+			if _, dup := byIfaceID[k]; !dup {
+				byIfaceID[k] = p
+			}
+		}
+		byName[p.Name] = p
+		byOFPort[p.OFPort] = p
+	}
+	return byIfaceID, byName, byOFPort
+}
+
+// Candidates are the endpoints of eps that Bind may bind to one of ports
+// (on opts.Node, with a port that names them). Bind of the candidates
+// alone gives what Bind of all eps gives, which lets the agent rebind
+// after one endpoint changed without looking at the other 100,000.
+func Candidates(eps []*policy.Endpoint, ports []Port, opts Options) []*policy.Endpoint {
+	byIfaceID, byName, byOFPort := indexPorts(ports)
+	var out []*policy.Endpoint
+	for _, e := range eps {
+		if opts.Node != "" && e.Node != opts.Node {
+			continue
+		}
+		if portFor(e, byIfaceID, byName, byOFPort) != nil {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
 type idKey struct{ namespace, name string }
 
 func splitID(id string) idKey {

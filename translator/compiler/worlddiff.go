@@ -108,6 +108,18 @@ func Changes(a, b *policy.World, la, lb map[string]Binding) []Change {
 		func(v any) Change { return Change{UpsertPolicy: v.(*policy.Policy)} },
 		func(id string) Change { return Change{DeletePolicy: id} })
 
+	binds := BindingChanges(la, lb)
+	// Deletes run in the reverse of the upsert order: policies before the
+	// endpoints they select, tiers last.
+	for i, j := 0, len(down)-1; i < j; i, j = i+1, j-1 {
+		down[i], down[j] = down[j], down[i]
+	}
+	return append(append(up, binds...), down...)
+}
+
+// BindingChanges lists the binds and unbinds that turn bindings la into
+// lb, by endpoint ID.
+func BindingChanges(la, lb map[string]Binding) []Change {
 	var binds []Change
 	for _, id := range sortedKeys(lb) {
 		if old, ok := la[id]; !ok || !reflect.DeepEqual(old, lb[id]) {
@@ -119,12 +131,7 @@ func Changes(a, b *policy.World, la, lb map[string]Binding) []Change {
 			binds = append(binds, Change{Unbind: id})
 		}
 	}
-	// Deletes run in the reverse of the upsert order: policies before the
-	// endpoints they select, tiers last.
-	for i, j := 0, len(down)-1; i < j; i, j = i+1, j-1 {
-		down[i], down[j] = down[j], down[i]
-	}
-	return append(append(up, binds...), down...)
+	return binds
 }
 
 func sortedIDs(m map[string]any) []string {

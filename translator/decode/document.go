@@ -63,15 +63,14 @@ func objectRef(kind, namespace, name string) string {
 // Decode reads every YAML or JSON document in data (multi-document YAML
 // and kind: List included) and returns the valid objects and an *Error
 // for every problem. file names the input in errors and origins.
+//
+// Documents, and the items of a List, are decoded in parallel; the result
+// is in input order all the same.
 func Decode(file string, data []byte) ([]Object, []error) {
-	var objs []Object
-	var errs []error
-	for _, doc := range splitDocuments(data) {
-		o, e := decodeDocument(file, doc)
-		objs = append(objs, o...)
-		errs = append(errs, e...)
-	}
-	return objs, errs
+	docs := splitDocuments(data)
+	return decodeEach(len(docs), func(i int) ([]Object, []error) {
+		return decodeDocument(file, docs[i])
+	})
 }
 
 // document is one YAML document and the line it starts on.
@@ -124,6 +123,15 @@ type header struct {
 }
 
 func decodeDocument(file string, doc document) ([]Object, []error) {
+	if js, ok := asJSON(doc.data); ok {
+		return decodeJSON(Origin{File: file, Line: doc.line}, js, "")
+	}
+	return decodeYAMLDocument(file, doc)
+}
+
+// decodeYAMLDocument decodes a document through the YAML parser: YAML,
+// and JSON that asJSON does not take as it is.
+func decodeYAMLDocument(file string, doc document) ([]Object, []error) {
 	js, err := yaml.YAMLToJSONStrict(doc.data)
 	if err != nil {
 		return nil, []error{&Error{File: file, Line: doc.line, Object: guessObject(doc.data), Err: fmt.Errorf("invalid YAML: %s", yamlMessage(err, doc.line))}}
@@ -141,13 +149,16 @@ func decodeJSON(origin Origin, js []byte, where string) ([]Object, []error) {
 	fail := func(object, field string, err error) []error {
 		return []error{&Error{File: origin.File, Line: origin.Line, Object: object, Field: field, Err: err}}
 	}
-	var h header
-	if err := json.Unmarshal(js, &h); err != nil {
-		var te *json.UnmarshalTypeError
-		if errors.As(err, &te) && te.Field != "" {
-			return nil, fail(where+"document", te.Field, cleanJSONError(err))
+	h, scanned := scanHeader(js)
+	if !scanned {
+		h = header{}
+		if err := json.Unmarshal(js, &h); err != nil {
+			var te *json.UnmarshalTypeError
+			if errors.As(err, &te) && te.Field != "" {
+				return nil, fail(where+"document", te.Field, cleanJSONError(err))
+			}
+			return nil, fail(where+"document", "", fmt.Errorf("want a mapping with apiVersion, kind and metadata, got %s", jsonValueKind(js)))
 		}
-		return nil, fail(where+"document", "", fmt.Errorf("want a mapping with apiVersion, kind and metadata, got %s", jsonValueKind(js)))
 	}
 	if isList(h.APIVersion, h.Kind) {
 		if strings.Count(where, "List item ") >= maxListDepth {
@@ -230,20 +241,22 @@ func isList(apiVersion, kind string) bool {
 }
 
 func decodeList(origin Origin, js []byte, where string) ([]Object, []error) {
-	var list struct {
-		Items []json.RawMessage `json:"items"`
+	items, scanned := scanItems(js)
+	if !scanned {
+		var list struct {
+			Items []json.RawMessage `json:"items"`
+		}
+		if err := json.Unmarshal(js, &list); err != nil {
+			return nil, []error{&Error{File: origin.File, Line: origin.Line, Object: where + "List", Field: "items", Err: err}}
+		}
+		items = make([][]byte, len(list.Items))
+		for i, item := range list.Items {
+			items[i] = item
+		}
 	}
-	if err := json.Unmarshal(js, &list); err != nil {
-		return nil, []error{&Error{File: origin.File, Line: origin.Line, Object: where + "List", Field: "items", Err: err}}
-	}
-	var objs []Object
-	var errs []error
-	for i, item := range list.Items {
-		o, e := decodeJSON(origin, item, fmt.Sprintf("%sList item %d: ", where, i))
-		objs = append(objs, o...)
-		errs = append(errs, e...)
-	}
-	return objs, errs
+	return decodeEach(len(items), func(i int) ([]Object, []error) {
+		return decodeJSON(origin, items[i], fmt.Sprintf("%sList item %d: ", where, i))
+	})
 }
 
 // strictDecode fills v from js, reporting every unknown or duplicate field

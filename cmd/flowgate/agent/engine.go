@@ -3,6 +3,7 @@ package agent
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -47,6 +48,16 @@ type Engine struct {
 	world  *policy.World
 	locals map[string]compiler.Binding
 	objs   []decode.Object
+
+	// tracker turns one changed object into its changes without
+	// building or diffing the world (compiler.ObjectTracker); nil when
+	// the last world had problems or the bridge is shared. candidates
+	// are the endpoints the bridge's ports (ports, as last read) may
+	// bind (ovsbind.Candidates). After a tracked change world is nil:
+	// it is built from the tracker's objects when a change needs it.
+	tracker    *compiler.ObjectTracker
+	candidates map[string]*policy.Endpoint
+	ports      []ovsbind.Port
 
 	// held are the installed hold flows; entries the installed entry
 	// flows of a shared bridge (compiler.Shared.EntryFlows).
@@ -98,12 +109,25 @@ func (e *Engine) Realize(ctx context.Context, objs []decode.Object) (RealizeStat
 	}
 	begin := start
 	e.objs = objs
+	if st, ok, err := e.realizeTracked(ctx, objs, begin); ok {
+		return st, err
+	}
+	start = time.Now()
+	if e.comp != nil && e.world == nil {
+		// The last changes were tracked: the world they made.
+		if e.tracker == nil {
+			e.comp = nil // cannot happen; recompile rather than guess
+		} else {
+			e.world, _ = e.BuildWorld(e.tracker.Objects())
+		}
+	}
 	w, errs := e.BuildWorld(objs)
 	st := RealizeStats{Problems: len(errs)}
 	lap(&st.Stages.Build)
 	ports := e.Ports()
 	locals := e.Bindings(w, ports)
 	lap(&st.Stages.Bind)
+	defer e.track(objs, w, errs, ports)
 	if e.comp == nil {
 		if _, err := e.FullSync(ctx, w, ports, locals); err != nil {
 			return st, err
@@ -112,6 +136,83 @@ func (e *Engine) Realize(ctx context.Context, objs []decode.Object) (RealizeStat
 		return st, nil
 	}
 	changes := compiler.Changes(e.world, w, e.locals, locals)
+	return e.compileAndApply(ctx, st, changes, w, ports, locals, start, begin)
+}
+
+// realizeTracked realizes objs as changes the tracker found, when it can
+// (ok): the bridge's ports are as they were, and the changed objects are
+// plain ones (compiler.ObjectTracker). It costs what the changed objects
+// affect, not what the world holds.
+func (e *Engine) realizeTracked(ctx context.Context, objs []decode.Object, begin time.Time) (RealizeStats, bool, error) {
+	var st RealizeStats
+	if e.comp == nil || e.tracker == nil || e.Shared != nil {
+		return st, false, nil
+	}
+	ports := e.Ports()
+	if !slices.Equal(ports, e.ports) {
+		return st, false, nil
+	}
+	// The stages as in a world's realization: finding the changed objects
+	// is its build, reading the ports part of binding.
+	read := time.Now()
+	up, down, ok := e.tracker.Changes(objs)
+	if !ok {
+		return st, false, nil
+	}
+	start := time.Now()
+	st.Stages.Build = start.Sub(read)
+	start = start.Add(-read.Sub(begin))
+	opts := ovsbind.Options{Node: e.Node}
+	for _, ch := range append(up, down...) {
+		switch {
+		case ch.UpsertEndpoint != nil:
+			id := ch.UpsertEndpoint.ID()
+			delete(e.candidates, id)
+			if len(ovsbind.Candidates([]*policy.Endpoint{ch.UpsertEndpoint}, ports, opts)) > 0 {
+				e.candidates[id] = ch.UpsertEndpoint
+			}
+		case ch.DeleteEndpoint != "":
+			delete(e.candidates, ch.DeleteEndpoint)
+		}
+	}
+	eps := make([]*policy.Endpoint, 0, len(e.candidates))
+	for _, ep := range e.candidates {
+		eps = append(eps, ep)
+	}
+	locals := ovsbind.Bind(eps, ports, opts)
+	now := time.Now()
+	st.Stages.Bind, start = now.Sub(start), now
+	changes := append(append(up, compiler.BindingChanges(e.locals, locals)...), down...)
+	e.world = nil
+	st, err := e.compileAndApply(ctx, st, changes, nil, ports, locals, start, begin)
+	return st, true, err
+}
+
+// track starts the tracker at objs after a realization from the world w
+// they were built into (with errs), or stops it where it cannot follow.
+func (e *Engine) track(objs []decode.Object, w *policy.World, errs []error, ports []ovsbind.Port) {
+	if e.comp == nil || len(errs) > 0 || e.Shared != nil {
+		e.tracker, e.candidates = nil, nil
+		return
+	}
+	e.tracker = compiler.NewObjectTracker(objs, w)
+	e.ports = ports
+	e.candidates = map[string]*policy.Endpoint{}
+	for _, ep := range ovsbind.Candidates(w.Endpoints, ports, ovsbind.Options{Node: e.Node}) {
+		e.candidates[ep.ID()] = ep
+	}
+}
+
+// compileAndApply compiles changes (to world w, nil when it was not
+// built: only on an unshared bridge), adds the hold and entry flows'
+// changes and applies the composed delta in one bundle; when that fails,
+// it replaces every flow.
+func (e *Engine) compileAndApply(ctx context.Context, st RealizeStats, changes []compiler.Change, w *policy.World,
+	ports []ovsbind.Port, locals map[string]compiler.Binding, start, begin time.Time) (RealizeStats, error) {
+	lap := func(d *time.Duration) {
+		now := time.Now()
+		*d, start = now.Sub(start), now
+	}
 	st.Changes = len(changes)
 	held := e.heldPorts(ports, locals)
 	opts := e.Opts
@@ -150,9 +251,12 @@ func (e *Engine) Realize(ctx context.Context, objs []decode.Object) (RealizeStat
 		// The cache is only updated after a bundle succeeds; recompile and
 		// replace everything so the bridge is certainly right again.
 		logrus.WithError(err).Warn("applying the delta failed; replacing all flows")
-		if _, err := e.FullSync(ctx, w, ports, locals); err != nil {
+		objs := e.objs
+		w, errs := e.BuildWorld(objs)
+		if _, err := e.FullSync(ctx, w, ports, e.Bindings(w, ports)); err != nil {
 			return st, err
 		}
+		e.track(objs, w, errs, ports)
 		st.Full = true
 	}
 	st.Took = time.Since(begin)
@@ -172,6 +276,7 @@ func (e *Engine) Replace(ctx context.Context, objs []decode.Object) (openflow.Sy
 	e.objs = objs
 	ports := e.Ports()
 	stats, err := e.FullSync(ctx, w, ports, e.Bindings(w, ports))
+	e.track(objs, w, problems, ports)
 	return stats, problems, err
 }
 
