@@ -40,13 +40,9 @@ type ofctl struct {
 	// own restricts every read and every wholesale delete to the flows
 	// whose cookie matches it ("cookie=V/M"); "" means the whole bridge.
 	own string
-	// reval brings the datapath's cached flows up to date around every
-	// bundle (revalidate.go).
-	reval *revalidator
-	// lastBundle and lastRevalidate are the durations of the last
-	// bundle's ovs-ofctl run (with the revalidators' pause) and of the
-	// wait for the revalidation round after its commit.
-	lastBundle, lastRevalidate time.Duration
+	// lastBundle and lastPurge are the durations of the last bundle's
+	// ovs-ofctl run and of the datapath purge after it.
+	lastBundle, lastPurge time.Duration
 }
 
 // run executes an OVS tool with the programmer's environment and returns
@@ -150,17 +146,14 @@ func (o *ofctl) bundle(ctx context.Context, line func(n int) string, write func(
 		pw.CloseWithError(w.Flush())
 	}()
 	start := time.Now()
-	var committed time.Time
-	err := o.reval.around(ctx, o.purgeDatapathFlows, func() error {
-		_, err := o.ofctl(ctx, pr, "--bundle", "add-flows", o.bridge, "-")
-		committed = time.Now()
-		return err
-	})
-	pr.Close() // unblocks the writer if ovs-ofctl died early (or never ran)
-	if committed.IsZero() {
-		committed = time.Now()
+	_, err := o.ofctl(ctx, pr, "--bundle", "add-flows", o.bridge, "-")
+	pr.Close() // unblocks the writer if ovs-ofctl died early
+	committed := time.Now()
+	o.lastBundle, o.lastPurge = committed.Sub(start), 0
+	if err == nil {
+		err = o.purgeDatapathFlows(ctx)
+		o.lastPurge = time.Since(committed)
 	}
-	o.lastBundle, o.lastRevalidate = committed.Sub(start), time.Since(committed)
 	if err != nil {
 		if m := lineRe.FindStringSubmatch(err.Error()); m != nil {
 			n, _ := strconv.Atoi(m[1])

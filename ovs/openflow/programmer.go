@@ -75,7 +75,7 @@ type Programmer struct {
 // means this process's environment. It does not contact the switch.
 func NewProgrammer(bridge string, env []string) *Programmer {
 	return &Programmer{
-		of:  ofctl{bridge: bridge, env: env, reval: newRevalidator(env)},
+		of:  ofctl{bridge: bridge, env: env},
 		log: logrus.WithField("bridge", bridge),
 	}
 }
@@ -288,18 +288,17 @@ func (p *Programmer) apply(ctx context.Context, d compiler.Delta) error {
 }
 
 // Timings are how long the last bundle took, split into the ovs-ofctl run
-// that committed it and the wait for ovs-vswitchd's revalidation of its
-// cached datapath flows after the commit (see revalidator), for the
-// agent's per-stage latency report.
+// that committed it and the datapath purge after it (see
+// purgeDatapathFlows), for the agent's per-stage latency report.
 type Timings struct {
-	Bundle, Revalidate time.Duration
+	Bundle, Purge time.Duration
 }
 
 // LastTimings reports the last bundle's Timings (zero before the first).
 func (p *Programmer) LastTimings() Timings {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return Timings{Bundle: p.of.lastBundle, Revalidate: p.of.lastRevalidate}
+	return Timings{Bundle: p.of.lastBundle, Purge: p.of.lastPurge}
 }
 
 // Installed is the number of flows the programmer believes are installed

@@ -126,66 +126,22 @@ func (c *Client) Call(method string, params ...string) (string, error) {
 	return out, err
 }
 
-// Start sends one command and returns a function that reads its reply,
-// for commands the daemon answers only later (revalidator/wait answers
-// when the revalidators finish their next round): the caller can do
-// something else, in order after the command was sent, meanwhile. The
-// client is busy until the reply is read; read must be called once.
-func (c *Client) Start(method string, params ...string) (read func() (string, error), err error) {
-	c.mu.Lock()
-	if c.conn == nil {
-		if err := c.connect(); err != nil {
-			c.mu.Unlock()
-			return nil, err
-		}
-	}
-	if err := c.send(method, params); err != nil {
-		c.conn.Close()
-		c.conn, c.dec = nil, nil
-		c.mu.Unlock()
-		return nil, err
-	}
-	return func() (string, error) {
-		defer c.mu.Unlock()
-		out, err := c.read(method, params)
-		var cmdErr *CommandError
-		if err != nil && !errors.As(err, &cmdErr) {
-			c.conn.Close()
-			c.conn, c.dec = nil, nil
-		}
-		return out, err
-	}, nil
-}
-
 // call sends one request and reads its reply; c.mu is held.
 func (c *Client) call(method string, params []string) (string, error) {
-	if err := c.send(method, params); err != nil {
-		return "", err
-	}
-	return c.read(method, params)
-}
-
-// send writes one request; c.mu is held.
-func (c *Client) send(method string, params []string) error {
 	c.id++
 	if params == nil {
 		params = []string{}
 	}
 	req, err := json.Marshal(map[string]any{"id": c.id, "method": method, "params": params})
 	if err != nil {
-		return err
+		return "", err
 	}
 	if err := c.conn.SetDeadline(time.Now().Add(c.timeout)); err != nil {
-		return err
+		return "", err
 	}
 	if _, err := c.conn.Write(req); err != nil {
-		return fmt.Errorf("%s %s: send: %w", c.daemon, method, err)
+		return "", fmt.Errorf("%s %s: send: %w", c.daemon, method, err)
 	}
-	return nil
-}
-
-// read reads the reply to the request send wrote last; c.mu is held.
-func (c *Client) read(method string, params []string) (string, error) {
 	var resp struct {
 		ID     int     `json:"id"`
 		Result *string `json:"result"`

@@ -35,13 +35,6 @@ func TestClientAgainstVswitchd(t *testing.T) {
 	if strings.TrimSpace(out) != strings.TrimSpace(want) {
 		t.Errorf("version: %q, ovs-appctl says %q", out, want)
 	}
-	read, err := c.Start("version")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if later, err := read(); err != nil || later != out {
-		t.Errorf("Start(version) read %q, %v; Call said %q", later, err, out)
-	}
 	var cmdErr *unixctl.CommandError
 	if _, err := c.Call("no/such/command"); !errors.As(err, &cmdErr) {
 		t.Fatalf("unknown command: %v, want a CommandError", err)

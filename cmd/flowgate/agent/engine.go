@@ -85,16 +85,16 @@ type StageTimes struct {
 	// ports and binds endpoints; Diff finds the changed objects and
 	// bindings and the hold flows; Compile runs the compiler's updates.
 	Build, Bind, Diff, Compile time.Duration
-	// Bundle is the ovs-ofctl run committing the delta, Revalidate the
-	// wait for ovs-vswitchd to revalidate its cached datapath flows after it.
-	Bundle, Revalidate time.Duration
+	// Bundle is the ovs-ofctl run committing the delta, Purge the
+	// datapath purge after it.
+	Bundle, Purge time.Duration
 }
 
 // fields are the stages as log fields, in milliseconds.
 func (s StageTimes) fields() logrus.Fields {
 	ms := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 	return logrus.Fields{"buildMs": ms(s.Build), "bindMs": ms(s.Bind), "diffMs": ms(s.Diff),
-		"compileMs": ms(s.Compile), "bundleMs": ms(s.Bundle), "revalidateMs": ms(s.Revalidate)}
+		"compileMs": ms(s.Compile), "bundleMs": ms(s.Bundle), "purgeMs": ms(s.Purge)}
 }
 
 // Realize makes the bridge enforce objs. The first call (and any after a
@@ -243,7 +243,7 @@ func (e *Engine) compileAndApply(ctx context.Context, st RealizeStats, changes [
 	lap(&st.Stages.Compile)
 	err := e.Prog.Apply(ctx, d)
 	if t := e.Prog.LastTimings(); err == nil && !d.Empty() {
-		st.Stages.Bundle, st.Stages.Revalidate = t.Bundle, t.Revalidate
+		st.Stages.Bundle, st.Stages.Purge = t.Bundle, t.Purge
 	}
 	if err == nil {
 		e.held, e.entries = hold, entries
