@@ -116,6 +116,9 @@ func TestExitCodes(t *testing.T) {
 		{[]string{"verdict", "-f", db, "--from", "prod/frontend", "--to", "prod/database", "--port", "8080"}, 0},
 		{[]string{"verdict", "-f", bad, "--from", "a/b", "--to", "c/d", "--exit-code"}, 1},
 		{[]string{"--max-input-mib", "0", "check", "-f", db}, 2},
+		{[]string{"diff", "--before", db, "--after", db, "--ports", "8080"}, 0},
+		{[]string{"diff", "--before", db + "," + filepath.Join(examples, "staged"), "--ports", "8080"}, 3},
+		{[]string{"diff", "--before", db, "--after", bad, "--ports", "8080"}, 1},
 	} {
 		if r := run(t, c.args...); r.code != c.want {
 			t.Errorf("flowgate %s: exit %d (%v), want %d", strings.Join(c.args, " "), r.code, r.err, c.want)

@@ -75,5 +75,8 @@ func liveTracer(c *cli.Context) (t *agent.Tracer, w *policy.World, closeFn func(
 	}
 	client := unixctl.New(unixctl.RunDir(os.Environ()), "ovs-vswitchd", 30*time.Second)
 	t = &agent.Tracer{Bridge: bridge, Call: client.Call, Locals: locals, OutsidePort: out, Comp: comp, Eval: evaluator.New(w, evOpts)}
+	if len(w.Staged) > 0 {
+		t.Staged, t.Staging = evaluator.New(w.WithStaged(), evOpts), len(w.Staged)
+	}
 	return t, w, func() { client.Close(); db.Close() }, nil
 }

@@ -28,7 +28,8 @@ const (
 
 // exitCodesHelp is the exit-code table every --help shows.
 const exitCodesHelp = `Exit codes: 0 ok; 1 invalid input or policy problems (nothing answered or
-changed); 2 usage error; 3 verdict --exit-code found the connection DENIED.`
+changed); 2 usage error; 3 verdict --exit-code found the connection DENIED,
+or diff found connections the change opens or closes.`
 
 // version is set at build time with -ldflags "-X main.version=...".
 var version = "dev"

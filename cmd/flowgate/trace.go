@@ -34,6 +34,10 @@ source, the ingress of a local destination.
 -o json prints one object: allowed (the bridge), egress and ingress (each
 {tier, policy, rule, action}, or null when a default or no policy decided;
 egressDecidedBy/ingressDecidedBy say which), evaluatorAllowed, agree.
+Staged policies (StagedNetworkPolicy and its kin) are never enforced; when
+the input holds some, trace also prints what the connection would get with
+them committed ("would be ...", in JSON wouldBe: allowed, changed, staged,
+egress, ingress).
 trace exits 1 when the bridge and the evaluator disagree.`,
 		Flags: append([]cli.Flag{
 			&cli.StringFlag{Name: "from", Required: true, Usage: "source: namespace/name, host endpoint name or IP"},
@@ -107,6 +111,15 @@ func printTrace(w io.Writer, r agent.TraceResult, full bool) {
 		fmt.Fprintln(w, "  agree on the verdict, but a different rule decided")
 	default:
 		fmt.Fprintln(w, "  agree")
+	}
+	if wb := r.WouldBe; wb != nil {
+		change := "unchanged"
+		if wb.Changed {
+			change = "changed"
+		}
+		fmt.Fprintf(w, "would be %s with the %d staged polic%s committed (%s):\n", verdictWord(wb.Allowed), wb.Staged, plural(wb.Staged, "y", "ies"), change)
+		fmt.Fprintf(w, "  egress:            %s\n", decider(wb.Egress, "a default"))
+		fmt.Fprintf(w, "  ingress:           %s\n", decider(wb.Ingress, "a default"))
 	}
 	if full {
 		fmt.Fprintf(w, "\nofproto/trace %s:\n%s\n", r.Spec, r.Trace)

@@ -39,6 +39,12 @@ type Tracer struct {
 	// reference.
 	Comp *compiler.Compiler
 	Eval *evaluator.Evaluator
+	// Staged, when the world holds staged policies, is the evaluator of
+	// the world with them committed: staged policies are never enforced,
+	// so a trace also says what the connection would get once they are.
+	// Staging is the number of staged policies.
+	Staged  *evaluator.Evaluator
+	Staging int
 }
 
 // TraceSide is the rule that decided one direction: its tier, policy, its
@@ -92,6 +98,23 @@ type TraceResult struct {
 	// Spec is the packet as given to ofproto/trace; Trace its output.
 	Spec  string `json:"traceSpec"`
 	Trace string `json:"-"`
+	// WouldBe is the evaluator's verdict with the staged policies
+	// committed; nil when there are none.
+	WouldBe *WouldBe `json:"wouldBe,omitempty"`
+}
+
+// WouldBe is what a traced connection would get with the staged policies
+// committed, over the same directions as EvaluatorAllowed.
+type WouldBe struct {
+	// Allowed is the verdict; Changed says it differs from the one the
+	// bridge enforces now (EvaluatorAllowed).
+	Allowed bool `json:"allowed"`
+	Changed bool `json:"changed"`
+	// Staged is the number of staged policies committed.
+	Staged int `json:"staged"`
+	// Egress and Ingress are the deciding rules (nil: a default).
+	Egress  *TraceSide `json:"egress"`
+	Ingress *TraceSide `json:"ingress"`
 }
 
 // OutsidePort picks the port packets from beyond the host enter through:
@@ -140,23 +163,53 @@ func (t *Tracer) Read(src, dst evaluator.Participant, pkt evaluator.Packet, spec
 	r.Egress, r.EgressBy = t.side(got.Egress, policy.Egress)
 	r.Ingress, r.IngressBy = t.side(got.Ingress, policy.Ingress)
 
-	v := t.Eval.Evaluate(src.Endpoint, dst.Endpoint, pkt)
-	r.EvaluatorAllowed, r.SameRules = true, true
-	if sLocal && v.Egress != nil {
-		r.EvaluatorAllowed = v.Egress.Allowed
-		r.EvaluatorEgress = evaluatorSide(v.Egress)
+	ev := localVerdict(t.Eval, src, dst, pkt, sLocal, dLocal)
+	r.EvaluatorAllowed, r.EvaluatorEgress, r.EvaluatorIngress = ev.allowed, ev.egress, ev.ingress
+	r.SameRules = true
+	if ev.egressDecided {
 		r.SameRules = sameSide(r.Egress, r.EvaluatorEgress)
 	}
-	if dLocal && v.Ingress != nil {
-		r.EvaluatorAllowed = r.EvaluatorAllowed && v.Ingress.Allowed
-		r.EvaluatorIngress = evaluatorSide(v.Ingress)
-		// Ingress is walked only when egress let the packet on.
-		if got.Ingress != nil || !sLocal || v.Egress == nil || v.Egress.Allowed {
-			r.SameRules = r.SameRules && sameSide(r.Ingress, r.EvaluatorIngress)
-		}
+	// Ingress is walked only when egress let the packet on.
+	if ev.ingressDecided && (got.Ingress != nil || !ev.egressDecided || ev.egressAllowed) {
+		r.SameRules = r.SameRules && sameSide(r.Ingress, r.EvaluatorIngress)
+	}
+	if t.Staged != nil {
+		sv := localVerdict(t.Staged, src, dst, pkt, sLocal, dLocal)
+		r.WouldBe = &WouldBe{Allowed: sv.allowed, Changed: sv.allowed != ev.allowed, Staged: t.Staging, Egress: sv.egress, Ingress: sv.ingress}
 	}
 	r.Agree = r.Allowed == r.EvaluatorAllowed
 	return r
+}
+
+// local is the evaluator's answer over the directions the bridge
+// enforces: the egress of a local source, the ingress of a local
+// destination.
+type local struct {
+	allowed bool
+	// egress and ingress are the deciding rules of the enforced
+	// directions (nil for a default).
+	egress, ingress *TraceSide
+	// egressDecided and ingressDecided say the direction is enforced
+	// here and was decided; egressAllowed is egress's answer.
+	egressDecided, ingressDecided, egressAllowed bool
+}
+
+// localVerdict evaluates pkt with ev over the directions the bridge
+// enforces.
+func localVerdict(ev *evaluator.Evaluator, src, dst evaluator.Participant, pkt evaluator.Packet, sLocal, dLocal bool) local {
+	v := ev.Evaluate(src.Endpoint, dst.Endpoint, pkt)
+	l := local{allowed: true}
+	if sLocal && v.Egress != nil {
+		l.allowed = v.Egress.Allowed
+		l.egress = evaluatorSide(v.Egress)
+		l.egressDecided, l.egressAllowed = true, v.Egress.Allowed
+	}
+	if dLocal && v.Ingress != nil {
+		l.allowed = l.allowed && v.Ingress.Allowed
+		l.ingress = evaluatorSide(v.Ingress)
+		l.ingressDecided = true
+	}
+	return l
 }
 
 // binding is the participant's binding on this bridge, if it is local.
