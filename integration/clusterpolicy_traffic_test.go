@@ -7,7 +7,6 @@ import (
 	"net/netip"
 	"os"
 	"sort"
-	"sync"
 	"testing"
 	"time"
 
@@ -150,38 +149,19 @@ type conformanceProbe struct {
 	why      string
 }
 
-// runConformanceProbes runs the probes concurrently and returns, sorted,
-// those whose traffic disagreed. A disagreeing probe is retried with a
-// longer timeout: a first connection may wait for ARP, and slowness only
-// ever makes an allowed probe look denied.
+// runConformanceProbes runs the probes and returns, sorted, those whose
+// traffic disagreed.
 func runConformanceProbes(wls map[string]*sandbox.Workload, cases []conformanceProbe) []string {
-	var mu sync.Mutex
 	var bad []string
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, 16)
-	for _, c := range cases {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
-			src := wls[c.from.String()]
-			addr := netip.AddrPortFrom(c.to.IP, c.svc.Port)
-			try := func(timeout time.Duration) bool {
-				if c.svc.Protocol == policy.UDP {
-					return src.ProbeUDP(addr, timeout)
-				}
-				return src.ProbeTCP(addr, timeout)
-			}
-			if got := try(300 * time.Millisecond); got == c.want || try(2*time.Second) == c.want {
-				return
-			}
-			mu.Lock()
-			bad = append(bad, fmt.Sprintf("%s -> %s %s: traffic %s, want %s (%s)", c.from, c.to, c.svc, yesNo(!c.want), yesNo(c.want), c.why))
-			mu.Unlock()
-		}()
+	for _, c := range disagreeing(cases, func(c conformanceProbe) bool { return c.want }, func(c conformanceProbe, timeout time.Duration) bool {
+		src, addr := wls[c.from.String()], netip.AddrPortFrom(c.to.IP, c.svc.Port)
+		if c.svc.Protocol == policy.UDP {
+			return src.ProbeUDP(addr, timeout)
+		}
+		return src.ProbeTCP(addr, timeout)
+	}) {
+		bad = append(bad, fmt.Sprintf("%s -> %s %s: traffic %s, want %s (%s)", c.from, c.to, c.svc, yesNo(!c.want), yesNo(c.want), c.why))
 	}
-	wg.Wait()
 	sort.Strings(bad)
 	return bad
 }

@@ -366,37 +366,16 @@ func (n *k8sNode) expectFromCluster(t testing.TB, pods []*k8sPod, proto policy.P
 	return out
 }
 
-// probe runs the cases concurrently and returns those real traffic
-// disagreed with. A disagreeing probe is repeated with a longer timeout:
-// the first connection after a failed one may wait for ARP, and slowness
-// only ever makes an allowed pair look denied.
+// probe runs the cases and returns, sorted, those real traffic disagreed
+// with.
 func probe(cases []probeCase) []probeCase {
-	var mu sync.Mutex
-	var bad []probeCase
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, 16)
-	for _, c := range cases {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
-			try := func(timeout time.Duration) bool {
-				addr := netip.AddrPortFrom(c.to.IP, uint16(c.port))
-				if c.proto == policy.UDP {
-					return c.from.Workload.ProbeUDP(addr, timeout)
-				}
-				return c.from.Workload.ProbeTCP(addr, timeout)
-			}
-			if try(300*time.Millisecond) == c.want || try(2*time.Second) == c.want {
-				return
-			}
-			mu.Lock()
-			bad = append(bad, c)
-			mu.Unlock()
-		}()
-	}
-	wg.Wait()
+	bad := disagreeing(cases, func(c probeCase) bool { return c.want }, func(c probeCase, timeout time.Duration) bool {
+		addr := netip.AddrPortFrom(c.to.IP, uint16(c.port))
+		if c.proto == policy.UDP {
+			return c.from.Workload.ProbeUDP(addr, timeout)
+		}
+		return c.from.Workload.ProbeTCP(addr, timeout)
+	})
 	sort.Slice(bad, func(i, j int) bool { return bad[i].String() < bad[j].String() })
 	return bad
 }
