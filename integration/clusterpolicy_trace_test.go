@@ -19,65 +19,58 @@ func TestClusterPolicyConformanceTrace(t *testing.T) {
 	o := sandboxTraceBridge(t)
 	tr := newTracer(t, o)
 	traces := 0
-	for _, v := range []evaltest.APIVersion{evaltest.V1Alpha2, evaltest.V1Alpha1} {
-		for _, c := range evaltest.ConformanceCases() {
-			if c.OnlyV1Alpha2 && v != evaltest.V1Alpha2 {
-				continue
+	for _, st := range evaltest.ConformanceStates() {
+		name, step := st.Name, st.Step
+		w, err := evaltest.BuildWorld(st.Case, st.YAML)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		locals := compiler.AllLocal(w, "")
+		comp, errs := compiler.New(w, compiler.Options{Locals: locals, FailsafeInbound: policy.DefaultFailsafeInbound(), FailsafeOutbound: policy.DefaultFailsafeOutbound()})
+		if len(errs) > 0 {
+			t.Fatalf("%s: compile: %v", name, errs)
+		}
+		flows := comp.Flows()
+		if err := ReplaceFlows(o, "br-int", flows); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		checkNamedDump(t, o, "br-int", flows)
+		ev := evaluator.New(w, evaluator.DefaultOptions())
+		traceOne := func(from, to evaltest.Pod, svc evaltest.Service) (bool, string) {
+			src := participant{name: from.String(), endpoint: ev.Endpoint(from.String())}
+			dst := participant{name: to.String(), endpoint: ev.Endpoint(to.String())}
+			sb, db := locals[src.name], locals[dst.name]
+			src.binding, dst.binding = &sb, &db
+			pkt := evaluator.Packet{Src: from.IP, Dst: to.IP, Protocol: svc.Protocol, SrcPort: evaluator.SourcePort, DstPort: svc.Port}
+			delivered, trace, err := tr.trace("br-int", traceSpec(src, dst, pkt))
+			if err != nil {
+				t.Fatalf("%s: %v", name, err)
 			}
-			for i, step := range c.Steps {
-				name := v.String() + "/" + c.Name + "/" + step.Name
-				w, err := evaltest.BuildWorld(c.Name, evaltest.ConformanceWorldYAML()+c.Policies(i, v))
-				if err != nil {
-					t.Fatalf("%s: %v", name, err)
-				}
-				locals := compiler.AllLocal(w, "")
-				comp, errs := compiler.New(w, compiler.Options{Locals: locals, FailsafeInbound: policy.DefaultFailsafeInbound(), FailsafeOutbound: policy.DefaultFailsafeOutbound()})
-				if len(errs) > 0 {
-					t.Fatalf("%s: compile: %v", name, errs)
-				}
-				flows := comp.Flows()
-				if err := ReplaceFlows(o, "br-int", flows); err != nil {
-					t.Fatalf("%s: %v", name, err)
-				}
-				checkNamedDump(t, o, "br-int", flows)
-				ev := evaluator.New(w, evaluator.DefaultOptions())
-				traceOne := func(from, to evaltest.Pod, svc evaltest.Service) (bool, string) {
-					src := participant{name: from.String(), endpoint: ev.Endpoint(from.String())}
-					dst := participant{name: to.String(), endpoint: ev.Endpoint(to.String())}
-					sb, db := locals[src.name], locals[dst.name]
-					src.binding, dst.binding = &sb, &db
+			traces++
+			return delivered, trace
+		}
+		for _, p := range step.Probes {
+			if got, trace := traceOne(evaltest.ConformancePod(p.From), evaltest.ConformancePod(p.To), p.Service); got != p.Allowed {
+				t.Errorf("%s: %s: OVS delivered=%v\n%s", name, p, got, trace)
+			}
+		}
+		for _, svc := range evaltest.ConformanceServices {
+			for _, from := range evaltest.ConformancePods() {
+				for _, to := range evaltest.ConformancePods() {
+					if from == to {
+						continue
+					}
+					got, trace := traceOne(from, to, svc)
 					pkt := evaluator.Packet{Src: from.IP, Dst: to.IP, Protocol: svc.Protocol, SrcPort: evaluator.SourcePort, DstPort: svc.Port}
-					delivered, trace, err := tr.trace("br-int", traceSpec(src, dst, pkt))
-					if err != nil {
-						t.Fatalf("%s: %v", name, err)
+					want := ev.Evaluate(ev.Endpoint(from.String()), ev.Endpoint(to.String()), pkt)
+					if got != want.Allowed {
+						t.Errorf("%s: %s -> %s %s: OVS delivered=%v, evaluator %v (%s)\n%s", name, from, to, svc, got, want.Allowed, want.Reason(), trace)
 					}
-					traces++
-					return delivered, trace
-				}
-				for _, p := range step.Probes {
-					if got, trace := traceOne(evaltest.ConformancePod(p.From), evaltest.ConformancePod(p.To), p.Service); got != p.Allowed {
-						t.Errorf("%s: %s: OVS delivered=%v\n%s", name, p, got, trace)
-					}
-				}
-				for _, svc := range evaltest.ConformanceServices {
-					for _, from := range evaltest.ConformancePods() {
-						for _, to := range evaltest.ConformancePods() {
-							if from == to {
-								continue
-							}
-							got, trace := traceOne(from, to, svc)
-							pkt := evaluator.Packet{Src: from.IP, Dst: to.IP, Protocol: svc.Protocol, SrcPort: evaluator.SourcePort, DstPort: svc.Port}
-							want := ev.Evaluate(ev.Endpoint(from.String()), ev.Endpoint(to.String()), pkt)
-							if got != want.Allowed {
-								t.Errorf("%s: %s -> %s %s: OVS delivered=%v, evaluator %v (%s)\n%s", name, from, to, svc, got, want.Allowed, want.Reason(), trace)
-							}
-						}
-					}
-				}
-				if t.Failed() {
-					return
 				}
 			}
+		}
+		if t.Failed() {
+			return
 		}
 	}
 	t.Logf("%d traces matched the conformance cases and the evaluator", traces)

@@ -50,59 +50,51 @@ func TestClusterPolicyConformanceTraffic(t *testing.T) {
 		}
 	}
 	probes := 0
-	for _, v := range []evaltest.APIVersion{evaltest.V1Alpha2, evaltest.V1Alpha1} {
-		for _, c := range evaltest.ConformanceCases() {
-			if c.OnlyV1Alpha2 && v != evaltest.V1Alpha2 {
-				continue
+	for _, st := range evaltest.ConformanceStates() {
+		name, text, step := st.Name, st.YAML, st.Step
+		objs, errs := decode.Decode(name+".yaml", []byte(text))
+		if len(errs) > 0 {
+			t.Fatalf("%s: %v", name, errs)
+		}
+		if _, problems, err := e.Replace(ctx, objs); err != nil || len(problems) > 0 {
+			t.Fatalf("%s: apply: %v %v", name, err, problems)
+		}
+		// A UDP probe that reuses an earlier one's source port would
+		// meet that flow's conntrack entry, which outlives policy
+		// changes by design; each step starts from no connections.
+		if out, err := o.Appctl("dpctl/flush-conntrack"); err != nil {
+			t.Fatalf("flush conntrack: %v\n%s", err, out)
+		}
+		w, err := evaltest.BuildWorld(name, text)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ev := evaluator.New(w, evaluator.DefaultOptions())
+		var cases []conformanceProbe
+		for _, p := range step.Probes {
+			if p.Service.Protocol == policy.TCP || p.Service.Protocol == policy.UDP {
+				from, to := evaltest.ConformancePod(p.From), evaltest.ConformancePod(p.To)
+				cases = append(cases, conformanceProbe{from: from, to: to, svc: p.Service, want: p.Allowed, why: "conformance: " + p.String()})
 			}
-			for i, step := range c.Steps {
-				name := v.String() + "/" + c.Name + "/" + step.Name
-				text := evaltest.ConformanceWorldYAML() + c.Policies(i, v)
-				objs, errs := decode.Decode(name+".yaml", []byte(text))
-				if len(errs) > 0 {
-					t.Fatalf("%s: %v", name, errs)
-				}
-				if _, problems, err := e.Replace(ctx, objs); err != nil || len(problems) > 0 {
-					t.Fatalf("%s: apply: %v %v", name, err, problems)
-				}
-				// A UDP probe that reuses an earlier one's source port would
-				// meet that flow's conntrack entry, which outlives policy
-				// changes by design; each step starts from no connections.
-				if out, err := o.Appctl("dpctl/flush-conntrack"); err != nil {
-					t.Fatalf("flush conntrack: %v\n%s", err, out)
-				}
-				w, err := evaltest.BuildWorld(name, text)
-				if err != nil {
-					t.Fatal(err)
-				}
-				ev := evaluator.New(w, evaluator.DefaultOptions())
-				var cases []conformanceProbe
-				for _, p := range step.Probes {
-					if p.Service.Protocol == policy.TCP || p.Service.Protocol == policy.UDP {
-						from, to := evaltest.ConformancePod(p.From), evaltest.ConformancePod(p.To)
-						cases = append(cases, conformanceProbe{from: from, to: to, svc: p.Service, want: p.Allowed, why: "conformance: " + p.String()})
+		}
+		for _, svc := range services {
+			for _, from := range evaltest.ConformancePods() {
+				for _, to := range evaltest.ConformancePods() {
+					if from == to {
+						continue
 					}
-				}
-				for _, svc := range services {
-					for _, from := range evaltest.ConformancePods() {
-						for _, to := range evaltest.ConformancePods() {
-							if from == to {
-								continue
-							}
-							pkt := evaluator.Packet{Src: from.IP, Dst: to.IP, Protocol: svc.Protocol, SrcPort: evaluator.SourcePort, DstPort: svc.Port}
-							v := ev.Evaluate(ev.Endpoint(from.String()), ev.Endpoint(to.String()), pkt)
-							cases = append(cases, conformanceProbe{from: from, to: to, svc: svc, want: v.Allowed, why: "evaluator: " + v.Reason()})
-						}
-					}
-				}
-				probes += len(cases)
-				for _, bad := range runConformanceProbes(wls, cases) {
-					t.Errorf("%s: %s", name, bad)
-				}
-				if t.Failed() {
-					return
+					pkt := evaluator.Packet{Src: from.IP, Dst: to.IP, Protocol: svc.Protocol, SrcPort: evaluator.SourcePort, DstPort: svc.Port}
+					v := ev.Evaluate(ev.Endpoint(from.String()), ev.Endpoint(to.String()), pkt)
+					cases = append(cases, conformanceProbe{from: from, to: to, svc: svc, want: v.Allowed, why: "evaluator: " + v.Reason()})
 				}
 			}
+		}
+		probes += len(cases)
+		for _, bad := range runConformanceProbes(wls, cases) {
+			t.Errorf("%s: %s", name, bad)
+		}
+		if t.Failed() {
+			return
 		}
 	}
 	t.Logf("%d real TCP/UDP probes matched the conformance cases and the evaluator", probes)

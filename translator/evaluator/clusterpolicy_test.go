@@ -17,28 +17,20 @@ func TestClusterPolicyConformance(t *testing.T) {
 	if len(cases) < 8 {
 		t.Fatalf("only %d cases", len(cases))
 	}
-	for _, v := range []evaltest.APIVersion{evaltest.V1Alpha2, evaltest.V1Alpha1} {
-		for _, c := range cases {
-			if c.OnlyV1Alpha2 && v != evaltest.V1Alpha2 {
-				continue
+	for _, st := range evaltest.ConformanceStates() {
+		t.Run(st.Name, func(t *testing.T) {
+			w, err := evaltest.BuildWorld(st.Case+".yaml", st.YAML)
+			if err != nil {
+				t.Fatal(err)
 			}
-			t.Run(v.String()+"/"+c.Name, func(t *testing.T) {
-				for i, step := range c.Steps {
-					yaml := evaltest.ConformanceWorldYAML() + c.Policies(i, v)
-					w, err := evaltest.BuildWorld(c.Name+".yaml", yaml)
-					if err != nil {
-						t.Fatalf("step %q: %v", step.Name, err)
-					}
-					ev := evaluator.New(w, evaluator.DefaultOptions())
-					for _, p := range step.Probes {
-						got := conformanceProbe(t, ev, p)
-						if got.Allowed != p.Allowed {
-							t.Errorf("step %q: %s: got allowed=%v (%s)", step.Name, p, got.Allowed, got.Reason())
-						}
-					}
+			ev := evaluator.New(w, evaluator.DefaultOptions())
+			for _, p := range st.Step.Probes {
+				got := conformanceProbe(t, ev, p)
+				if got.Allowed != p.Allowed {
+					t.Errorf("%s: got allowed=%v (%s)", p, got.Allowed, got.Reason())
 				}
-			})
-		}
+			}
+		})
 	}
 }
 

@@ -290,3 +290,33 @@ func (c Case) Policies(i int, v APIVersion) string {
 	}
 	return b.String()
 }
+
+// ConformanceState is one step of one case in one API version, as the
+// suites apply and probe it.
+type ConformanceState struct {
+	// Name is "version/case/step"; Case the case's name.
+	Name, Case string
+	Step       Step
+	// YAML is the conformance world and every policy in force after the
+	// step.
+	YAML string
+}
+
+// ConformanceStates lists every step of every case in both API versions
+// (v1alpha2 first), leaving out the cases v1alpha1 cannot express. The
+// policies of one step replace the previous step's, as upstream.
+func ConformanceStates() []ConformanceState {
+	var out []ConformanceState
+	for _, v := range []APIVersion{V1Alpha2, V1Alpha1} {
+		for _, c := range ConformanceCases() {
+			if c.OnlyV1Alpha2 && v != V1Alpha2 {
+				continue
+			}
+			for i, step := range c.Steps {
+				out = append(out, ConformanceState{Name: v.String() + "/" + c.Name + "/" + step.Name, Case: c.Name, Step: step,
+					YAML: ConformanceWorldYAML() + c.Policies(i, v)})
+			}
+		}
+	}
+	return out
+}
