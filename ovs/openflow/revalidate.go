@@ -20,7 +20,15 @@ import (
 // TestClusterPolicyConformanceTraffic and TestKubernetesGridRealTraffic
 // steps still let through, every run, connections the new policy denies —
 // while a test that only toggles one deny flow (TestChangeLeavesNoStaleVerdict)
-// saw no stale verdict. Until the flows that keep them are identified,
+// saw no stale verdict. What stays stale there (found by dumping the
+// datapath at the failure): the second-pass datapath flow of a new
+// connection (recirc_id of the ct() recirculation, ct_state +new+trk, an
+// exact tcp dst=80 match) keeps its old actions `ct(commit),output` for
+// seconds, through further revalidation rounds and while it keeps being
+// hit, although `ofproto/trace` of that flow's own key — thawed from the
+// same recirculation — says `drop` on the new tables. So the revalidator
+// either never re-translates that ukey or its modify reaches a different
+// datapath flow; which one is inside OVS and not settled. Until it is,
 // the purge stays. A purge drops no packet: each flow's next
 // packet takes one upcall (tens of microseconds) to install its new
 // datapath flow. Established connections are unaffected beyond that.
