@@ -28,6 +28,8 @@ import (
 
 	"github.com/sirupsen/logrus"
 
+	"github.com/flowgate/flowgate/ovs/ofconn"
+	"github.com/flowgate/flowgate/ovs/unixctl"
 	"github.com/flowgate/flowgate/translator/compiler"
 )
 
@@ -75,8 +77,35 @@ type Programmer struct {
 // means this process's environment. It does not contact the switch.
 func NewProgrammer(bridge string, env []string) *Programmer {
 	return &Programmer{
-		of:  ofctl{bridge: bridge, env: env},
+		of: ofctl{bridge: bridge, env: env,
+			native: &native{path: ofconn.SocketPath(unixctl.RunDir(env), bridge)}},
 		log: logrus.WithField("bridge", bridge),
+	}
+}
+
+// NativeOpenFlow turns the native OpenFlow connection for Apply's deltas
+// (and Sync's small ones) on — the default — or off, when every bundle
+// goes through ovs-ofctl as before: for side-by-side measurements, and
+// as a way back should a switch refuse what ovs-ofctl would send.
+func (p *Programmer) NativeOpenFlow(on bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	switch {
+	case on && p.of.native == nil:
+		p.of.native = &native{path: ofconn.SocketPath(unixctl.RunDir(p.of.env), p.of.bridge)}
+	case !on && p.of.native != nil:
+		p.of.native.close()
+		p.of.native = nil
+	}
+}
+
+// Close ends the programmer's OpenFlow connection (if one is open). The
+// programmer stays usable: the next delta connects again.
+func (p *Programmer) Close() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.of.native != nil {
+		p.of.native.close()
 	}
 }
 
@@ -292,13 +321,16 @@ func (p *Programmer) apply(ctx context.Context, d compiler.Delta) error {
 // purgeDatapathFlows), for the agent's per-stage latency report.
 type Timings struct {
 	Bundle, Purge time.Duration
+	// Native is set when the bundle went over the native OpenFlow
+	// connection rather than through ovs-ofctl.
+	Native bool
 }
 
 // LastTimings reports the last bundle's Timings (zero before the first).
 func (p *Programmer) LastTimings() Timings {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return Timings{Bundle: p.of.lastBundle, Purge: p.of.lastPurge}
+	return Timings{Bundle: p.of.lastBundle, Purge: p.of.lastPurge, Native: p.of.lastNative}
 }
 
 // Installed is the number of flows the programmer believes are installed
