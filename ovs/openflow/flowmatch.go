@@ -433,4 +433,3 @@ func parseCTState(s string) (v, m uint32, err error) {
 	}
 	return v, m, nil
 }
-
