@@ -1,8 +1,12 @@
 // Package openflow installs the compiler's flows on a bridge and keeps them
-// there, by running ovs-ofctl (see ofctl.go for why not go-openvswitch).
+// there. Deltas (Apply, and Sync's small ones) go as OpenFlow 1.5 bundles
+// over one persistent connection to the bridge's management socket
+// (native.go, ovs/ofconn); wholesale replacements, reads and any flow
+// outside the native encoder's vocabulary go through ovs-ofctl (see
+// ofctl.go for why not go-openvswitch).
 //
-// Every change is one OpenFlow 1.4 bundle committed atomically
-// (`ovs-ofctl --bundle`): ovs-vswitchd stages all of a bundle's flow
+// Every change is one OpenFlow bundle committed atomically (native, or
+// `ovs-ofctl --bundle`): ovs-vswitchd stages all of a bundle's flow
 // changes in a new version of its classifier and switches lookups to that
 // version in one step, so a packet is always processed either entirely by
 // the flows before the change or entirely by the flows after it. That is
@@ -13,7 +17,8 @@
 // state lives in the datapath, not in the flows.
 //
 // One ovs-ofctl process costs ~12 ms to start, so a change is never one
-// process per flow: a Sync or Apply is one process, whatever its size.
+// process per flow: a Sync or Apply is one process, whatever its size —
+// or, natively, no process at all.
 package openflow
 
 import (
