@@ -266,7 +266,9 @@ func (c *Conn) Exchange(ctx context.Context, first uint32, msgs [][]byte) ([]Rep
 	if err := c.writeAll(append(append(all, msgs...), bar)); err != nil {
 		return nil, err
 	}
-	ctx, cancel := context.WithTimeout(ctx, RequestTimeout)
+	// The switch checks every message before the barrier's reply: a
+	// large bundle gets time in proportion.
+	ctx, cancel := context.WithTimeout(ctx, RequestTimeout+time.Duration(len(msgs))*100*time.Microsecond)
 	defer cancel()
 	select {
 	case <-w.done:

@@ -125,6 +125,9 @@ func (n *native) bundle(ctx context.Context, c *ofconn.Conn, flows []*compiler.F
 	}
 	replies, err := c.Exchange(ctx, first, msgs)
 	if err != nil {
+		// The bundle may be open on the switch: closing the connection
+		// discards it.
+		n.close()
 		return fmt.Errorf("send bundle of %d flow mods: %w", len(mods), err)
 	}
 	if err := bundleErrors(replies, flowOf, "adding to the bundle"); err != nil {
@@ -140,7 +143,10 @@ func (n *native) bundle(ctx context.Context, c *ofconn.Conn, flows []*compiler.F
 	// flow mod of the bundle (with its xid) are collected too.
 	replies, err = c.Exchange(ctx, first, [][]byte{commit})
 	if err != nil {
-		return fmt.Errorf("commit bundle of %d flow mods: %w", len(mods), err)
+		// Committed or not is unknown: the caller makes the programmer
+		// stale, so the next Sync replaces everything.
+		n.close()
+		return fmt.Errorf("commit bundle of %d flow mods (whether it was applied is unknown): %w", len(mods), err)
 	}
 	return bundleErrors(replies, flowOf, "committing the bundle (nothing of it was applied)")
 }
