@@ -143,15 +143,33 @@ func BenchmarkIncremental(b *testing.B) {
 	})
 	other := append(append([]compiler.Flow(nil), base...), ruleFlows(1, n+100, 3)[n:]...)
 	fwd, back := compiler.Diff(base, other), compiler.Diff(other, base)
-	b.Run("Apply-100-flow-delta", func(b *testing.B) {
-		for i := range b.N {
-			d := fwd
-			if i%2 == 1 {
-				d = back
+	// The same delta over the native OpenFlow connection (the default)
+	// and through ovs-ofctl, with the bundle's and the purge's shares.
+	for _, mode := range []struct {
+		name   string
+		native bool
+	}{{"Apply-100-flow-delta", true}, {"Apply-100-flow-delta-ofctl", false}} {
+		b.Run(mode.name, func(b *testing.B) {
+			p.NativeOpenFlow(mode.native)
+			defer p.NativeOpenFlow(true)
+			var bundle, purge time.Duration
+			for i := range b.N {
+				d := fwd
+				if i%2 == 1 {
+					d = back
+				}
+				if err := p.Apply(ctx, d); err != nil {
+					b.Fatal(err)
+				}
+				t := p.LastTimings()
+				if t.Native != mode.native {
+					b.Fatalf("bundle native = %v, want %v", t.Native, mode.native)
+				}
+				bundle += t.Bundle
+				purge += t.Purge
 			}
-			if err := p.Apply(ctx, d); err != nil {
-				b.Fatal(err)
-			}
-		}
-	})
+			b.ReportMetric(float64(bundle.Microseconds())/1000/float64(b.N), "bundle-ms/op")
+			b.ReportMetric(float64(purge.Microseconds())/1000/float64(b.N), "purge-ms/op")
+		})
+	}
 }

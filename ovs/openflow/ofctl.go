@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os/exec"
@@ -11,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/sirupsen/logrus"
 
 	"github.com/flowgate/flowgate/translator/compiler"
 )
@@ -43,6 +46,12 @@ type ofctl struct {
 	// lastBundle and lastPurge are the durations of the last bundle's
 	// ovs-ofctl run and of the datapath purge after it.
 	lastBundle, lastPurge time.Duration
+	// lastNative says whether the last bundle went over native.
+	lastNative bool
+	// native, when set, sends deltas over a persistent OpenFlow
+	// connection (native.go); ovs-ofctl then sends only what it cannot
+	// encode, the wholesale replacements and the reads.
+	native *native
 }
 
 // run executes an OVS tool with the programmer's environment and returns
@@ -96,6 +105,21 @@ func (o *ofctl) replaceAll(ctx context.Context, flows []compiler.Flow) error {
 // actions and cookie together. (modify_strict would keep the old cookie:
 // in OpenFlow 1.2+ a modify cannot change it, and bundles need 1.4.)
 func (o *ofctl) applyDelta(ctx context.Context, d compiler.Delta) error {
+	if o.native != nil {
+		start := time.Now()
+		err := o.native.applyDelta(ctx, d)
+		if !errors.Is(err, errNotNative) {
+			committed := time.Now()
+			o.lastBundle, o.lastPurge, o.lastNative = committed.Sub(start), 0, true
+			if err != nil {
+				return err
+			}
+			err = o.purgeDatapathFlows(ctx)
+			o.lastPurge = time.Since(committed)
+			return err
+		}
+		logrus.WithField("bridge", o.bridge).WithError(err).Debug("bundle sent with ovs-ofctl")
+	}
 	line := func(n int) string {
 		n--
 		for _, fs := range [][]compiler.Flow{d.Delete, d.Add, d.Modify} {
@@ -149,7 +173,7 @@ func (o *ofctl) bundle(ctx context.Context, line func(n int) string, write func(
 	_, err := o.ofctl(ctx, pr, "--bundle", "add-flows", o.bridge, "-")
 	pr.Close() // unblocks the writer if ovs-ofctl died early
 	committed := time.Now()
-	o.lastBundle, o.lastPurge = committed.Sub(start), 0
+	o.lastBundle, o.lastPurge, o.lastNative = committed.Sub(start), 0, false
 	if err == nil {
 		err = o.purgeDatapathFlows(ctx)
 		o.lastPurge = time.Since(committed)

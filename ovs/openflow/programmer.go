@@ -1,8 +1,12 @@
 // Package openflow installs the compiler's flows on a bridge and keeps them
-// there, by running ovs-ofctl (see ofctl.go for why not go-openvswitch).
+// there. Deltas (Apply, and Sync's small ones) go as OpenFlow 1.5 bundles
+// over one persistent connection to the bridge's management socket
+// (native.go, ovs/ofconn); wholesale replacements, reads and any flow
+// outside the native encoder's vocabulary go through ovs-ofctl (see
+// ofctl.go for why not go-openvswitch).
 //
-// Every change is one OpenFlow 1.4 bundle committed atomically
-// (`ovs-ofctl --bundle`): ovs-vswitchd stages all of a bundle's flow
+// Every change is one OpenFlow bundle committed atomically (native, or
+// `ovs-ofctl --bundle`): ovs-vswitchd stages all of a bundle's flow
 // changes in a new version of its classifier and switches lookups to that
 // version in one step, so a packet is always processed either entirely by
 // the flows before the change or entirely by the flows after it. That is
@@ -13,7 +17,8 @@
 // state lives in the datapath, not in the flows.
 //
 // One ovs-ofctl process costs ~12 ms to start, so a change is never one
-// process per flow: a Sync or Apply is one process, whatever its size.
+// process per flow: a Sync or Apply is one process, whatever its size —
+// or, natively, no process at all.
 package openflow
 
 import (
@@ -28,6 +33,8 @@ import (
 
 	"github.com/sirupsen/logrus"
 
+	"github.com/flowgate/flowgate/ovs/ofconn"
+	"github.com/flowgate/flowgate/ovs/unixctl"
 	"github.com/flowgate/flowgate/translator/compiler"
 )
 
@@ -75,8 +82,35 @@ type Programmer struct {
 // means this process's environment. It does not contact the switch.
 func NewProgrammer(bridge string, env []string) *Programmer {
 	return &Programmer{
-		of:  ofctl{bridge: bridge, env: env},
+		of: ofctl{bridge: bridge, env: env,
+			native: &native{path: ofconn.SocketPath(unixctl.RunDir(env), bridge)}},
 		log: logrus.WithField("bridge", bridge),
+	}
+}
+
+// NativeOpenFlow turns the native OpenFlow connection for Apply's deltas
+// (and Sync's small ones) on — the default — or off, when every bundle
+// goes through ovs-ofctl as before: for side-by-side measurements, and
+// as a way back should a switch refuse what ovs-ofctl would send.
+func (p *Programmer) NativeOpenFlow(on bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	switch {
+	case on && p.of.native == nil:
+		p.of.native = &native{path: ofconn.SocketPath(unixctl.RunDir(p.of.env), p.of.bridge)}
+	case !on && p.of.native != nil:
+		p.of.native.close()
+		p.of.native = nil
+	}
+}
+
+// Close ends the programmer's OpenFlow connection (if one is open). The
+// programmer stays usable: the next delta connects again.
+func (p *Programmer) Close() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.of.native != nil {
+		p.of.native.close()
 	}
 }
 
@@ -292,13 +326,16 @@ func (p *Programmer) apply(ctx context.Context, d compiler.Delta) error {
 // purgeDatapathFlows), for the agent's per-stage latency report.
 type Timings struct {
 	Bundle, Purge time.Duration
+	// Native is set when the bundle went over the native OpenFlow
+	// connection rather than through ovs-ofctl.
+	Native bool
 }
 
 // LastTimings reports the last bundle's Timings (zero before the first).
 func (p *Programmer) LastTimings() Timings {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return Timings{Bundle: p.of.lastBundle, Purge: p.of.lastPurge}
+	return Timings{Bundle: p.of.lastBundle, Purge: p.of.lastPurge, Native: p.of.lastNative}
 }
 
 // Installed is the number of flows the programmer believes are installed

@@ -1,4 +1,4 @@
-// Package packetin is flowgate's own OpenFlow connection to a bridge for
+// Package packetin uses flowgate's OpenFlow connection (ovs/ofconn) to a bridge for
 // the packets flows send to the controller (the Log action's
 // controller(userdata=…)), and for the meter that rate-limits them.
 //

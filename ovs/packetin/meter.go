@@ -6,6 +6,8 @@ import (
 	"fmt"
 
 	"antrea.io/libOpenflow/openflow15"
+
+	"github.com/flowgate/flowgate/ovs/ofconn"
 )
 
 // ControllerMeter is OpenFlow's reserved meter for the packets the switch
@@ -36,10 +38,10 @@ func (c *Conn) SetControllerMeter(ctx context.Context, rate, burst uint32) error
 		m.AddMeterBand(band)
 		return m
 	}
-	_, err := c.do(ctx, mm(openflow15.MC_ADD))
-	var ofe *Error
+	_, err := c.Do(ctx, mm(openflow15.MC_ADD))
+	var ofe *ofconn.Error
 	if errors.As(err, &ofe) && ofe.Type == errMeterModFailed && ofe.Code == errMeterExists {
-		_, err = c.do(ctx, mm(openflow15.MC_MODIFY))
+		_, err = c.Do(ctx, mm(openflow15.MC_MODIFY))
 	}
 	if err != nil {
 		return fmt.Errorf("set the controller meter to %d packets/s: %w", rate, err)
@@ -58,7 +60,7 @@ type MeterCounts struct {
 func (c *Conn) ControllerMeterCounts(ctx context.Context) (MeterCounts, error) {
 	req := openflow15.NewMpRequest(openflow15.MultipartType_MeterStats)
 	req.Body = append(req.Body, openflow15.NewMeterMultipartRequest(ControllerMeter))
-	reply, err := c.do(ctx, req)
+	reply, err := c.Do(ctx, req)
 	if err != nil {
 		return MeterCounts{}, fmt.Errorf("read the controller meter's statistics: %w", err)
 	}

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/flowgate/flowgate/ovs/ofconn"
 	"github.com/flowgate/flowgate/ovs/packetin"
 	"github.com/flowgate/flowgate/ovs/sandbox/sandboxtest"
 )
@@ -30,7 +31,7 @@ func TestPacketInCarriesUserdataAndFrame(t *testing.T) {
 	got := make(chan packetin.PacketIn, 4)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	c, err := packetin.Dial(ctx, packetin.SocketPath(o.Dir, "br0"), func(p packetin.PacketIn) { got <- p })
+	c, err := packetin.Dial(ctx, ofconn.SocketPath(o.Dir, "br0"), func(p packetin.PacketIn) { got <- p })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -64,7 +65,7 @@ func TestControllerMeter(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	c, err := packetin.Dial(ctx, packetin.SocketPath(o.Dir, "br0"), nil)
+	c, err := packetin.Dial(ctx, ofconn.SocketPath(o.Dir, "br0"), nil)
 	if err != nil {
 		t.Fatal(err)
 	}

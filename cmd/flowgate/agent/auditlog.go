@@ -9,6 +9,7 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"github.com/flowgate/flowgate/audit"
+	"github.com/flowgate/flowgate/ovs/ofconn"
 	"github.com/flowgate/flowgate/ovs/packetin"
 	"github.com/flowgate/flowgate/ovs/unixctl"
 	"github.com/flowgate/flowgate/translator/compiler"
@@ -43,7 +44,7 @@ func startAudit(ctx context.Context, cfg Config, env []string, opts compiler.Opt
 	a := &auditor{
 		cfg:    cfg.Audit,
 		bridge: cfg.Bridge,
-		socket: packetin.SocketPath(unixctl.RunDir(env), cfg.Bridge),
+		socket: ofconn.SocketPath(unixctl.RunDir(env), cfg.Bridge),
 		logger: audit.New(audit.Config{Bridge: cfg.Bridge, Rate: float64(cfg.Audit.RatePerSecond), Burst: cfg.Audit.Burst,
 			Dedupe: dedupeWindow, ReportInterval: time.Duration(cfg.Audit.ReportInterval)}, out),
 		closer: closer,
