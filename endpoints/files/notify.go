@@ -29,6 +29,14 @@ const settle = 20 * time.Millisecond
 // still being written is then skipped: see notifier.dirty).
 const maxSettle = 200 * time.Millisecond
 
+// wholeSettle replaces settle while every event of a burst replaced or
+// removed a file whole (renamed in, renamed away, deleted): such a file
+// is never seen half-written, so only a burst of several renames (a tool
+// moving a set of files in) is worth waiting for, and that comes within
+// a millisecond or two. A rename-and-replace save is how an agent's
+// change is fastest.
+const wholeSettle = 2 * time.Millisecond
+
 // maxDirty is how long a file may stay dirty (written, no close event)
 // before the events no longer hold it back: a lost close event must not
 // freeze it forever. Where read leases work, a file still open for writing
@@ -86,6 +94,9 @@ type fileMark struct {
 	dirty bool
 	// since is when it became dirty.
 	since time.Time
+	// whole: the file was last renamed into place and not written since,
+	// so its content was complete before it appeared here.
+	whole bool
 }
 
 // newNotifier watches paths; it fails when inotify is unavailable (or out
@@ -246,9 +257,12 @@ func (n *notifier) mark(name string, mask uint32) {
 		n.marks[name] = m
 	}
 	switch {
-	case mask&(unix.IN_CLOSE_WRITE|unix.IN_MOVED_TO|unix.IN_DELETE|unix.IN_MOVED_FROM) != 0:
-		m.dirty = false
+	case mask&unix.IN_MOVED_TO != 0:
+		m.dirty, m.whole = false, true
+	case mask&(unix.IN_CLOSE_WRITE|unix.IN_DELETE|unix.IN_MOVED_FROM) != 0:
+		m.dirty, m.whole = false, false
 	case mask&unix.IN_MODIFY != 0, mask&unix.IN_CREATE != 0 && isRegular(name):
+		m.whole = false
 		if !m.dirty {
 			m.dirty, m.since = true, time.Now()
 		}
@@ -262,17 +276,19 @@ func isRegular(name string) bool {
 }
 
 // fileState says whether a file is being written (dirty: opened for
-// writing and not closed since, for less than maxDirty) and whether any
+// writing and not closed since, for less than maxDirty), whether any
 // event about it was seen since the notifier started (seen: its later
-// writes are known, so a shorter quiet time proves it is complete).
-func (n *notifier) fileState(name string) (dirty, seen bool) {
+// writes are known, so a shorter quiet time proves it is complete), and
+// whether it was last renamed into place and not written since (whole:
+// complete when it appeared, no quiet time needed).
+func (n *notifier) fileState(name string) (dirty, seen, whole bool) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	m := n.marks[filepath.Clean(name)]
 	if m == nil {
-		return false, false
+		return false, false, false
 	}
-	return m.dirty && time.Since(m.since) < maxDirty, true
+	return m.dirty && time.Since(m.since) < maxDirty, true, m.whole
 }
 
 // wait blocks until something changed and the burst of events settled,
@@ -282,7 +298,17 @@ func (n *notifier) fileState(name string) (dirty, seen bool) {
 // returns ok=false when ctx ended or the watcher broke.
 func (n *notifier) wait(ctx context.Context, match func(string) bool) (names []string, all, ok bool) {
 	seen := map[string]bool{}
+	// whole stays set while every event replaced or removed a file whole
+	// (see wholeSettle).
+	whole := true
 	note := func(ev event) {
+		// A hidden file is never read (Expand skips it): the temporary
+		// file a rename-and-replace save writes first does not make the
+		// burst partial; its rename into place is what counts.
+		hiddenFile := isHidden(ev.name) && ev.mask&unix.IN_ISDIR == 0
+		if !hiddenFile && (ev.mask&(unix.IN_MOVED_TO|unix.IN_MOVED_FROM|unix.IN_DELETE) == 0 || ev.mask&unix.IN_ISDIR != 0) {
+			whole = false
+		}
 		if ev.mask&unix.IN_CREATE != 0 && ev.mask&unix.IN_ISDIR != 0 {
 			if err := n.addTree(ev.name); err != nil {
 				logrus.WithError(err).WithField("dir", ev.name).Warn("cannot watch a new policy directory; polling finds its files")
@@ -313,7 +339,13 @@ func (n *notifier) wait(ctx context.Context, match func(string) bool) (names []s
 		}
 		note(ev)
 	}
-	quiet := time.NewTimer(settle)
+	pause := func() time.Duration {
+		if whole {
+			return wholeSettle
+		}
+		return settle
+	}
+	quiet := time.NewTimer(pause())
 	defer quiet.Stop()
 	limit := time.NewTimer(maxSettle)
 	defer limit.Stop()
@@ -326,7 +358,7 @@ func (n *notifier) wait(ctx context.Context, match func(string) bool) (names []s
 				return nil, false, false
 			}
 			note(ev)
-			quiet.Reset(settle)
+			quiet.Reset(pause())
 		case <-quiet.C:
 			lost()
 			return names, all, true

@@ -377,19 +377,26 @@ const PollQuiet = 200 * time.Millisecond
 // unchanged across the read (size, inode, times). Otherwise it returns
 // ErrBeingWritten. leased says the read was made under a lease: then no
 // write was in progress, and confirm is not needed. A ConfigMap volume's
-// version (version) is complete before it is swapped in: no quiet time.
+// version (version) is complete before it is swapped in: no quiet time;
+// nor is one needed for a file renamed into place and not written since.
 func (s *Source) readStable(name string, before os.FileInfo, version bool) (data []byte, after os.FileInfo, leased bool, err error) {
 	quiet := s.quiet
 	if version {
 		quiet = 0 // a ConfigMap version is written whole before it is swapped in
 	}
 	if s.notify != nil {
-		dirty, seen := s.notify.fileState(name)
+		// Every event already queued is read first, so that whole is
+		// not trusted past a write that has announced itself.
+		s.notify.sync()
+		dirty, seen, whole := s.notify.fileState(name)
 		if dirty {
 			return nil, nil, false, ErrBeingWritten
 		}
 		if seen && quiet > settle {
 			quiet = settle
+		}
+		if whole {
+			quiet = 0 // renamed into place complete, not written since
 		}
 	}
 	if time.Since(changeTime(before)) < quiet {
@@ -411,7 +418,7 @@ func (s *Source) readStable(name string, before os.FileInfo, version bool) (data
 		// then ask again (a write that began before the read but whose
 		// event was not yet handled would otherwise pass).
 		s.notify.sync()
-		if dirty, _ := s.notify.fileState(name); dirty {
+		if dirty, _, _ := s.notify.fileState(name); dirty {
 			return nil, nil, false, ErrBeingWritten
 		}
 	}
@@ -440,7 +447,7 @@ func (s *Source) confirm(name string, read os.FileInfo, empty bool) bool {
 	time.Sleep(wait)
 	if s.notify != nil {
 		s.notify.sync()
-		if dirty, _ := s.notify.fileState(name); dirty {
+		if dirty, _, _ := s.notify.fileState(name); dirty {
 			return false
 		}
 	}
