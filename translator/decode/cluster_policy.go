@@ -493,7 +493,9 @@ func adminPorts(probs *problems, field string, in *[]adminPolicyPort) ([]policy.
 			named = true
 			out = append(out, namedPortRules(*pp.NamedPort)...)
 		case pp.PortNumber != nil:
-			proto, ok := adminProtocol(probs, f+".portNumber.protocol", pp.PortNumber.Protocol, false)
+			// The CRD defaults portNumber.protocol to TCP (as it does
+			// portRange.protocol), so kubectl accepts it unset: so must we.
+			proto, ok := adminProtocol(probs, f+".portNumber.protocol", pp.PortNumber.Protocol, true)
 			port, ok2 := clusterPortNumber(probs, f+".portNumber.port", pp.PortNumber.Port)
 			if !ok || !ok2 {
 				continue
