@@ -32,8 +32,10 @@ type Compiler struct {
 
 	numbers   map[string]uint32
 	numbering *policyNumbers // over numbers, for incremental changes
-	policies  map[string]*policy.Policy
-	endpoints map[string]*policy.Endpoint
+	// tierNumbers numbers every tier (tierends.go).
+	tierNumbers map[string]uint32
+	policies    map[string]*policy.Policy
+	endpoints   map[string]*policy.Endpoint
 
 	// applies files every policy's AppliesTo selector; appliesUsers maps
 	// it to the policies using it; active counts the local endpoints each
@@ -113,6 +115,8 @@ func New(w *policy.World, opts Options) (*Compiler, []error) {
 	c.zones = c.localZones()
 	c.scoping = c.shared.Any()
 	c.owned[ownerPipeline] = c.pipelineFlows()
+	c.tierNumbers = numberTiers(w)
+	c.owned[ownerTierEnds] = c.tierEndFlows()
 	for _, id := range sortedKeys(c.policies) {
 		c.fileApplies(c.policies[id])
 	}

@@ -32,6 +32,8 @@ import (
 //     MACs and pairs (claimedElsewhere): every local endpoint that changes
 //     recompiles the pairHolders.
 //   - pipeline: options only; no change touches it.
+//   - tier-ends: the tiers (names, default actions) and options; a tier
+//     change rebuilds them (renumberTiers).
 //
 // An update works at three levels, cheapest first: a member change of a
 // selector a slot reads as it is goes through the fast path (fastpath.go);

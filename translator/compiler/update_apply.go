@@ -301,6 +301,7 @@ func (u *update) tierChanged(name string, before *policy.Tier) {
 			u.dispatchMatching(p.AppliesTo)
 		}
 	}
+	u.renumberTiers()
 }
 
 func (u *update) upsertTier(t *policy.Tier) error {
