@@ -150,3 +150,82 @@ func TestStatsPerTierDefault(t *testing.T) {
 		t.Errorf("trace dev/backend -> prod/database does not name the security tier's default:\n%s", out)
 	}
 }
+
+// auditFileConfig is the agent config's audit section writing to file,
+// with extra lines (indented two spaces) added.
+func auditFileConfig(file, extra string) string {
+	return fmt.Sprintf("audit:\n  enabled: true\n  destination: file\n  file: %s\n  ratePerSecond: 100\n  burst: 200\n  reportInterval: 1s\n%s", file, extra)
+}
+
+// deniedLines counts the audit file's logged denials by source endpoint
+// and tier (and the policy, for a Deny rule's).
+func deniedLines(t *testing.T, file string) map[string]int {
+	t.Helper()
+	out := map[string]int{}
+	for _, r := range readAudit(t, file) {
+		if r.RuleAction != "Deny" || r.Action != "Deny" {
+			t.Errorf("a line that is not a logged denial: %+v", r)
+		}
+		out[fmt.Sprintf("%s tier=%s policy=%s", r.SrcEndpoint, r.Tier, r.Policy.Name)]++
+	}
+	return out
+}
+
+// TestAuditLogDeniedOptIn: denials are logged exactly where asked. With
+// audit.logDeniedTiers [security], a connection the security tier's
+// default denies is logged and one the default tier's default denies is
+// not; with the annotation flowgate.io/log-denied on the NetworkPolicy
+// instead, it is the other way round (the NetworkPolicy isolates
+// prod/database, the end of its tier denies prod/frontend); without
+// either, nothing is.
+func TestAuditLogDeniedOptIn(t *testing.T) {
+	denyBoth := func(s *Scene) {
+		db := s.addr("prod/database", 8080)
+		if !s.Workloads["prod/backend"].ProbeTCP(db, 2*time.Second) {
+			t.Fatal("prod/backend must reach prod/database:8080")
+		}
+		if s.Workloads["dev/backend"].ProbeTCP(db, 300*time.Millisecond) {
+			t.Fatal("dev/backend must not reach prod/database:8080 (security tier default)")
+		}
+		if s.Workloads["prod/frontend"].ProbeTCP(db, 300*time.Millisecond) {
+			t.Fatal("prod/frontend must not reach prod/database:8080 (default tier default)")
+		}
+	}
+	cases := []struct {
+		name, config string
+		annotate     bool
+		want         map[string]int
+	}{
+		{"tier", "  logDeniedTiers: [security]\n", false, map[string]int{"dev/backend tier=security policy=": 1}},
+		{"policy annotation", "", true, map[string]int{"prod/frontend tier=default policy=": 1}},
+		{"neither", "", false, map[string]int{}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			file := filepath.Join(t.TempDir(), "audit.log")
+			s, a, dir, _ := tierScene(t, auditFileConfig(file, c.config))
+			if c.annotate {
+				p := filepath.Join(dir, "database-allow-backends.yaml")
+				b, err := os.ReadFile(p)
+				if err != nil {
+					t.Fatal(err)
+				}
+				n := a.realizations()
+				b = []byte(strings.Replace(string(b), "  namespace: prod\n", "  namespace: prod\n  annotations:\n    flowgate.io/log-denied: \"true\"\n", 1))
+				if err := os.WriteFile(p, b, 0o644); err != nil {
+					t.Fatal(err)
+				}
+				a.waitRealized(t, "the annotated policy", n)
+			}
+			waitFor(t, "the audit log's packet-in connection", 15*time.Second, func() bool { return strings.Contains(a.log.String(), auditReadyLine) })
+			denyBoth(s)
+			if len(c.want) > 0 {
+				waitFor(t, "the logged denial", 10*time.Second, func() bool { return len(readAudit(t, file)) >= 1 })
+			}
+			time.Sleep(time.Second) // a line that should not be there has time to land
+			if got := deniedLines(t, file); fmt.Sprint(got) != fmt.Sprint(c.want) {
+				t.Errorf("logged denials %v, want %v", got, c.want)
+			}
+		})
+	}
+}

@@ -2,6 +2,7 @@ package compiler
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/flowgate/flowgate/translator/policy"
@@ -117,6 +118,9 @@ func (c *Compiler) dispatchFlows(e *policy.Endpoint, port uint32, dir policy.Dir
 		code := uint32(codeTierEndPass)
 		if tp.tier.DefaultAction != policy.Pass {
 			code = tierDenyCode(c.tierNumbers[tp.tier.Name])
+			if slices.ContainsFunc(tp.policies, func(p *policy.Policy) bool { return p.LogDenied }) {
+				code = tierDenyLoggedCode(c.tierNumbers[tp.tier.Name])
+			}
 		}
 		acts = append(acts, setField(code, regPolicy)+fmt.Sprintf(",resubmit(,%d)", c.opts.table(tierEnd)))
 	}

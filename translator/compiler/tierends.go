@@ -13,9 +13,13 @@ import (
 // tier by tier (Options.LogDeniedTiers). A tier's code is
 // codeTierDenyBase | its tier number, a 20-bit hash of its name (probing
 // in name order on a collision, as policy numbers do).
+// A tier's end for an endpoint that a policy with LogDenied of that tier
+// selects loads the logged code, codeTierDenyLoggedBase | tier number,
+// whose flow always sends a copy to the controller.
 const (
-	codeTierDenyBase = 0xff100000
-	codeTierDenyMask = 0xfff00000
+	codeTierDenyBase       = 0xff100000
+	codeTierDenyLoggedBase = 0xff200000
+	codeTierDenyMask       = 0xfff00000
 )
 
 // ownerTierEnds owns the tier-end flows of the tiers' default denies.
@@ -25,10 +29,15 @@ const ownerTierEnds = "tier-ends"
 // whose default is Deny.
 func tierDenyCode(tierNumber uint32) uint32 { return codeTierDenyBase | tierNumber }
 
-// TierNumberOfCode returns the tier number in an end-of-tier deny code;
-// ok is false for any other value of reg7.
+// tierDenyLoggedCode is tierDenyCode for an endpoint whose denials at the
+// end of the tier are logged (a policy of the tier has LogDenied).
+func tierDenyLoggedCode(tierNumber uint32) uint32 { return codeTierDenyLoggedBase | tierNumber }
+
+// TierNumberOfCode returns the tier number in an end-of-tier deny code
+// (logged or not); ok is false for any other value of reg7.
 func TierNumberOfCode(code uint32) (uint32, bool) {
-	if code&codeTierDenyMask != codeTierDenyBase || code == codeTierDenyBase {
+	base := code & codeTierDenyMask
+	if base != codeTierDenyBase && base != codeTierDenyLoggedBase || code == base {
 		return 0, false
 	}
 	return code &^ codeTierDenyMask, true
@@ -71,7 +80,9 @@ func numberTiers(w *policy.World) map[string]uint32 {
 
 // tierEndFlows are the flows ending each Deny tier, one per tier and
 // direction, denying what no rule of the tier decided; a copy goes to the
-// controller when that tier's denials are logged.
+// controller when that tier's denials are logged. A tier with a policy
+// that has LogDenied has a second flow per direction for its logged code
+// (same cookie, so counted as one default), which always sends a copy.
 func (c *Compiler) tierEndFlows() []Flow {
 	var out []Flow
 	for _, t := range c.world.TiersInOrder() {
@@ -79,21 +90,65 @@ func (c *Compiler) tierEndFlows() []Flow {
 			continue // no flow: the walk goes on to the next tier
 		}
 		n := c.tierNumbers[t.Name]
-		code := tierDenyCode(n)
 		for _, ingress := range []bool{false, true} {
 			table := TableEgressTierEnd
 			if ingress {
 				table = TableIngressTierEnd
 			}
-			acts := setField(verdictDeny, regVerdict)
-			if c.opts.LogDenied || c.opts.LogDeniedTiers[t.Name] {
-				acts = fmt.Sprintf("controller(userdata=%s),%s", deniedUserdata(code, ingress), acts)
+			codes := []uint32{tierDenyCode(n)}
+			if c.logDeniedPolicies[t.Name] > 0 {
+				codes = append(codes, tierDenyLoggedCode(n))
 			}
-			out = append(out, Flow{Table: c.opts.table(table), Priority: prioDefault, Match: fmt.Sprintf("reg6=0,reg7=%#x", code),
-				Actions: acts, Cookie: c.opts.cookie(CategoryTierEnd, ingress, n)})
+			for _, code := range codes {
+				acts := setField(verdictDeny, regVerdict)
+				if code == tierDenyLoggedCode(n) || c.opts.LogDenied || c.opts.LogDeniedTiers[t.Name] {
+					acts = fmt.Sprintf("controller(userdata=%s),%s", deniedUserdata(code, ingress), acts)
+				}
+				out = append(out, Flow{Table: c.opts.table(table), Priority: prioDefault, Match: fmt.Sprintf("reg6=0,reg7=%#x", code),
+					Actions: acts, Cookie: c.opts.cookie(CategoryTierEnd, ingress, n)})
+			}
 		}
 	}
 	return out
+}
+
+// countLogDenied counts the policies with LogDenied per tier, adding d
+// for p (nil: nothing).
+func (c *Compiler) countLogDenied(p *policy.Policy, d int) {
+	if p == nil || !p.LogDenied {
+		return
+	}
+	if c.logDeniedPolicies == nil {
+		c.logDeniedPolicies = map[string]int{}
+	}
+	c.logDeniedPolicies[p.Tier] += d
+	if c.logDeniedPolicies[p.Tier] == 0 {
+		delete(c.logDeniedPolicies, p.Tier)
+	}
+}
+
+// policyLogDenied keeps the count of countLogDenied as a policy goes
+// from old to p (either nil), and rebuilds the tier-end flows when a
+// policy with LogDenied came or went.
+func (u *update) policyLogDenied(old, p *policy.Policy) {
+	if (old == nil || !old.LogDenied) && (p == nil || !p.LogDenied) {
+		return
+	}
+	u.c.countLogDenied(old, -1)
+	u.c.countLogDenied(p, 1)
+	u.rebuildTierEnds()
+}
+
+// rebuildTierEnds replaces the tier-end flows, logging the change.
+func (u *update) rebuildTierEnds() {
+	c := u.c
+	for _, f := range c.owned[ownerTierEnds] {
+		u.log.del(f)
+	}
+	c.owned[ownerTierEnds] = c.tierEndFlows()
+	for _, f := range c.owned[ownerTierEnds] {
+		u.log.put(f)
+	}
 }
 
 // renumberTiers brings the tier numbers and the tier-end flows up to date
@@ -112,11 +167,5 @@ func (u *update) renumberTiers() {
 		}
 	}
 	c.tierNumbers = nums
-	for _, f := range c.owned[ownerTierEnds] {
-		u.log.del(f)
-	}
-	c.owned[ownerTierEnds] = c.tierEndFlows()
-	for _, f := range c.owned[ownerTierEnds] {
-		u.log.put(f)
-	}
+	u.rebuildTierEnds()
 }
