@@ -4,6 +4,8 @@ import (
 	"bufio"
 	"encoding/json"
 	"fmt"
+	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -171,10 +173,15 @@ var droppedField = regexp.MustCompile(`msg="audit log: connections not logged \(
 // TestAuditLogFloodIsCapped: a flood of new connections through a Log rule
 // is capped at the configured rate, and what was not logged is counted
 // and reported in the agent's log — most of it dropped by the switch's
-// controller meter before it reached the agent.
+// controller meter before it reached the agent — and in /metrics, scraped
+// on the metrics port (metricsAddress ":PORT") through a non-loopback
+// address of the host: flowgate_audit_log_lines_total is the lines in
+// the file, flowgate_audit_log_dropped_total is above 0.
 func TestAuditLogFloodIsCapped(t *testing.T) {
 	const rate, burst, flood = 5, 5, 300
-	s, a, file := auditScene(t, rate, burst, "")
+	metrics := net.JoinHostPort(nonLoopbackAddr(t), strconv.Itoa(freePorts(t, 1)[0]))
+	_, port, _ := net.SplitHostPort(metrics)
+	s, a, file := auditScene(t, rate, burst, fmt.Sprintf("metricsAddress: \":%s\"\n", port))
 	to := s.addr("prod/database", 9999)
 	start := time.Now()
 	for i := 0; i < flood; i++ {
@@ -203,6 +210,45 @@ func TestAuditLogFloodIsCapped(t *testing.T) {
 	if switchDropped < flood/2 {
 		t.Errorf("switch dropped %d of %d, want most: the controller meter caps the flood", switchDropped, flood)
 	}
+	code, body := healthGet(metrics, "/metrics")
+	if code != http.StatusOK {
+		t.Fatalf("/metrics on %s (metricsAddress \":%s\"): %d", metrics, port, code)
+	}
+	lines = len(readAudit(t, file))
+	if got := metricValue(body, "flowgate_audit_log_lines_total"); got != float64(lines) {
+		t.Errorf("flowgate_audit_log_lines_total %v, want the %d lines written:\n%s", got, lines, grepLines(body, "flowgate_audit_"))
+	}
+	if got := metricSum(body, "flowgate_audit_log_dropped_total"); got <= 0 {
+		t.Errorf("flowgate_audit_log_dropped_total %v, want above 0 after a flood:\n%s", got, grepLines(body, "flowgate_audit_"))
+	}
+}
+
+// nonLoopbackAddr is an IPv4 address of this host other than loopback:
+// where a scrape from off the host would come to.
+func nonLoopbackAddr(t *testing.T) string {
+	t.Helper()
+	addrs, err := net.InterfaceAddrs()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range addrs {
+		if n, ok := a.(*net.IPNet); ok && n.IP.To4() != nil && !n.IP.IsLoopback() {
+			return n.IP.String()
+		}
+	}
+	t.Fatal("this host has no non-loopback IPv4 address to scrape the metrics port through")
+	return ""
+}
+
+// metricSum sums every sample of a metric (all its label sets).
+func metricSum(metrics, name string) float64 {
+	re := regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(name) + `(?:\{[^}]*\})? (\S+)$`)
+	sum := 0.0
+	for _, m := range re.FindAllStringSubmatch(metrics, -1) {
+		v, _ := strconv.ParseFloat(m[1], 64)
+		sum += v
+	}
+	return sum
 }
 
 // TestAuditLogDenied: with logDenied, a connection a Deny rule refuses is

@@ -152,7 +152,7 @@ func TestTraceVerifyStatsLive(t *testing.T) {
 	}
 	for _, want := range []string{"flowgate_realizations_total", "flowgate_flow_operations_total", "flowgate_state_save_failing 0",
 		"flowgate_last_realization_seconds", "flowgate_realization_seconds_bucket", "flowgate_build_info{", "go_goroutines",
-		"process_resident_memory_bytes", "flowgate_table_flows{table=\"61\"}", "flowgate_held_ports 0", "flowgate_verify_last_disagreements 0"} {
+		"process_resident_memory_bytes", "flowgate_table_flows{table=\"61\"}", "flowgate_held_ports 0", "flowgate_verify_last_disagreements 0", "flowgate_invalid_objects 0"} {
 		if !strings.Contains(m, want) {
 			t.Errorf("/metrics lacks %s", want)
 		}
@@ -160,6 +160,12 @@ func TestTraceVerifyStatsLive(t *testing.T) {
 	rule := fmt.Sprintf(`flowgate_rule_packets_total{action="Allow",direction="ingress",policy=%q,rule="0",tier="default"}`, allowPolicy)
 	if metricValue(m, rule) < 2 {
 		t.Errorf("/metrics: %s below 2:\n%s", rule, grepLines(m, "flowgate_rule_"))
+	}
+	// Bytes of the same first packets: at least a minimal TCP SYN (54
+	// bytes) each.
+	ruleBytes := strings.Replace(rule, "flowgate_rule_packets_total", "flowgate_rule_bytes_total", 1)
+	if got := metricValue(m, ruleBytes); got < 54*metricValue(m, rule) {
+		t.Errorf("/metrics: %s = %v, want at least 54 bytes per packet counted:\n%s", ruleBytes, got, grepLines(m, "flowgate_rule_"))
 	}
 	if code, _ := healthGet(metrics, "/objects"); code != http.StatusNotFound {
 		t.Errorf("the metrics address serves /objects (%d): it must stay on the loopback health address", code)
