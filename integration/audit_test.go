@@ -20,7 +20,8 @@ import (
 
 // auditPolicy logs every TCP connection to prod/database:8080 and then
 // allows only app == 'backend' pods of prod (a namespaced Calico policy's
-// selector stays in its namespace), and logs UDP to 9999 and allows it.
+// selector stays in its namespace), logs UDP to 9999 and allows it, and
+// logs ICMP echo requests and allows ICMP.
 const auditPolicy = `apiVersion: projectcalico.org/v3
 kind: NetworkPolicy
 metadata:
@@ -52,6 +53,12 @@ spec:
     protocol: TCP
     destination:
       ports: [8081]
+  - action: Log
+    protocol: ICMP
+    icmp:
+      type: 8
+  - action: Allow
+    protocol: ICMP
 `
 
 // auditReadyLine is the agent's log line once its packet-in connection is
@@ -164,6 +171,30 @@ func TestAuditLogOneLinePerConnection(t *testing.T) {
 	}
 	if allowed != 3 || denied != 1 || len(ports) != 4 {
 		t.Errorf("%d allowed and %d denied lines from %d source ports, want 3, 1 and 4", allowed, denied, len(ports))
+	}
+}
+
+// TestAuditLogICMP: a Log rule for ICMP echo requests writes one line for
+// a ping, with ICMP type 8 code 0 and no ports.
+func TestAuditLogICMP(t *testing.T) {
+	s, _, file := auditScene(t, 100, 200, "")
+	db := s.Workloads["prod/database"].IPs[0].Addr()
+	if !s.Workloads["dev/frontend"].Ping(db, 2*time.Second) {
+		t.Fatal("dev/frontend must reach prod/database by ping (ICMP allowed)")
+	}
+	waitFor(t, "the ping's audit line", 10*time.Second, func() bool { return len(readAudit(t, file)) >= 1 })
+	time.Sleep(time.Second)
+	recs := readAudit(t, file)
+	if len(recs) != 1 {
+		t.Fatalf("%d audit lines, want 1 for the ping:\n%+v", len(recs), recs)
+	}
+	r := recs[0]
+	if r.Protocol != "icmp" || r.ICMPType == nil || *r.ICMPType != 8 || r.ICMPCode == nil || *r.ICMPCode != 0 || r.SrcPort != nil || r.DstPort != nil {
+		t.Errorf("ping's line: protocol %s, type %v code %v, ports %v %v; want icmp type 8 code 0, no ports", r.Protocol, r.ICMPType, r.ICMPCode, r.SrcPort, r.DstPort)
+	}
+	if r.SrcEndpoint != "dev/frontend" || r.DstEndpoint != "prod/database" || r.Policy.Name != "audit-database" || r.Rule != 5 || r.RuleAction != "Log" || r.Action != "Allow" {
+		t.Errorf("ping's line names %s -> %s, %s rule %d %s then %s; want dev/frontend -> prod/database, audit-database rule 5 Log then Allow",
+			r.SrcEndpoint, r.DstEndpoint, r.Policy.Name, r.Rule, r.RuleAction, r.Action)
 	}
 }
 
