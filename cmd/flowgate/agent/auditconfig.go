@@ -52,6 +52,7 @@ func defaultAuditConfig() AuditConfig {
 		RatePerSecond:  100,
 		Burst:          200,
 		ReportInterval: Duration(time.Minute),
+		LogDeniedTiers: []string{},
 	}
 }
 
