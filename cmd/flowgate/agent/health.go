@@ -47,6 +47,8 @@ type health struct {
 	registry                                                *prometheus.Registry
 	latency                                                 prometheus.Histogram
 	verifyRuns, verifyTraced, verifyDisagreed, verifyErrors prometheus.Counter
+	verifyMismatched                                        prometheus.Counter
+	verifyLastMismatches                                    prometheus.Gauge
 	verifyLast                                              prometheus.Gauge
 }
 
@@ -107,6 +109,8 @@ func (h *health) recordVerify(rep VerifyReport, err error) {
 	h.verifyTraced.Add(float64(rep.Traced))
 	h.verifyDisagreed.Add(float64(len(rep.Disagreed)))
 	h.verifyLast.Set(float64(len(rep.Disagreed)))
+	h.verifyMismatched.Add(float64(len(rep.RuleMismatches)))
+	h.verifyLastMismatches.Set(float64(len(rep.RuleMismatches)))
 }
 
 // block records the input files without a good state and reports

@@ -74,11 +74,13 @@ func (h *health) newRegistry() *prometheus.Registry {
 	h.verifyTraced = prometheus.NewCounter(prometheus.CounterOpts{Name: "flowgate_verify_connections_total", Help: "Connections self-verification traced through the bridge."})
 	h.verifyDisagreed = prometheus.NewCounter(prometheus.CounterOpts{Name: "flowgate_verify_disagreements_total", Help: "Traced connections the bridge decided differently from the evaluator."})
 	h.verifyLast = prometheus.NewGauge(prometheus.GaugeOpts{Name: "flowgate_verify_last_disagreements", Help: "Disagreements found by the last self-verification run (0: the bridge enforces the policy)."})
+	h.verifyMismatched = prometheus.NewCounter(prometheus.CounterOpts{Name: "flowgate_verify_rule_mismatches_total", Help: "Traced connections the bridge decided as the evaluator does but by another rule (or a default where the evaluator names a rule, or the reverse)."})
+	h.verifyLastMismatches = prometheus.NewGauge(prometheus.GaugeOpts{Name: "flowgate_verify_last_rule_mismatches", Help: "Rule mismatches found by the last self-verification run."})
 	h.verifyErrors = prometheus.NewCounter(prometheus.CounterOpts{Name: "flowgate_verify_errors_total", Help: "Self-verification runs that could not trace."})
 	build := prometheus.NewGauge(prometheus.GaugeOpts{Name: "flowgate_build_info", Help: "Always 1; the labels say which build runs.",
 		ConstLabels: prometheus.Labels{"version": Version, "goversion": runtime.Version()}})
 	build.Set(1)
-	reg.MustRegister(h, h.latency, h.verifyRuns, h.verifyTraced, h.verifyDisagreed, h.verifyLast, h.verifyErrors, build,
+	reg.MustRegister(h, h.latency, h.verifyRuns, h.verifyTraced, h.verifyDisagreed, h.verifyLast, h.verifyErrors, h.verifyMismatched, h.verifyLastMismatches, build,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return reg
 }
