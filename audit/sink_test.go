@@ -65,7 +65,7 @@ func TestSinkRotates(t *testing.T) {
 		t.Fatal(err)
 	}
 	line := `{"pad":"` + strings.Repeat("x", 990) + "\"}\n" // 1,000 bytes
-	const lines = 2600                                     // 2.6 MB: two rotations
+	const lines = 2600                                      // 2.6 MB: two rotations
 	for i := 0; i < lines; i++ {
 		if _, err := w.Write([]byte(line)); err != nil {
 			t.Fatal(err)
