@@ -13,6 +13,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/flowgate/flowgate/ovs/packetin"
+	"github.com/flowgate/flowgate/translator/compiler"
 	"github.com/flowgate/flowgate/translator/evaluator"
 	"github.com/flowgate/flowgate/translator/policy"
 )
@@ -283,7 +284,10 @@ func (l *Logger) record(r received) (Record, connKey, bool) {
 	}
 	if ud[0]&flagDenied != 0 && key.id >= defaultCodes {
 		// A tier's or the endpoint's default denied: there is no rule to
-		// name, DecidedBy says which default.
+		// name, DecidedBy says which default; a tier's code names the tier.
+		if n, ok := compiler.TierNumberOfCode(key.id); ok {
+			rec.Tier = v.tiers[n]
+		}
 		return rec, key, d != nil
 	}
 	p, rule, ok := v.rule(dir, key.id)

@@ -17,6 +17,7 @@ import (
 type View struct {
 	world   *policy.World
 	ids     map[uint32]string
+	tiers   map[uint32]string
 	byID    map[string]*policy.Policy
 	opts    evaluator.Options
 	once    sync.Once
@@ -24,10 +25,12 @@ type View struct {
 	idsOnce sync.Once
 }
 
-// NewView pairs a world with the numbering (compiler.Compiler.PolicyIDs)
-// its flows use; opts are the evaluator's (the agent's failsafes).
-func NewView(w *policy.World, ids map[uint32]string, opts evaluator.Options) *View {
-	return &View{world: w, ids: ids, opts: opts}
+// NewView pairs a world with the numberings its flows use: policies
+// (compiler.Compiler.PolicyIDs) and tiers (compiler.Compiler.TierNames),
+// so a logged tier default names its tier; opts are the evaluator's (the
+// agent's failsafes).
+func NewView(w *policy.World, ids, tiers map[uint32]string, opts evaluator.Options) *View {
+	return &View{world: w, ids: ids, tiers: tiers, opts: opts}
 }
 
 // evaluator returns the world's evaluator, building it once.

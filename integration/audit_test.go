@@ -4,6 +4,8 @@ import (
 	"bufio"
 	"encoding/json"
 	"fmt"
+	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -18,7 +20,8 @@ import (
 
 // auditPolicy logs every TCP connection to prod/database:8080 and then
 // allows only app == 'backend' pods of prod (a namespaced Calico policy's
-// selector stays in its namespace), and logs UDP to 9999 and allows it.
+// selector stays in its namespace), logs UDP to 9999 and allows it, and
+// logs ICMP echo requests and allows ICMP.
 const auditPolicy = `apiVersion: projectcalico.org/v3
 kind: NetworkPolicy
 metadata:
@@ -50,6 +53,12 @@ spec:
     protocol: TCP
     destination:
       ports: [8081]
+  - action: Log
+    protocol: ICMP
+    icmp:
+      type: 8
+  - action: Allow
+    protocol: ICMP
 `
 
 // auditReadyLine is the agent's log line once its packet-in connection is
@@ -165,16 +174,45 @@ func TestAuditLogOneLinePerConnection(t *testing.T) {
 	}
 }
 
+// TestAuditLogICMP: a Log rule for ICMP echo requests writes one line for
+// a ping, with ICMP type 8 code 0 and no ports.
+func TestAuditLogICMP(t *testing.T) {
+	s, _, file := auditScene(t, 100, 200, "")
+	db := s.Workloads["prod/database"].IPs[0].Addr()
+	if !s.Workloads["dev/frontend"].Ping(db, 2*time.Second) {
+		t.Fatal("dev/frontend must reach prod/database by ping (ICMP allowed)")
+	}
+	waitFor(t, "the ping's audit line", 10*time.Second, func() bool { return len(readAudit(t, file)) >= 1 })
+	time.Sleep(time.Second)
+	recs := readAudit(t, file)
+	if len(recs) != 1 {
+		t.Fatalf("%d audit lines, want 1 for the ping:\n%+v", len(recs), recs)
+	}
+	r := recs[0]
+	if r.Protocol != "icmp" || r.ICMPType == nil || *r.ICMPType != 8 || r.ICMPCode == nil || *r.ICMPCode != 0 || r.SrcPort != nil || r.DstPort != nil {
+		t.Errorf("ping's line: protocol %s, type %v code %v, ports %v %v; want icmp type 8 code 0, no ports", r.Protocol, r.ICMPType, r.ICMPCode, r.SrcPort, r.DstPort)
+	}
+	if r.SrcEndpoint != "dev/frontend" || r.DstEndpoint != "prod/database" || r.Policy.Name != "audit-database" || r.Rule != 5 || r.RuleAction != "Log" || r.Action != "Allow" {
+		t.Errorf("ping's line names %s -> %s, %s rule %d %s then %s; want dev/frontend -> prod/database, audit-database rule 5 Log then Allow",
+			r.SrcEndpoint, r.DstEndpoint, r.Policy.Name, r.Rule, r.RuleAction, r.Action)
+	}
+}
+
 // droppedField reads a number from the agent's last drop report.
 var droppedField = regexp.MustCompile(`msg="audit log: connections not logged \(rate limit\)".*switchDropped=(\d+)`)
 
 // TestAuditLogFloodIsCapped: a flood of new connections through a Log rule
 // is capped at the configured rate, and what was not logged is counted
 // and reported in the agent's log — most of it dropped by the switch's
-// controller meter before it reached the agent.
+// controller meter before it reached the agent — and in /metrics, scraped
+// on the metrics port (metricsAddress ":PORT") through a non-loopback
+// address of the host: flowgate_audit_log_lines_total is the lines in
+// the file, flowgate_audit_log_dropped_total is above 0.
 func TestAuditLogFloodIsCapped(t *testing.T) {
 	const rate, burst, flood = 5, 5, 300
-	s, a, file := auditScene(t, rate, burst, "")
+	metrics := net.JoinHostPort(nonLoopbackAddr(t), strconv.Itoa(freePorts(t, 1)[0]))
+	_, port, _ := net.SplitHostPort(metrics)
+	s, a, file := auditScene(t, rate, burst, fmt.Sprintf("metricsAddress: \":%s\"\n", port))
 	to := s.addr("prod/database", 9999)
 	start := time.Now()
 	for i := 0; i < flood; i++ {
@@ -203,6 +241,45 @@ func TestAuditLogFloodIsCapped(t *testing.T) {
 	if switchDropped < flood/2 {
 		t.Errorf("switch dropped %d of %d, want most: the controller meter caps the flood", switchDropped, flood)
 	}
+	code, body := healthGet(metrics, "/metrics")
+	if code != http.StatusOK {
+		t.Fatalf("/metrics on %s (metricsAddress \":%s\"): %d", metrics, port, code)
+	}
+	lines = len(readAudit(t, file))
+	if got := metricValue(body, "flowgate_audit_log_lines_total"); got != float64(lines) {
+		t.Errorf("flowgate_audit_log_lines_total %v, want the %d lines written:\n%s", got, lines, grepLines(body, "flowgate_audit_"))
+	}
+	if got := metricSum(body, "flowgate_audit_log_dropped_total"); got <= 0 {
+		t.Errorf("flowgate_audit_log_dropped_total %v, want above 0 after a flood:\n%s", got, grepLines(body, "flowgate_audit_"))
+	}
+}
+
+// nonLoopbackAddr is an IPv4 address of this host other than loopback:
+// where a scrape from off the host would come to.
+func nonLoopbackAddr(t *testing.T) string {
+	t.Helper()
+	addrs, err := net.InterfaceAddrs()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range addrs {
+		if n, ok := a.(*net.IPNet); ok && n.IP.To4() != nil && !n.IP.IsLoopback() {
+			return n.IP.String()
+		}
+	}
+	t.Fatal("this host has no non-loopback IPv4 address to scrape the metrics port through")
+	return ""
+}
+
+// metricSum sums every sample of a metric (all its label sets).
+func metricSum(metrics, name string) float64 {
+	re := regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(name) + `(?:\{[^}]*\})? (\S+)$`)
+	sum := 0.0
+	for _, m := range re.FindAllStringSubmatch(metrics, -1) {
+		v, _ := strconv.ParseFloat(m[1], 64)
+		sum += v
+	}
+	return sum
 }
 
 // TestAuditLogDenied: with logDenied, a connection a Deny rule refuses is

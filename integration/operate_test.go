@@ -152,7 +152,7 @@ func TestTraceVerifyStatsLive(t *testing.T) {
 	}
 	for _, want := range []string{"flowgate_realizations_total", "flowgate_flow_operations_total", "flowgate_state_save_failing 0",
 		"flowgate_last_realization_seconds", "flowgate_realization_seconds_bucket", "flowgate_build_info{", "go_goroutines",
-		"process_resident_memory_bytes", "flowgate_table_flows{table=\"61\"}", "flowgate_held_ports 0", "flowgate_verify_last_disagreements 0"} {
+		"process_resident_memory_bytes", "flowgate_table_flows{table=\"61\"}", "flowgate_held_ports 0", "flowgate_verify_last_disagreements 0", "flowgate_invalid_objects 0"} {
 		if !strings.Contains(m, want) {
 			t.Errorf("/metrics lacks %s", want)
 		}
@@ -161,6 +161,12 @@ func TestTraceVerifyStatsLive(t *testing.T) {
 	if metricValue(m, rule) < 2 {
 		t.Errorf("/metrics: %s below 2:\n%s", rule, grepLines(m, "flowgate_rule_"))
 	}
+	// Bytes of the same first packets: at least a minimal TCP SYN (54
+	// bytes) each.
+	ruleBytes := strings.Replace(rule, "flowgate_rule_packets_total", "flowgate_rule_bytes_total", 1)
+	if got := metricValue(m, ruleBytes); got < 54*metricValue(m, rule) {
+		t.Errorf("/metrics: %s = %v, want at least 54 bytes per packet counted:\n%s", ruleBytes, got, grepLines(m, "flowgate_rule_"))
+	}
 	if code, _ := healthGet(metrics, "/objects"); code != http.StatusNotFound {
 		t.Errorf("the metrics address serves /objects (%d): it must stay on the loopback health address", code)
 	}
@@ -168,9 +174,33 @@ func TestTraceVerifyStatsLive(t *testing.T) {
 		t.Errorf("--log-format json: the agent's log is not JSON:\n%s", a.log.String())
 	}
 
+	if metricValue(m, "flowgate_verify_last_rule_mismatches") != 0 || metricValue(m, "flowgate_verify_rule_mismatches_total") != 0 {
+		t.Errorf("/metrics: rule mismatches on an untampered bridge:\n%s", grepLines(m, "flowgate_verify_"))
+	}
+
+	// A flow that ends every Deny tier of ingress with a rule's cookie and
+	// an unknown rule id (as a stale or stray flow could) leaves every
+	// verdict right but names the wrong deciding rule: verify lists these
+	// apart, exit code still 0.
+	a.kill(15)
+	const mismatchCookie = "0x40001000007ff"
+	// OpenFlow 1.5, as flowgate installs: set_field, which trace prints
+	// as such (NXM would install load: actions).
+	if out, err := o.Ofctl("-O", "OpenFlow15", "add-flow", "br-int", "table=62,priority=65000,cookie="+mismatchCookie+
+		",reg6=0,reg7=0xff100000/0xfff00000,actions=set_field:0x2->reg6,set_field:0x7ff->reg4"); err != nil {
+		t.Fatalf("add-flow: %v: %s", err, out)
+	}
+	out, _, code = runFlowgate(t, o, "verify", "--ovsdb", o.DBAddr(), "--bridge", "br-int", "-f", backendSeed, "--sample", "150", "--seed", "3")
+	mismatches := regexp.MustCompile(`150 connections traced, 0 disagree with the evaluator, (\d+) agree but by another deciding rule`).FindStringSubmatch(out)
+	if code != 0 || mismatches == nil || mismatches[1] == "0" || !strings.Contains(out, "RULE MISMATCH") || strings.Contains(out, "DISAGREE") {
+		t.Errorf("verify with a wrong deciding rule: exit %d, want 0 with rule mismatches listed apart\n%s", code, out)
+	}
+	if out, err := o.Ofctl("del-flows", "br-int", "cookie="+mismatchCookie+"/-1"); err != nil {
+		t.Fatalf("del-flows: %v: %s", err, out)
+	}
+
 	// A flow that allows every ingress (as a stray controller or a bug
 	// could install) makes the bridge disagree: verify and trace say so.
-	a.kill(15)
 	if out, err := o.Ofctl("add-flow", "br-int", "table=61,priority=65000,reg6=0,actions=set_field:0x1->reg6"); err != nil {
 		t.Fatalf("add-flow: %v: %s", err, out)
 	}

@@ -21,15 +21,16 @@ func statsCommand() *cli.Command {
 		ArgsUsage: " ",
 		Description: `Reads the counters of the bridge's flows (ovs-ofctl dump-flows) and sums them
 per policy rule — the rule id every rule flow's cookie carries — and per
-default (end of a tier, an endpoint's default). With -f (the policy the
-bridge enforces) each rule is named by tier, policy and its index in the
-rule list; without, by its policy number.
+default (the end of each tier that denies, an endpoint's default). With -f
+(the policy the bridge enforces) each rule is named by tier, policy and its
+index in the rule list, each tier default by its tier; without, by their
+numbers.
 
 Rules see the packets checked against policy: the first packet of each
 connection (every packet in the cut modes, and every packet of untracked
 endpoints); the rest of a connection is switched by conntrack before the
-rules. One tier-end flow serves every tier, so tier defaults are counted
-together, per direction.
+rules. Each tier that ends in deny has its own end-of-tier flow per
+direction, so each tier's default is counted on its own.
 
   flowgate stats --bridge br-int -f /etc/flowgate/policy/
   flowgate stats --bridge br-int -o json
@@ -83,7 +84,7 @@ stats only reads.`,
 			fmt.Fprintln(tw, "DIRECTION\tTIER\tPOLICY\tRULE\tACTION\tPACKETS\tBYTES")
 			for _, s := range stats {
 				if s.Default != "" {
-					fmt.Fprintf(tw, "%s\t-\t(%s)\t-\t-\t%d\t%d\n", s.Direction, s.Default, s.Packets, s.Bytes)
+					fmt.Fprintf(tw, "%s\t%s\t(%s)\t-\t-\t%d\t%d\n", s.Direction, orDash(s.Tier), s.Default, s.Packets, s.Bytes)
 					continue
 				}
 				rule := fmt.Sprint(s.Rule)

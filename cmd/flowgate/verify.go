@@ -22,7 +22,11 @@ mention (and TCP 80, ICMP echo). --seed makes the sample repeatable.
 
 verify exits 0 when the bridge decided every connection as the evaluator
 does, and 1 listing each disagreement with its trace (or when no endpoint
-is bound to the bridge: nothing could be proved). The agent can run it
+is bound to the bridge: nothing could be proved). A connection with the
+right verdict from another deciding rule than the evaluator's (or a rule
+where the evaluator names a default) is listed apart, as RULE MISMATCH
+with its trace, and counted in the summary; it does not change the exit
+code. The agent can run it
 on a timer (the config's verify section) and export the result as metrics.`,
 		Flags: append([]cli.Flag{
 			&cli.IntFlag{Name: "sample", Value: 200, Usage: "number of connections to trace"},
@@ -46,7 +50,13 @@ on a timer (the config's verify section) and export the result as metrics.`,
 				printTrace(out, r, true)
 				fmt.Fprintln(out)
 			}
-			fmt.Fprintf(out, "%d connections traced, %d disagree with the evaluator\n", rep.Traced, len(rep.Disagreed))
+			for _, r := range rep.RuleMismatches {
+				fmt.Fprintln(out, "RULE MISMATCH: the verdict agrees, the deciding rule does not")
+				printTrace(out, r, true)
+				fmt.Fprintln(out)
+			}
+			fmt.Fprintf(out, "%d connections traced, %d disagree with the evaluator, %d agree but by another deciding rule\n",
+				rep.Traced, len(rep.Disagreed), len(rep.RuleMismatches))
 			if rep.Traced == 0 {
 				// Nothing proved is not a pass.
 				return cli.Exit("no connection traced: no endpoint with an address is bound to the bridge (check -f/--agent and --node)", exitInvalid)

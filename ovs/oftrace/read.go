@@ -51,8 +51,9 @@ type Decision struct {
 	// RuleID is the deciding rule's id (reg3/reg4) when By is ByRule.
 	RuleID uint32
 	// Code is the end-of-tier or endpoint default code (reg7) when By is
-	// ByDefault; LastPolicy is the number of the last policy walked
-	// before it, which places an end of tier in its tier (0: none).
+	// ByDefault: a tier's deny code names its tier
+	// (compiler.TierNumberOfCode). LastPolicy is the number of the last
+	// policy walked before it (0: none).
 	Code, LastPolicy uint32
 }
 
@@ -118,7 +119,7 @@ func Decode(trace string) Result {
 		v, _ := strconv.ParseUint(m[1], 0, 32)
 		switch m[2] {
 		case "7":
-			if v >= compiler.CodeTierEndDeny {
+			if compiler.IsEndCode(uint32(v)) {
 				code = uint32(v)
 			} else {
 				last = uint32(v)

@@ -34,9 +34,9 @@ const tierEndTrace = `bridge("br-int")
     resubmit(,61)
     61. No match.
             drop
-    set_field:0xff000001->reg7
+    set_field:0xff1abcde->reg7
     resubmit(,62)
-    62. reg6=0,reg7=0xff000001, priority 10, cookie 0x1000000000000
+    62. reg6=0,reg7=0xff1abcde, priority 10, cookie 0x60001000abcde
             set_field:0x2->reg6
     set_field:0xff000003->reg7
     resubmit(,62)
@@ -59,7 +59,7 @@ const ruleTrace = `30. reg0=0x3, priority 100, cookie 0x3000000000003
     31. reg6=0,reg7=0x1234,tcp, priority 50000, cookie 0x4000000918000
             set_field:0x1->reg6
             set_field:0x918000->reg3
-    set_field:0xff000001->reg7
+    set_field:0xff1abcde->reg7
     resubmit(,32)
     32. No match.
             drop
@@ -81,8 +81,11 @@ func TestDecode(t *testing.T) {
 	if r.Delivered || r.Egress != nil || r.Ingress == nil {
 		t.Fatalf("tier end: %+v", r)
 	}
-	if d := *r.Ingress; d.Direction != policy.Ingress || d.Allowed || d.By != ByDefault || d.Code != compiler.CodeTierEndDeny || d.LastPolicy != 0x6290d {
+	if d := *r.Ingress; d.Direction != policy.Ingress || d.Allowed || d.By != ByDefault || d.LastPolicy != 0x6290d {
 		t.Errorf("tier end: ingress %+v, want a deny by the end of the tier of policy 0x6290d", d)
+	}
+	if n, ok := compiler.TierNumberOfCode(r.Ingress.Code); !ok || n != 0xabcde {
+		t.Errorf("tier end: code %#x, want the end of tier number 0xabcde", r.Ingress.Code)
 	}
 	r = Decode(ruleTrace)
 	if r.Egress == nil || r.Ingress == nil {

@@ -2,6 +2,7 @@ package compiler
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/flowgate/flowgate/translator/policy"
@@ -114,11 +115,14 @@ func (c *Compiler) dispatchFlows(e *policy.Endpoint, port uint32, dir policy.Dir
 			}
 		}
 		any = true
-		code := codeTierEndDeny
-		if tp.tier.DefaultAction == policy.Pass {
-			code = codeTierEndPass
+		code := uint32(codeTierEndPass)
+		if tp.tier.DefaultAction != policy.Pass {
+			code = tierDenyCode(c.tierNumbers[tp.tier.Name])
+			if slices.ContainsFunc(tp.policies, func(p *policy.Policy) bool { return p.LogDenied }) {
+				code = tierDenyLoggedCode(c.tierNumbers[tp.tier.Name])
+			}
 		}
-		acts = append(acts, setField(uint32(code), regPolicy)+fmt.Sprintf(",resubmit(,%d)", c.opts.table(tierEnd)))
+		acts = append(acts, setField(code, regPolicy)+fmt.Sprintf(",resubmit(,%d)", c.opts.table(tierEnd)))
 	}
 	defaultAllow := c.world.DefaultAllow(e)
 	if !any && defaultAllow {
@@ -175,9 +179,9 @@ func (c *Compiler) pipelineFlows() []Flow {
 			return fmt.Sprintf("controller(userdata=%s),%s", deniedUserdata(code, t == TableIngressTierEnd), setField(verdictDeny, regVerdict))
 		}
 		out = append(out,
-			// An explicit Pass ends the tier; the next one decides.
+			// An explicit Pass ends the tier; the next one decides. Each
+			// Deny tier's end is its own flow (tierEndFlows).
 			f(t, prioHigh, fmt.Sprintf("reg6=%#x", verdictPass), setField(0, regVerdict)),
-			f(t, prioDefault, fmt.Sprintf("reg6=0,reg7=%#x", codeTierEndDeny), deny(codeTierEndDeny)),
 			f(t, prioDefault, fmt.Sprintf("reg6=0,reg7=%#x", codeProfileAllow), setField(verdictAllow, regVerdict)),
 			f(t, prioDefault, fmt.Sprintf("reg6=0,reg7=%#x", codeProfileDeny), deny(codeProfileDeny)))
 	}

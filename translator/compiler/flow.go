@@ -150,6 +150,7 @@ const (
 	CategoryDispatch  = 3    // dispatch (and failsafes) of one endpoint
 	CategoryRule      = 4    // a policy rule
 	CategoryExclusion = 5    // a rule's negations
+	CategoryTierEnd   = 6    // a tier's default deny (id: the tier number)
 	CategoryHold      = 0x10 // the hold of a workload port bound to no endpoint (HoldFlows)
 	CategoryEntry     = 0x20 // a shared bridge's entry flow (Shared.EntryFlows)
 )
@@ -165,6 +166,7 @@ var Categories = []struct {
 	{CategoryDispatch, "3 dispatch"},
 	{CategoryRule, "4 rule"},
 	{CategoryExclusion, "5 exclusion"},
+	{CategoryTierEnd, "6 tier default"},
 	{CategoryHold, "0x10 hold of an unbound workload port"},
 	{CategoryEntry, "0x20 entry flow of a shared bridge"},
 }

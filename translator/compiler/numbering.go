@@ -2,6 +2,7 @@ package compiler
 
 import (
 	"hash/fnv"
+	"slices"
 	"sort"
 
 	"github.com/flowgate/flowgate/translator/policy"
@@ -25,6 +26,13 @@ func numberPolicies(ps []*policy.Policy) map[string]uint32 {
 	for i, p := range ps {
 		ids[i] = p.ID()
 	}
+	return numberNames(ids)
+}
+
+// numberNames gives every name a 20-bit number, its hash, probing in name
+// order on a collision: the same numbers for the same set of names.
+func numberNames(ids []string) map[string]uint32 {
+	ids = slices.Clone(ids)
 	sort.Strings(ids)
 	taken := make(map[uint32]bool, len(ids))
 	out := make(map[string]uint32, len(ids))

@@ -44,6 +44,10 @@ type Options struct {
 	// endpoint's default deny — for the agent's audit log (Antrea's
 	// enableLogging). The userdata carries the denied flag (userdata).
 	LogDenied bool
+	// LogDeniedTiers names the tiers whose default deny is logged as
+	// LogDenied logs it (the agent's audit.logDeniedTiers), leaving the
+	// other denials unlogged.
+	LogDeniedTiers map[string]bool
 	// Shared, when set, lays the pipeline out on a bridge shared with
 	// another controller (the Neutron OVS agent): every table number, the
 	// end of the pipeline (NORMAL or the hand-back) and every cookie's mark

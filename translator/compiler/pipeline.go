@@ -83,7 +83,8 @@ const (
 // End-of-tier codes loaded into regPolicy before resubmitting to a tier-end
 // table; they are far above any policy number.
 const (
-	codeTierEndDeny  = 0xff000001
+	// 0xff000001 was the one end-of-tier deny code of every tier; each
+	// tier now has its own (codeTierDenyBase, tierends.go).
 	codeTierEndPass  = 0xff000002
 	codeProfileAllow = 0xff000003
 	codeProfileDeny  = 0xff000004

@@ -3,6 +3,7 @@ package compiler
 import (
 	"encoding/json"
 	"fmt"
+	"hash/fnv"
 	"math/rand/v2"
 	"net"
 	"net/netip"
@@ -474,6 +475,13 @@ func (g *randWorld) policy(n policyName) *policy.Policy {
 		doc = g.clusterPolicy(n)
 	default:
 		doc = g.calicoPolicy(n)
+	}
+	// One policy in five asks for its denials to be logged; the choice
+	// hashes the name so the worlds' random draws stay as they were.
+	h := fnv.New32a()
+	h.Write([]byte(n.name))
+	if h.Sum32()%5 == 0 {
+		doc["metadata"].(map[string]any)["annotations"] = map[string]any{policy.LogDeniedAnnotation: "true"}
 	}
 	js, err := json.Marshal(doc)
 	if err != nil {

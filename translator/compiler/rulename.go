@@ -54,11 +54,9 @@ func (c *Compiler) PolicyOfNumber(num uint32) (id, tier string, ok bool) {
 	return id, tier, true
 }
 
-// The codes the dispatch flows load into reg7 before the tier-end table
+// The codes (besides each tier's deny code, TierNumberOfCode) the dispatch flows load into reg7 before the tier-end table
 // (docs/pipeline.md), for tools that read which default decided a trace.
 const (
-	// CodeTierEndDeny: the end of a tier that denies what no rule decided.
-	CodeTierEndDeny = codeTierEndDeny
 	// CodeTierEndPass: the end of a tier whose default is Pass.
 	CodeTierEndPass = codeTierEndPass
 	// CodeEndpointAllow and CodeEndpointDeny: the endpoint's own default

@@ -27,11 +27,12 @@ func TestLogDenied(t *testing.T) {
 			t.Fatal(errs)
 		}
 		num, _ := c.PolicyNumber("p")
+		tierEnd := dotted(tierDenyCode(c.tierNumbers[policy.DefaultTier]))
 		want := map[string]string{
 			"deny rule":        fmt.Sprintf("controller(userdata=03.%s)", dotted(ruleID(num, 1))),
-			"tier default":     "controller(userdata=03.ff.00.00.01)",
+			"tier default":     "controller(userdata=03." + tierEnd + ")",
 			"endpoint default": "controller(userdata=03.ff.00.00.04)",
-			"egress tier end":  "controller(userdata=02.ff.00.00.01)",
+			"egress tier end":  "controller(userdata=02." + tierEnd + ")",
 			"egress default":   "controller(userdata=02.ff.00.00.04)",
 		}
 		got := map[string]bool{}

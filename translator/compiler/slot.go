@@ -66,7 +66,7 @@ func (c *Compiler) buildSlot(p *policy.Policy, dir policy.Direction, g ruleGroup
 		table:     c.opts.table(TableEgressRules),
 		prio:      uint16(rulePriorityTop - ruleSlotSpan*index),
 		base:      "reg6=0,reg7=" + hex(num),
-		logDenied: c.opts.LogDenied,
+		logDenied: c.opts.LogDenied || p.LogDenied,
 	}
 	if ingress {
 		s.table = c.opts.table(TableIngressRules)

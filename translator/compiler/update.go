@@ -32,6 +32,9 @@ import (
 //     MACs and pairs (claimedElsewhere): every local endpoint that changes
 //     recompiles the pairHolders.
 //   - pipeline: options only; no change touches it.
+//   - tier-ends: the tiers (names, default actions), options, and which
+//     tiers have a policy with LogDenied; a tier change rebuilds them
+//     (renumberTiers), as does a policy with LogDenied coming or going.
 //
 // An update works at three levels, cheapest first: a member change of a
 // selector a slot reads as it is goes through the fast path (fastpath.go);

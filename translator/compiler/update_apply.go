@@ -102,6 +102,7 @@ func (u *update) upsertPolicy(p *policy.Policy) error {
 		return fmt.Errorf("policy has no name")
 	}
 	old := c.policies[id]
+	u.policyLogDenied(old, p)
 	c.world.Policies = replaceOrAppend(c.world.Policies, old, p)
 	if old != nil {
 		u.dispatchMatching(old.AppliesTo)
@@ -124,6 +125,7 @@ func (u *update) deletePolicy(id string) error {
 	if old == nil {
 		return errNotFound
 	}
+	u.policyLogDenied(old, nil)
 	c.world.Policies = remove(c.world.Policies, old)
 	delete(c.policies, id)
 	c.unfileApplies(old)
@@ -301,6 +303,7 @@ func (u *update) tierChanged(name string, before *policy.Tier) {
 			u.dispatchMatching(p.AppliesTo)
 		}
 	}
+	u.renumberTiers()
 }
 
 func (u *update) upsertTier(t *policy.Tier) error {

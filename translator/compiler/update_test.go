@@ -323,6 +323,12 @@ func TestPolicyChangeTouchesOnlyItsFlows(t *testing.T) {
 				for _, f := range fs {
 					switch f.Cookie.Category() {
 					case CategoryDispatch:
+					case CategoryTierEnd:
+						// A policy with LogDenied coming or going adds or
+						// removes its tier's logged end, and only that.
+						if !strings.HasSuffix(f.Match, fmt.Sprintf("reg7=%#x", tierDenyLoggedCode(f.Cookie.ID()))) {
+							t.Errorf("seed %d: %s changed a tier-end flow other than a logged end: %s", seed, ch, f.Named())
+						}
 					case CategoryRule, CategoryExclusion:
 						if n, _ := RuleIDParts(f.Cookie.ID()); n != num {
 							t.Errorf("seed %d: %s changed a flow of policy number %#x: %s", seed, ch, n, f.Named())

@@ -33,6 +33,7 @@ func calicoPolicy(in *calicoNetworkPolicy, ns string, kind policy.Kind) (*policy
 	checkLabels(&probs, "metadata.labels", in.Labels)
 	spec := in.Spec
 	p := &policy.Policy{Kind: kind, Namespace: ns, Name: in.Name, Tier: policy.DefaultTier, Order: policy.NoOrder}
+	p.LogDenied = logDenied(&probs, in.Annotations)
 	if spec.Tier != "" {
 		checkName(&probs, "spec.tier", spec.Tier)
 		p.Tier = spec.Tier

@@ -61,7 +61,7 @@ func decodeClusterNetworkPolicy(js []byte, _ string) (any, bool, problems) {
 	}
 	checkName(&probs, "metadata.name", in.Name)
 	checkLabels(&probs, "metadata.labels", in.Labels)
-	p := &policy.Policy{Kind: policy.ClusterNetworkPolicy}
+	p := &policy.Policy{Kind: policy.ClusterNetworkPolicy, LogDenied: logDenied(&probs, in.Annotations)}
 	switch in.Spec.Tier {
 	case "Admin":
 		p.Tier, p.Name = policy.AdminTier, policy.ClusterAdminPrefix+in.Name
@@ -118,6 +118,7 @@ func decodeAdminKind(js []byte, baseline bool) (any, bool, problems) {
 	checkLabels(&probs, "metadata.labels", in.Labels)
 	actions := map[string]policy.Action{"Allow": policy.Allow, "Deny": policy.Deny, "Pass": policy.Pass}
 	p := &policy.Policy{Kind: policy.AdminNetworkPolicy, Tier: policy.AdminTier, Name: policy.AdminPrefix + in.Name}
+	p.LogDenied = logDenied(&probs, in.Annotations)
 	if baseline {
 		delete(actions, "Pass")
 		p.Kind, p.Tier, p.Name = policy.BaselineAdminNetworkPolicy, policy.BaselineTier, policy.BaselineAdminPrefix+in.Name
@@ -493,7 +494,9 @@ func adminPorts(probs *problems, field string, in *[]adminPolicyPort) ([]policy.
 			named = true
 			out = append(out, namedPortRules(*pp.NamedPort)...)
 		case pp.PortNumber != nil:
-			proto, ok := adminProtocol(probs, f+".portNumber.protocol", pp.PortNumber.Protocol, false)
+			// The CRD defaults portNumber.protocol to TCP (as it does
+			// portRange.protocol), so kubectl accepts it unset: so must we.
+			proto, ok := adminProtocol(probs, f+".portNumber.protocol", pp.PortNumber.Protocol, true)
 			port, ok2 := clusterPortNumber(probs, f+".portNumber.port", pp.PortNumber.Port)
 			if !ok || !ok2 {
 				continue

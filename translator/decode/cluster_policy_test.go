@@ -47,7 +47,7 @@ func TestClusterPolicyValidation(t *testing.T) {
 		{"protocol exactly one", cnpHeader + "spec:\n  tier: Admin\n  priority: 1\n" + nsSubject + "  ingress:\n  - action: Deny\n    from: [{namespaces: {}}]\n    protocols:\n    - tcp: {destinationPort: {number: 80}}\n      udp: {destinationPort: {number: 53}}\n", "ClusterNetworkPolicy c", "spec.ingress[0].protocols[0]", "exactly one"},
 		{"port range order", cnpHeader + "spec:\n  tier: Admin\n  priority: 1\n" + nsSubject + "  ingress:\n  - action: Deny\n    from: [{namespaces: {}}]\n    protocols:\n    - tcp: {destinationPort: {range: {start: 90, end: 80}}}\n", "ClusterNetworkPolicy c", "spec.ingress[0].protocols[0].tcp.destinationPort.range", "less than"},
 		{"port number range", anpHeader + "spec:\n  priority: 1\n" + nsSubject + "  ingress:\n  - action: Deny\n    from: [{namespaces: {}}]\n    ports:\n    - portNumber: {protocol: TCP, port: 70000}\n", "AdminNetworkPolicy a", "spec.ingress[0].ports[0].portNumber.port", "out of range"},
-		{"port number protocol", anpHeader + "spec:\n  priority: 1\n" + nsSubject + "  ingress:\n  - action: Deny\n    from: [{namespaces: {}}]\n    ports:\n    - portNumber: {port: 80}\n", "AdminNetworkPolicy a", "spec.ingress[0].ports[0].portNumber.protocol", "required"},
+		{"port number protocol", anpHeader + "spec:\n  priority: 1\n" + nsSubject + "  ingress:\n  - action: Deny\n    from: [{namespaces: {}}]\n    ports:\n    - portNumber: {protocol: ICMP, port: 80}\n", "AdminNetworkPolicy a", "spec.ingress[0].ports[0].portNumber.protocol", "unknown protocol"},
 		{"rule name length", cnpHeader + "spec:\n  tier: Admin\n  priority: 1\n" + nsSubject + "  ingress:\n  - action: Deny\n    name: " + strings.Repeat("n", 101) + "\n    from: [{namespaces: {}}]\n", "ClusterNetworkPolicy c", "spec.ingress[0].name", "at most 100"},
 		{"domain name", cnpHeader + "spec:\n  tier: Admin\n  priority: 1\n" + nsSubject + "  egress:\n  - action: Deny\n    to:\n    - domainNames: [\"not a domain\"]\n", "ClusterNetworkPolicy c", "spec.egress[0].to[0].domainNames[0]", "not a domain name"},
 		{"domain names in banp", banpHeader + "spec:\n" + nsSubject + "  egress:\n  - action: Deny\n    to:\n    - domainNames: [example.com]\n", "BaselineAdminNetworkPolicy default", "spec.egress[0].to[0].domainNames", "not a field"},
@@ -67,6 +67,36 @@ func TestClusterPolicyValidation(t *testing.T) {
 			}
 			if !found {
 				t.Errorf("want in.yaml:1: %s: %s: …%s…, got %v", c.object, c.field, c.why, errs)
+			}
+		})
+	}
+}
+
+// TestAdminPortProtocolDefaultsToTCP: the v1alpha1 CRDs default
+// portNumber.protocol and portRange.protocol to TCP, so a file kubectl
+// accepts without them decodes offline too, as TCP.
+func TestAdminPortProtocolDefaultsToTCP(t *testing.T) {
+	ports := "    ports:\n    - portNumber: {port: 80}\n    - portRange: {start: 8000, end: 8080}\n"
+	docs := map[string]string{
+		"AdminNetworkPolicy":         anpHeader + "spec:\n  priority: 1\n" + nsSubject + "  ingress:\n  - action: Deny\n    from: [{namespaces: {}}]\n" + ports,
+		"BaselineAdminNetworkPolicy": banpHeader + "spec:\n" + nsSubject + "  egress:\n  - action: Deny\n    to: [{namespaces: {}}]\n" + ports,
+	}
+	for kind, doc := range docs {
+		t.Run(kind, func(t *testing.T) {
+			objs, errs := decodeAll(t, "in.yaml", doc)
+			if len(errs) > 0 || len(objs) != 1 {
+				t.Fatalf("errors %v, %d objects", errs, len(objs))
+			}
+			p := objs[0].Value.(*policy.Policy)
+			rules := append(append([]policy.Rule{}, p.Ingress...), p.Egress...)
+			if len(rules) != 2 {
+				t.Fatalf("%d rules, want 2: %+v", len(rules), rules)
+			}
+			want := []policy.PortMatch{{Min: 80, Max: 80}, {Min: 8000, Max: 8080}}
+			for i, r := range rules {
+				if r.Protocol != policy.TCP || len(r.Destination.Ports) != 1 || r.Destination.Ports[0] != want[i] {
+					t.Errorf("rule %d = protocol %v ports %+v, want TCP %+v", i, r.Protocol, r.Destination.Ports, want[i])
+				}
 			}
 		})
 	}

@@ -55,6 +55,7 @@ func kubernetesPolicy(in *networkingv1.NetworkPolicy, ns string) (*policy.Policy
 		Tier:      policy.DefaultTier,
 		Order:     policy.KubernetesOrder,
 		AppliesTo: selector.And(selector.And(selector.Equal(policy.LabelNamespace, ns), pods), podSel),
+		LogDenied: logDenied(&probs, in.Annotations),
 	}
 	if len(in.Spec.PolicyTypes) == 0 {
 		p.Types = policy.Ingress

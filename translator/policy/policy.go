@@ -90,7 +90,16 @@ type Policy struct {
 	Ingress []Rule
 	// Egress rules, in order.
 	Egress []Rule
+	// LogDenied asks for the connections this policy denies to be logged
+	// (the annotation LogDeniedAnnotation; Antrea's enableLogging): those
+	// its Deny rules refuse, and those the end of its tier refuses for an
+	// endpoint it selects.
+	LogDenied bool
 }
+
+// LogDeniedAnnotation, set to "true" on a policy object of any kind, turns
+// on LogDenied for it. Off by default.
+const LogDeniedAnnotation = "flowgate.io/log-denied"
 
 // ID names the policy uniquely: "namespace/name" or "name".
 func (p *Policy) ID() string {

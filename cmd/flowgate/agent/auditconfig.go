@@ -30,6 +30,11 @@ type AuditConfig struct {
 	// (compiler.Options.LogDenied): a Deny rule, a tier's default deny or
 	// the endpoint's default deny. Off by default.
 	LogDenied bool `json:"logDenied"`
+	// LogDeniedTiers logs the connections the default deny of these
+	// tiers refuses (compiler.Options.LogDeniedTiers), the rest unlogged
+	// unless LogDenied. A policy logs its own denials with the annotation
+	// policy.LogDeniedAnnotation. Empty by default.
+	LogDeniedTiers []string `json:"logDeniedTiers"`
 }
 
 // dedupeWindow is how long the audit log takes repeats of a connection's
@@ -47,6 +52,7 @@ func defaultAuditConfig() AuditConfig {
 		RatePerSecond:  100,
 		Burst:          200,
 		ReportInterval: Duration(time.Minute),
+		LogDeniedTiers: []string{},
 	}
 }
 
@@ -63,6 +69,11 @@ func (c AuditConfig) validate() error {
 	}
 	if c.RatePerSecond <= 0 || c.Burst <= 0 {
 		return fmt.Errorf("audit: ratePerSecond and burst must be positive")
+	}
+	for i, t := range c.LogDeniedTiers {
+		if t == "" {
+			return fmt.Errorf("audit.logDeniedTiers[%d]: empty tier name", i)
+		}
 	}
 	return nil
 }

@@ -60,7 +60,7 @@ func (a *auditor) realized(e *Engine) {
 	if a == nil || e.comp == nil || e.world == nil {
 		return
 	}
-	a.logger.SetView(audit.NewView(e.world, e.comp.PolicyIDs(), a.eval))
+	a.logger.SetView(audit.NewView(e.world, e.comp.PolicyIDs(), e.comp.TierNames(), a.eval))
 }
 
 // close closes the log file.

@@ -12,7 +12,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/flowgate/flowgate/endpoints/state"
-	"github.com/flowgate/flowgate/translator/compiler"
 )
 
 // health is what /healthz, /readyz and /metrics report.
@@ -39,7 +38,7 @@ type health struct {
 	// counters is where scrapes read the flow counters (nil: not yet);
 	// ruleNames names the rules they count, maxRuleSeries bounds them.
 	counters       *bridgeCounters
-	ruleNames      map[ruleKey]compiler.RuleName
+	ruleNames      counterNames
 	maxRuleSeries  int
 	flowReadErrors int
 
@@ -48,6 +47,8 @@ type health struct {
 	registry                                                *prometheus.Registry
 	latency                                                 prometheus.Histogram
 	verifyRuns, verifyTraced, verifyDisagreed, verifyErrors prometheus.Counter
+	verifyMismatched                                        prometheus.Counter
+	verifyLastMismatches                                    prometheus.Gauge
 	verifyLast                                              prometheus.Gauge
 }
 
@@ -92,7 +93,7 @@ func (h *health) setHeld(n int) {
 
 // setRules records the names of the compiled rules, for the per-rule
 // counters.
-func (h *health) setRules(names map[ruleKey]compiler.RuleName) {
+func (h *health) setRules(names counterNames) {
 	h.mu.Lock()
 	h.ruleNames = names
 	h.mu.Unlock()
@@ -108,6 +109,8 @@ func (h *health) recordVerify(rep VerifyReport, err error) {
 	h.verifyTraced.Add(float64(rep.Traced))
 	h.verifyDisagreed.Add(float64(len(rep.Disagreed)))
 	h.verifyLast.Set(float64(len(rep.Disagreed)))
+	h.verifyMismatched.Add(float64(len(rep.RuleMismatches)))
+	h.verifyLastMismatches.Set(float64(len(rep.RuleMismatches)))
 }
 
 // block records the input files without a good state and reports

@@ -36,6 +36,12 @@ func Run(parent context.Context, cfg Config) error {
 		return fmt.Errorf("establishedConnections: %w", err)
 	}
 	opts.LogDenied = cfg.Audit.Enabled && cfg.Audit.LogDenied
+	if cfg.Audit.Enabled && len(cfg.Audit.LogDeniedTiers) > 0 {
+		opts.LogDeniedTiers = map[string]bool{}
+		for _, t := range cfg.Audit.LogDeniedTiers {
+			opts.LogDeniedTiers[t] = true
+		}
+	}
 	health := newHealth()
 	health.maxRuleSeries = cfg.MetricsMaxRuleSeries
 	if cfg.HealthAddress != "" {

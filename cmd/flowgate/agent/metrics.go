@@ -20,6 +20,13 @@ import (
 // sets it from its build).
 var Version = "dev"
 
+// counterNames name what the flow counters count: each compiled rule
+// and each tier number.
+type counterNames struct {
+	rules map[ruleKey]compiler.RuleName
+	tiers map[uint32]string
+}
+
 // ruleKey is one rule of one direction, as cookies carry it.
 type ruleKey struct {
 	ingress bool
@@ -49,7 +56,7 @@ var (
 	descTableFlows    = prometheus.NewDesc("flowgate_table_flows", "Flows in each table of the bridge (read at scrape).", []string{"table"}, nil)
 	descRulePackets   = prometheus.NewDesc("flowgate_rule_packets_total", "Packets that matched a policy rule's flows: the first packet of each connection (every packet in the cut modes). One series per rule and direction up to metricsMaxRuleSeries; the rest are summed into policy=\"_other\".", []string{"direction", "tier", "policy", "rule", "action"}, nil)
 	descRuleBytes     = prometheus.NewDesc("flowgate_rule_bytes_total", "Bytes of the packets counted by flowgate_rule_packets_total.", []string{"direction", "tier", "policy", "rule", "action"}, nil)
-	descDefaultPkts   = prometheus.NewDesc("flowgate_default_packets_total", "Packets decided by a default: the end of a tier (all tiers together) or an endpoint's default.", []string{"direction", "default"}, nil)
+	descDefaultPkts   = prometheus.NewDesc("flowgate_default_packets_total", "Packets decided by a default: the end of a tier (the tier label names it) or an endpoint's default.", []string{"direction", "default", "tier"}, nil)
 	descFlowReadError = prometheus.NewDesc("flowgate_flow_read_errors_total", "Scrapes whose read of the bridge's flow counters failed.", nil, nil)
 )
 
@@ -67,11 +74,13 @@ func (h *health) newRegistry() *prometheus.Registry {
 	h.verifyTraced = prometheus.NewCounter(prometheus.CounterOpts{Name: "flowgate_verify_connections_total", Help: "Connections self-verification traced through the bridge."})
 	h.verifyDisagreed = prometheus.NewCounter(prometheus.CounterOpts{Name: "flowgate_verify_disagreements_total", Help: "Traced connections the bridge decided differently from the evaluator."})
 	h.verifyLast = prometheus.NewGauge(prometheus.GaugeOpts{Name: "flowgate_verify_last_disagreements", Help: "Disagreements found by the last self-verification run (0: the bridge enforces the policy)."})
+	h.verifyMismatched = prometheus.NewCounter(prometheus.CounterOpts{Name: "flowgate_verify_rule_mismatches_total", Help: "Traced connections the bridge decided as the evaluator does but by another rule (or a default where the evaluator names a rule, or the reverse)."})
+	h.verifyLastMismatches = prometheus.NewGauge(prometheus.GaugeOpts{Name: "flowgate_verify_last_rule_mismatches", Help: "Rule mismatches found by the last self-verification run."})
 	h.verifyErrors = prometheus.NewCounter(prometheus.CounterOpts{Name: "flowgate_verify_errors_total", Help: "Self-verification runs that could not trace."})
 	build := prometheus.NewGauge(prometheus.GaugeOpts{Name: "flowgate_build_info", Help: "Always 1; the labels say which build runs.",
 		ConstLabels: prometheus.Labels{"version": Version, "goversion": runtime.Version()}})
 	build.Set(1)
-	reg.MustRegister(h, h.latency, h.verifyRuns, h.verifyTraced, h.verifyDisagreed, h.verifyLast, h.verifyErrors, build,
+	reg.MustRegister(h, h.latency, h.verifyRuns, h.verifyTraced, h.verifyDisagreed, h.verifyLast, h.verifyErrors, h.verifyMismatched, h.verifyLastMismatches, build,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return reg
 }
@@ -128,7 +137,7 @@ func (h *health) Collect(ch chan<- prometheus.Metric) {
 // collectFlowCounters sends flows per table, per-rule counters (at most
 // max rule series, the rest summed into policy="_other") and default
 // counters.
-func collectFlowCounters(ch chan<- prometheus.Metric, flows []openflow.FlowStat, shared *compiler.Shared, names map[ruleKey]compiler.RuleName, max int) {
+func collectFlowCounters(ch chan<- prometheus.Metric, flows []openflow.FlowStat, shared *compiler.Shared, names counterNames, max int) {
 	perTable := map[uint8]int{}
 	for _, f := range flows {
 		perTable[f.Table]++
@@ -143,14 +152,21 @@ func collectFlowCounters(ch chan<- prometheus.Metric, flows []openflow.FlowStat,
 	series := 0
 	for _, s := range stats {
 		if s.Default != "" {
-			ch <- prometheus.MustNewConstMetric(descDefaultPkts, prometheus.CounterValue, float64(s.Packets), s.Direction, s.Default)
+			tier := ""
+			if s.TierNumber != 0 {
+				tier = fmt.Sprintf("number %#x", s.TierNumber)
+				if name, ok := names.tiers[s.TierNumber]; ok {
+					tier = name
+				}
+			}
+			ch <- prometheus.MustNewConstMetric(descDefaultPkts, prometheus.CounterValue, float64(s.Packets), s.Direction, s.Default, tier)
 			continue
 		}
 		l := labels{dir: s.Direction, pol: "_other", rule: "", tier: "", action: ""}
 		if series < max {
 			series++
 			l = labels{dir: s.Direction, pol: fmt.Sprintf("number %#x", s.RuleID>>11), rule: fmt.Sprintf("slot %d", s.RuleID&0x7ff)}
-			if n, ok := names[ruleKey{ingress: s.Direction == policy.Ingress.String(), id: s.RuleID}]; ok {
+			if n, ok := names.rules[ruleKey{ingress: s.Direction == policy.Ingress.String(), id: s.RuleID}]; ok {
 				l = labels{dir: s.Direction, tier: n.Tier, pol: n.Policy, rule: fmt.Sprint(n.Index), action: n.Action.String()}
 			}
 		}
@@ -165,12 +181,14 @@ func collectFlowCounters(ch chan<- prometheus.Metric, flows []openflow.FlowStat,
 
 // ruleNames names every compiled rule of the world's policies by the
 // rule id its flows' cookies carry (docs/pipeline.md: policy number << 11
-// | slot), for the per-rule metrics.
-func ruleNames(comp *compiler.Compiler, w *policy.World) map[ruleKey]compiler.RuleName {
+// | slot), and every tier by its number, for the per-rule and per-default
+// metrics.
+func ruleNames(comp *compiler.Compiler, w *policy.World) counterNames {
 	out := map[ruleKey]compiler.RuleName{}
 	if comp == nil || w == nil {
-		return out
+		return counterNames{rules: out}
 	}
+	names := counterNames{rules: out, tiers: comp.TierNames()}
 	for _, p := range w.Policies {
 		num, ok := comp.PolicyNumber(p.ID())
 		if !ok {
@@ -185,5 +203,5 @@ func ruleNames(comp *compiler.Compiler, w *policy.World) map[ruleKey]compiler.Ru
 			}
 		}
 	}
-	return out
+	return names
 }

@@ -19,9 +19,12 @@ type RuleStat struct {
 	Direction string `json:"direction"`
 	// RuleID is the rule id the flows' cookies carry (0 for a default).
 	RuleID uint32 `json:"ruleId,omitempty"`
+	// TierNumber is the tier number an end-of-tier default's cookie
+	// carries (compiler.TierOfNumber names it).
+	TierNumber uint32 `json:"tierNumber,omitempty"`
 	// Tier, Policy, Rule, RuleName and Action name the rule when the
 	// policy is known; Default names a default ("end of tier: deny",
-	// "endpoint default: allow").
+	// "endpoint default: allow"), Tier then the tier whose default it is.
 	Tier     string `json:"tier,omitempty"`
 	Policy   string `json:"policy,omitempty"`
 	Rule     int    `json:"rule"`
@@ -32,18 +35,21 @@ type RuleStat struct {
 	Bytes    uint64 `json:"bytes"`
 }
 
-// tierEndCodes name the defaults the tier-end tables decide; the bridge
-// has one flow per code and direction, shared by every tier, so a tier's
-// default is counted with all tiers'.
-var tierEndCodes = map[string]string{
-	fmt.Sprintf("reg7=%#x", compiler.CodeTierEndDeny):   "end of tier: deny",
+// endpointDefaultCodes name the endpoint defaults the tier-end tables
+// decide (pipeline flows, one per code and direction).
+var endpointDefaultCodes = map[string]string{
 	fmt.Sprintf("reg7=%#x", compiler.CodeEndpointAllow): "endpoint default: allow",
 	fmt.Sprintf("reg7=%#x", compiler.CodeEndpointDeny):  "endpoint default: deny",
 }
 
+// tierDefault names the default of a tier that ends in deny.
+const tierDefault = "end of tier: deny"
+
 // RuleStats groups the bridge's flow counters by rule (cookie category
-// rule, the rule id in the cookie) and by default (the tier-end flows),
-// naming each rule with comp when it is not nil. shared is the placement
+// rule, the rule id in the cookie), by tier default (cookie category
+// tier-end, the tier number in the cookie: one flow per tier and
+// direction) and by endpoint default, naming each rule and tier with comp
+// when it is not nil. shared is the placement
 // of a bridge shared with the Neutron agent (nil: flowgate owns it), which
 // moves the tier-end tables; flows should then be only flowgate's (dumped
 // with its cookie mark).
@@ -56,6 +62,7 @@ func RuleStats(flows []openflow.FlowStat, comp *compiler.Compiler, shared *compi
 		ingress bool
 		id      uint32
 		def     string
+		tier    uint32
 	}
 	sums := map[key]*RuleStat{}
 	add := func(k key, f openflow.FlowStat) {
@@ -65,7 +72,15 @@ func RuleStats(flows []openflow.FlowStat, comp *compiler.Compiler, shared *compi
 			if k.ingress {
 				dir = policy.Ingress
 			}
-			s = &RuleStat{Direction: dir.String(), RuleID: k.id, Default: k.def, Rule: -1}
+			s = &RuleStat{Direction: dir.String(), RuleID: k.id, Default: k.def, TierNumber: k.tier, Rule: -1}
+			if k.tier != 0 {
+				s.Tier = fmt.Sprintf("tier number %#x", k.tier)
+				if comp != nil {
+					if name, ok := comp.TierOfNumber(k.tier); ok {
+						s.Tier = name
+					}
+				}
+			}
 			if k.def == "" {
 				s.Policy = fmt.Sprintf("policy number %#x", k.id>>11)
 				if comp != nil {
@@ -84,8 +99,10 @@ func RuleStats(flows []openflow.FlowStat, comp *compiler.Compiler, shared *compi
 		switch {
 		case ck.Category() == compiler.CategoryRule:
 			add(key{ingress: ck.Ingress(), id: ck.ID()}, f)
+		case ck.Category() == compiler.CategoryTierEnd:
+			add(key{ingress: ck.Ingress(), tier: ck.ID(), def: tierDefault}, f)
 		case ck.Category() == compiler.CategoryPipeline && (f.Table == egressEnd || f.Table == ingressEnd):
-			for code, name := range tierEndCodes {
+			for code, name := range endpointDefaultCodes {
 				if strings.Contains(f.Match, code) {
 					add(key{ingress: f.Table == ingressEnd, def: name}, f)
 				}
@@ -103,6 +120,9 @@ func RuleStats(flows []openflow.FlowStat, comp *compiler.Compiler, shared *compi
 		}
 		if a.Default != b.Default {
 			return a.Default < b.Default
+		}
+		if a.Tier != b.Tier {
+			return a.Tier < b.Tier
 		}
 		if a.Policy != b.Policy {
 			return a.Policy < b.Policy

@@ -33,5 +33,12 @@ func (e *Engine) selfVerify(h *health, opts compiler.Options, sample int) {
 		logrus.WithFields(logrus.Fields{"from": r.From, "to": r.To, "packet": r.Packet, "bridgeAllowed": r.Allowed,
 			"evaluatorAllowed": r.EvaluatorAllowed, "egress": r.EgressBy, "ingress": r.IngressBy, "traceSpec": r.Spec}).Error("self-verification: the bridge and the evaluator disagree")
 	}
-	logrus.WithFields(logrus.Fields{"traced": rep.Traced, "disagreed": len(rep.Disagreed), "took": time.Since(start).String()}).Info("self-verification done")
+	for _, r := range rep.RuleMismatches {
+		logrus.WithFields(logrus.Fields{"from": r.From, "to": r.To, "packet": r.Packet, "allowed": r.Allowed,
+			"egress": r.Egress.String() + " (" + r.EgressBy + ")", "ingress": r.Ingress.String() + " (" + r.IngressBy + ")",
+			"evaluatorEgress": r.EvaluatorEgress.String(), "evaluatorIngress": r.EvaluatorIngress.String(),
+			"traceSpec": r.Spec}).Warn("self-verification: the bridge and the evaluator agree on the verdict but not on the deciding rule")
+	}
+	logrus.WithFields(logrus.Fields{"traced": rep.Traced, "disagreed": len(rep.Disagreed), "ruleMismatches": len(rep.RuleMismatches),
+		"took": time.Since(start).String()}).Info("self-verification done")
 }

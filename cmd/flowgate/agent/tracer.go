@@ -246,13 +246,15 @@ func (t *Tracer) side(d *oftrace.Decision, dir policy.Direction) (*TraceSide, st
 	case oftrace.ByFailsafe:
 		return nil, "failsafe port: " + word
 	case oftrace.ByDefault:
-		switch d.Code {
-		case compiler.CodeTierEndDeny:
-			tier := "?"
-			if _, tr, ok := t.Comp.PolicyOfNumber(d.LastPolicy); ok {
-				tier = tr
+		if n, ok := compiler.TierNumberOfCode(d.Code); ok {
+			// The tier's own code in reg7 names it.
+			tier := fmt.Sprintf("number %#x", n)
+			if name, ok := t.Comp.TierOfNumber(n); ok {
+				tier = name
 			}
 			return nil, fmt.Sprintf("end of tier %s: %s", tier, word)
+		}
+		switch d.Code {
 		case compiler.CodeEndpointAllow, compiler.CodeEndpointDeny:
 			return nil, "endpoint default: " + word
 		}

@@ -13,11 +13,15 @@ import (
 // to: a documentation address, a public resolver, a private one, IPv6.
 var verifyOutsiders = []string{"203.0.113.7", "8.8.8.8", "10.255.0.7", "2001:db8::7"}
 
-// VerifyReport is one verify run: every connection traced, and those the
-// bridge and the evaluator decided differently.
+// VerifyReport is one verify run: every connection traced, those the
+// bridge and the evaluator decided differently, and those they decided
+// alike but by different rules (or one by a rule, the other by a
+// default): a right verdict for a wrong reason, which the next change of
+// policy may turn into a wrong one.
 type VerifyReport struct {
-	Traced    int
-	Disagreed []TraceResult
+	Traced         int
+	Disagreed      []TraceResult
+	RuleMismatches []TraceResult
 }
 
 // Verify traces n sampled connections (seeded, so a run can be repeated)
@@ -67,8 +71,11 @@ func (t *Tracer) Verify(w *policy.World, n int, seed int64) (VerifyReport, error
 			return rep, err
 		}
 		rep.Traced++
-		if !res.Agree {
+		switch {
+		case !res.Agree:
 			rep.Disagreed = append(rep.Disagreed, res)
+		case !res.SameRules:
+			rep.RuleMismatches = append(rep.RuleMismatches, res)
 		}
 	}
 	return rep, nil
