@@ -15,7 +15,6 @@ import (
 
 	"github.com/sirupsen/logrus"
 
-	"github.com/flowgate/flowgate/ovs/unixctl"
 	"github.com/flowgate/flowgate/translator/compiler"
 )
 
@@ -53,9 +52,6 @@ type ofctl struct {
 	// connection (native.go); ovs-ofctl then sends only what it cannot
 	// encode, the wholesale replacements and the reads.
 	native *native
-	// vswitchd is ovs-vswitchd's control socket, for the purge after each
-	// bundle (revalidate.go); it connects on first use and after errors.
-	vswitchd *unixctl.Client
 }
 
 // run executes an OVS tool with the programmer's environment and returns

@@ -112,9 +112,6 @@ func (p *Programmer) Close() {
 	if p.of.native != nil {
 		p.of.native.close()
 	}
-	if p.of.vswitchd != nil {
-		p.of.vswitchd.Close()
-	}
 }
 
 // Share makes the programmer own only the flows whose cookie matches

@@ -3,9 +3,6 @@ package openflow
 import (
 	"context"
 	"fmt"
-	"time"
-
-	"github.com/flowgate/flowgate/ovs/unixctl"
 )
 
 // purgeDatapathFlows drops every cached datapath flow after a bundle
@@ -36,24 +33,22 @@ import (
 // packet takes one upcall (tens of microseconds) to install its new
 // datapath flow. Established connections are unaffected beyond that.
 //
-// It is sent over ovs-vswitchd's control socket (ovs/unixctl, what
-// ovs-appctl speaks), well under a millisecond, instead of starting an
-// ovs-appctl process (~4–6 ms, most of a change's latency once the bundle
-// went native). An earlier comparison under heavy load (load average
-// 8–17) was inconclusive — TestReplacementDropsNoTraffic lost 1–5 of
-// ~1,500 connections in some phases with either way of sending it; on
-// 2026-12-05 (load 4–7, native bundles) it lost none in any phase over
-// repeated runs with the control socket (docs/benchmarks.md).
+// It stays one ovs-appctl run (~10 ms, the purge's share of a change's
+// latency), although ovs/unixctl sends the command in well under a
+// millisecond: tried under load (load average 8–17 on 2 cores),
+// TestReplacementDropsNoTraffic lost 1–5 of ~1,500 connections in some
+// phases with the purge sent over the control socket (right after the
+// commit, or after a bounded `revalidator/wait`) — but it also did so,
+// less often, with this unchanged ovs-appctl purge, so the comparison was
+// inconclusive and the proven path was kept. Tried again with native
+// bundles (2026-12-05, quiet host): TestChangeLeavesNoStaleVerdict failed
+// in 3 of 20 runs with the purge over the socket (a new connection refused
+// right after its deny was removed) and in 0 of 12 with ovs-appctl — the
+// purge arriving within a fraction of a millisecond of the commit leaves a
+// stale drop now and then (docs/benchmarks.md, native bundles).
 func (o *ofctl) purgeDatapathFlows(ctx context.Context) error {
-	if o.vswitchd == nil {
-		o.vswitchd = unixctl.New(unixctl.RunDir(o.env), "ovs-vswitchd", purgeTimeout)
-	}
-	if _, err := o.vswitchd.Call("revalidator/purge"); err != nil {
+	if _, err := o.run(ctx, nil, "ovs-appctl", "revalidator/purge"); err != nil {
 		return fmt.Errorf("purge datapath flows after the bundle: %w", err)
 	}
 	return nil
 }
-
-// purgeTimeout bounds the purge: it deletes every datapath flow of the
-// host, which takes well under a second even with 100k of them.
-const purgeTimeout = 30 * time.Second
