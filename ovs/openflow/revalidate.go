@@ -42,7 +42,7 @@ import (
 // less often, with this unchanged ovs-appctl purge, so the comparison was
 // inconclusive and the proven path was kept. Tried again with native
 // bundles (2026-12-05, quiet host): TestChangeLeavesNoStaleVerdict failed
-// in 3 of 20 runs with the purge over the socket (a new connection refused
+// in 3 of 21 runs with the purge over the socket (a new connection refused
 // right after its deny was removed) and in 0 of 12 with ovs-appctl — the
 // purge arriving within a fraction of a millisecond of the commit leaves a
 // stale drop now and then (docs/benchmarks.md, native bundles).
