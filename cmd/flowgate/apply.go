@@ -46,8 +46,17 @@ apply with a policy that no longer allows a connection cuts it, in both
 directions; survive (the default, Calico's) leaves open connections alone.
 
   flowgate apply --shared --bridge br-int -f /etc/flowgate/policy/`,
-		Flags: append([]cli.Flag{fileFlag, bridgeFlag, ovsdbFlag, datapathFlag, nodeFlag, failsafeInboundFlag, failsafeOutboundFlag, establishedFlag}, sharedFlags...),
-		Action: func(c *cli.Context) error {
+		Flags: append([]cli.Flag{fileFlag, bridgeFlag, ovsdbFlag, datapathFlag, nodeFlag, failsafeInboundFlag, failsafeOutboundFlag, establishedFlag, cpuProfileFlag, memProfileFlag}, sharedFlags...),
+		Action: func(c *cli.Context) (err error) {
+			stopProfiles, err := startProfiles(c)
+			if err != nil {
+				return cli.Exit(err.Error(), exitUsage)
+			}
+			defer func() {
+				if perr := stopProfiles(); perr != nil && err == nil {
+					err = perr
+				}
+			}()
 			opts, err := agent.CompilerOptions(c.String("failsafe-inbound"), c.String("failsafe-outbound"))
 			if err != nil {
 				return cli.Exit(err.Error(), 2)
