@@ -20,6 +20,14 @@ func applyCommand() *cli.Command {
 whose external_ids:iface-id is namespace/name, or whose name is the endpoint's
 interfaceName), compiles, and replaces the bridge's flows in one atomic
 bundle. Running it again with the same input changes nothing and says so.
+When it finds the bridge already holding exactly the flows its input compiles
+to, it records that on the bridge (external_ids:flowgate-apply: a hash of the
+flowgate binary, the command line, every input file's bytes, the bridge's
+ports and the host's addresses, and a digest of the flows as ovs-vswitchd
+prints them); an apply with the same hash then only dumps the flows and
+compares their digest, without decoding or compiling (so it prints no input
+warnings). Any flow added, deleted or edited since makes it compile and
+compare everything and put the right flows back.
 
   flowgate apply --bridge br-int -f /etc/flowgate/policy/
   OVS_RUNDIR=/tmp/ovs flowgate apply --ovsdb unix:/tmp/ovs/db.sock -f world.yaml
@@ -68,7 +76,12 @@ directions; survive (the default, Calico's) leaves open connections alone.
 			if err != nil {
 				return cli.Exit(err.Error(), 2)
 			}
-			objs, err := checkApplyInput(c, opts)
+			ins := files.ReadInputs(c.StringSlice("filename"), c.App.Reader)
+			if rec, ok := alreadyApplied(c.Context, c.String("ovsdb"), c.String("bridge"), shared, os.Args[1:], ins); ok {
+				fmt.Fprintf(c.App.Writer, "bridge %s already enforces this policy: %d flows, %d local endpoints, no changes\n", c.String("bridge"), rec.Flows, rec.Bound)
+				return nil
+			}
+			objs, err := checkApplyInput(c, opts, ins)
 			if err != nil {
 				return err
 			}
@@ -86,6 +99,7 @@ directions; survive (the default, Calico's) leaves open connections alone.
 				return fmt.Errorf("internal error: %d problem(s) after the input was checked, nothing changed: %v", len(errs), errs[0])
 			}
 			flows, bound := e.Counts()
+			recordApplied(c.Context, e, os.Args[1:], ins, flows, bound)
 			if stats.Added+stats.Removed+stats.Changed == 0 {
 				fmt.Fprintf(c.App.Writer, "bridge %s already enforces this policy: %d flows, %d local endpoints, no changes\n", e.Bridge, flows, bound)
 			} else {
@@ -101,8 +115,8 @@ directions; survive (the default, Calico's) leaves open connections alone.
 // bridge (every endpoint of --node taken as local, so every policy that
 // can apply on this host is compiled): with any problem it lists them all
 // and refuses, and nothing changes.
-func checkApplyInput(c *cli.Context, opts compiler.Options) ([]decode.Object, error) {
-	objs, problems := files.Read(c.StringSlice("filename"), c.App.Reader)
+func checkApplyInput(c *cli.Context, opts compiler.Options, ins []files.Input) ([]decode.Object, error) {
+	objs, problems := files.DecodeInputs(ins)
 	printWarnings(c.App.ErrWriter, objs)
 	w, berrs := decode.Build(objs)
 	problems = append(problems, berrs...)

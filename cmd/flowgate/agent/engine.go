@@ -63,6 +63,9 @@ type Engine struct {
 	// flows of a shared bridge (compiler.Shared.EntryFlows).
 	held    []compiler.Flow
 	entries []compiler.Flow
+
+	// replacedPorts are the ports the last Replace bound (ReplacedPorts).
+	replacedPorts []ovsbind.Port
 }
 
 // RealizeStats says what one realization did.
@@ -275,10 +278,16 @@ func (e *Engine) Replace(ctx context.Context, objs []decode.Object) (openflow.Sy
 	}
 	e.objs = objs
 	ports := e.Ports()
+	e.replacedPorts = ports
 	stats, err := e.FullSync(ctx, w, ports, e.Bindings(w, ports))
 	e.track(objs, w, problems, ports)
 	return stats, problems, err
 }
+
+// ReplacedPorts are the bridge's ports as the last Replace read and bound
+// them: what its flows were compiled for (`flowgate apply` fingerprints
+// them).
+func (e *Engine) ReplacedPorts() []ovsbind.Port { return e.replacedPorts }
 
 // BuildWorld assembles decoded objects into a world, logging what is left
 // out, and resolves host endpoint addresses.

@@ -1,0 +1,204 @@
+package main
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"fmt"
+	"hash"
+	"io"
+	"net"
+	"os"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/sirupsen/logrus"
+
+	"github.com/flowgate/flowgate/cmd/flowgate/agent"
+	"github.com/flowgate/flowgate/endpoints/files"
+	"github.com/flowgate/flowgate/endpoints/ovsbind"
+	"github.com/flowgate/flowgate/translator/compiler"
+)
+
+// applyRecordKey is the bridge's external_ids key where `flowgate apply`
+// records the flows it verified: which input they are the compilation of
+// (applyFingerprint) and the Digest of the bridge's flows when they were
+// found equal to that compilation. A later apply whose fingerprint and
+// the bridge's current Digest both match it changes nothing and need not
+// decode, compile or compare anything: the compiler is deterministic, so
+// the same fingerprint compiles to the same flows, and any flow added,
+// deleted or edited since changes the Digest (then apply compiles and
+// compares everything, and fixes what differs). Only a Digest of flows
+// that Sync compared with the desired set and found equal is recorded
+// (openflow.VerifiedDigest), never one dumped after a bundle, which a
+// concurrent change could have made wrong.
+const applyRecordKey = "flowgate-apply"
+
+// applyRecord is what applyRecordKey holds.
+type applyRecord struct {
+	Fingerprint, Digest string
+	Flows, Bound        int
+}
+
+func (r applyRecord) String() string {
+	return fmt.Sprintf("v1 %s %s %d %d", r.Fingerprint, r.Digest, r.Flows, r.Bound)
+}
+
+func parseApplyRecord(s string) (applyRecord, bool) {
+	f := strings.Fields(s)
+	if len(f) != 5 || f[0] != "v1" {
+		return applyRecord{}, false
+	}
+	flows, err1 := strconv.Atoi(f[3])
+	bound, err2 := strconv.Atoi(f[4])
+	if err1 != nil || err2 != nil {
+		return applyRecord{}, false
+	}
+	return applyRecord{Fingerprint: f[1], Digest: f[2], Flows: flows, Bound: bound}, true
+}
+
+// applyFingerprint hashes everything the flows apply installs are compiled
+// from: this flowgate binary (its bytes: a rebuilt compiler may compile
+// differently), the command line (every flag: node, failsafes, established
+// connections, shared mode, bridge), every input file's name and bytes as
+// read, the bridge's ports as bound (name, OpenFlow port, iface-id, MACs),
+// and the host's interfaces and addresses (host endpoints that name an
+// interface take its addresses). Anything it leaves out could make two
+// different desired flow sets share a fingerprint, so when in doubt
+// something belongs in it: a needless difference only costs a full apply.
+func applyFingerprint(args []string, ins []files.Input, ports []ovsbind.Port) (string, error) {
+	h := sha256.New()
+	field := func(s string) {
+		var n [8]byte
+		binary.BigEndian.PutUint64(n[:], uint64(len(s)))
+		h.Write(n[:])
+		io.WriteString(h, s)
+	}
+	field("flowgate-apply fingerprint v1")
+	field(version)
+	exe, err := executableDigest()
+	if err != nil {
+		return "", err
+	}
+	field(exe)
+	field(strconv.Itoa(len(args)))
+	for _, a := range args {
+		field(a)
+	}
+	field(strconv.Itoa(len(ins)))
+	for _, in := range ins {
+		if in.Err != nil {
+			return "", in.Err
+		}
+		field(in.Name)
+		field(string(in.Data))
+	}
+	field(strconv.Itoa(len(ports)))
+	for _, p := range ports {
+		field(fmt.Sprintf("%q %d %q %q %q", p.Name, p.OFPort, p.IfaceID, p.AttachedMAC, p.MACInUse))
+	}
+	if err := hostInterfaces(h); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// executableDigest is the SHA-256 of the running binary.
+func executableDigest() (string, error) {
+	path, err := os.Executable()
+	if err != nil {
+		return "", fmt.Errorf("fingerprint: %w", err)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return "", fmt.Errorf("fingerprint: %w", err)
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return "", fmt.Errorf("fingerprint: read %s: %w", path, err)
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// hostInterfaces writes every interface's name, MAC and addresses into h.
+func hostInterfaces(h hash.Hash) error {
+	ifs, err := net.Interfaces()
+	if err != nil {
+		return fmt.Errorf("fingerprint: list interfaces: %w", err)
+	}
+	var lines []string
+	for _, i := range ifs {
+		addrs, err := i.Addrs()
+		if err != nil {
+			return fmt.Errorf("fingerprint: addresses of %s: %w", i.Name, err)
+		}
+		var as []string
+		for _, a := range addrs {
+			as = append(as, a.String())
+		}
+		sort.Strings(as)
+		lines = append(lines, fmt.Sprintf("%q %s %s", i.Name, i.HardwareAddr, strings.Join(as, ",")))
+	}
+	sort.Strings(lines)
+	io.WriteString(h, strings.Join(lines, "\n"))
+	return nil
+}
+
+// alreadyApplied reports whether the bridge provably holds what ins
+// compile to (see applyRecordKey), reading only: it connects to OVSDB
+// without creating or changing anything, reads the record and the ports,
+// and dumps the flows once. Any problem on the way means "not known": the
+// caller then does the full apply.
+func alreadyApplied(ctx context.Context, ovsdbAddr, bridge string, shared *compiler.Shared, args []string, ins []files.Input) (applyRecord, bool) {
+	log := logrus.WithField("bridge", bridge)
+	db, prog, err := agent.OpenBridgeReadOnly(ctx, ovsdbAddr, bridge, shared, os.Environ())
+	if err != nil {
+		return applyRecord{}, false
+	}
+	defer db.Close()
+	value, ok := db.BridgeExternalID(bridge, applyRecordKey)
+	if !ok {
+		return applyRecord{}, false
+	}
+	rec, ok := parseApplyRecord(value)
+	if !ok {
+		return applyRecord{}, false
+	}
+	e := &agent.Engine{Bridge: bridge, DB: db}
+	fp, err := applyFingerprint(args, ins, e.Ports())
+	if err != nil || fp != rec.Fingerprint {
+		return applyRecord{}, false
+	}
+	digest, err := prog.Digest(ctx)
+	if err != nil {
+		log.WithError(err).Debug("cannot digest the bridge's flows; applying in full")
+		return applyRecord{}, false
+	}
+	if digest != rec.Digest {
+		log.Info("the bridge's flows changed since flowgate verified them; compiling and comparing everything")
+		return applyRecord{}, false
+	}
+	return rec, true
+}
+
+// recordApplied records on the bridge that its flows are what ins compile
+// to, when the last Sync verified that by comparing every flow
+// (openflow.VerifiedDigest); after a replacement it records nothing (the
+// next apply compares, and records). A failure to record only costs the
+// next apply its shortcut.
+func recordApplied(ctx context.Context, e *agent.Engine, args []string, ins []files.Input, flows, bound int) {
+	digest := e.Prog.VerifiedDigest()
+	if digest == "" {
+		return
+	}
+	fp, err := applyFingerprint(args, ins, e.ReplacedPorts())
+	if err == nil {
+		err = e.DB.SetBridgeExternalID(ctx, e.Bridge, applyRecordKey, applyRecord{Fingerprint: fp, Digest: digest, Flows: flows, Bound: bound}.String())
+	}
+	if err != nil {
+		logrus.WithError(err).WithField("bridge", e.Bridge).Warn("cannot record the verified flows; the next apply compares them again")
+	}
+}
