@@ -76,8 +76,9 @@ directions; survive (the default, Calico's) leaves open connections alone.
 			if err != nil {
 				return cli.Exit(err.Error(), 2)
 			}
-			ins := files.ReadInputs(c.StringSlice("filename"), c.App.Reader)
-			if rec, ok := alreadyApplied(c.Context, c.String("ovsdb"), c.String("bridge"), shared, os.Args[1:], ins); ok {
+			read := func() []files.Input { return files.ReadInputs(c.StringSlice("filename"), c.App.Reader) }
+			rec, ins, ok := alreadyApplied(c.Context, c.String("ovsdb"), c.String("bridge"), shared, os.Args[1:], read)
+			if ok {
 				fmt.Fprintf(c.App.Writer, "bridge %s already enforces this policy: %d flows, %d local endpoints, no changes\n", c.String("bridge"), rec.Flows, rec.Bound)
 				return nil
 			}

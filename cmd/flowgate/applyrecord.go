@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"crypto/sha256"
+	"debug/elf"
 	"encoding/binary"
 	"encoding/hex"
 	"fmt"
@@ -105,11 +106,25 @@ func applyFingerprint(args []string, ins []files.Input, ports []ovsbind.Port) (s
 	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
-// executableDigest is the SHA-256 of the running binary.
+// executableDigest identifies the running binary: its Go build ID (the
+// ELF note the Go linker writes, whose second half is a hash of the
+// binary's content), or, without one, the SHA-256 of the whole file
+// (80 MB: 0.24 s, half of a no-change apply).
 func executableDigest() (string, error) {
 	path, err := os.Executable()
 	if err != nil {
 		return "", fmt.Errorf("fingerprint: %w", err)
+	}
+	if f, err := elf.Open(path); err == nil {
+		sec := f.Section(".note.go.buildid")
+		var note []byte
+		if sec != nil {
+			note, err = sec.Data()
+		}
+		f.Close()
+		if sec != nil && err == nil && len(note) > 16 {
+			return "go-buildid:" + hex.EncodeToString(note), nil
+		}
 	}
 	f, err := os.Open(path)
 	if err != nil {
@@ -147,41 +162,51 @@ func hostInterfaces(h hash.Hash) error {
 	return nil
 }
 
-// alreadyApplied reports whether the bridge provably holds what ins
-// compile to (see applyRecordKey), reading only: it connects to OVSDB
-// without creating or changing anything, reads the record and the ports,
-// and dumps the flows once. Any problem on the way means "not known": the
-// caller then does the full apply.
-func alreadyApplied(ctx context.Context, ovsdbAddr, bridge string, shared *compiler.Shared, args []string, ins []files.Input) (applyRecord, bool) {
+// alreadyApplied reads the inputs (read) and reports whether the bridge
+// provably holds what they compile to (see applyRecordKey), reading only:
+// it connects to OVSDB without creating or changing anything, reads the
+// record and the ports, and dumps the flows once (while the inputs are
+// read and hashed). Any problem on the way means "not known": the caller
+// then does the full apply with the inputs returned.
+func alreadyApplied(ctx context.Context, ovsdbAddr, bridge string, shared *compiler.Shared, args []string, read func() []files.Input) (applyRecord, []files.Input, bool) {
 	log := logrus.WithField("bridge", bridge)
 	db, prog, err := agent.OpenBridgeReadOnly(ctx, ovsdbAddr, bridge, shared, os.Environ())
 	if err != nil {
-		return applyRecord{}, false
+		return applyRecord{}, read(), false
 	}
 	defer db.Close()
 	value, ok := db.BridgeExternalID(bridge, applyRecordKey)
 	if !ok {
-		return applyRecord{}, false
+		return applyRecord{}, read(), false
 	}
 	rec, ok := parseApplyRecord(value)
 	if !ok {
-		return applyRecord{}, false
+		return applyRecord{}, read(), false
 	}
+	type digested struct {
+		digest string
+		err    error
+	}
+	dumped := make(chan digested, 1)
+	go func() {
+		d, err := prog.Digest(ctx)
+		dumped <- digested{d, err}
+	}()
+	ins := read()
 	e := &agent.Engine{Bridge: bridge, DB: db}
-	fp, err := applyFingerprint(args, ins, e.Ports())
-	if err != nil || fp != rec.Fingerprint {
-		return applyRecord{}, false
-	}
-	digest, err := prog.Digest(ctx)
-	if err != nil {
-		log.WithError(err).Debug("cannot digest the bridge's flows; applying in full")
-		return applyRecord{}, false
-	}
-	if digest != rec.Digest {
+	fp, fpErr := applyFingerprint(args, ins, e.Ports())
+	d := <-dumped
+	switch {
+	case fpErr != nil || fp != rec.Fingerprint:
+		return applyRecord{}, ins, false
+	case d.err != nil:
+		log.WithError(d.err).Debug("cannot digest the bridge's flows; applying in full")
+		return applyRecord{}, ins, false
+	case d.digest != rec.Digest:
 		log.Info("the bridge's flows changed since flowgate verified them; compiling and comparing everything")
-		return applyRecord{}, false
+		return applyRecord{}, ins, false
 	}
-	return rec, true
+	return rec, ins, true
 }
 
 // recordApplied records on the bridge that its flows are what ins compile
