@@ -56,7 +56,8 @@ List, for flowgate diff).`,
 			&cli.StringFlag{Name: "node-name", Usage: "this node's Kubernetes name: its pods are the local ones (default: $NODE_NAME, then the config's node)"},
 			&cli.StringFlag{Name: "state-dir", Usage: "keep each policy file's last good content here (under <bridge>/), to enforce it when the agent starts while the file is broken; overrides the config's stateDir (default " + agent.DefaultStateDir + ")"},
 			&cli.StringFlag{Name: "log-format", Usage: "log format: text or json (one JSON object per line, for log shippers); overrides the config's logFormat"},
-			&cli.StringFlag{Name: "cpuprofile", Usage: "write a Go CPU profile of the whole run to this file, for `go tool pprof` (latency work)"},
+			cpuProfileFlag,
+			&cli.StringFlag{Name: memProfileFlag.Name, Usage: "write a Go heap profile to this file when the agent stops (SIGTERM): what it keeps in memory, for `go tool pprof`"},
 		},
 		Action: func(c *cli.Context) error {
 			cfg, err := agent.LoadConfig(c.String("config"))
@@ -73,13 +74,14 @@ List, for flowgate diff).`,
 			if err := configureLogging(cfg.LogLevel, cfg.LogFormat); err != nil {
 				return cli.Exit(err.Error(), 2)
 			}
-			if p := c.String("cpuprofile"); p != "" {
+			if p := c.String(cpuProfileFlag.Name); p != "" {
 				stop, err := startCPUProfile(p)
 				if err != nil {
 					return cli.Exit(err.Error(), 2)
 				}
 				defer stop()
 			}
+			agent.HeapProfile = c.String(memProfileFlag.Name)
 			return agent.Run(c.Context, cfg)
 		},
 	}

@@ -3,10 +3,11 @@ package main
 import (
 	"fmt"
 	"os"
-	"runtime"
 	"runtime/pprof"
 
 	"github.com/urfave/cli/v2"
+
+	"github.com/flowgate/flowgate/cmd/flowgate/agent"
 )
 
 // cpuProfileFlag and memProfileFlag let `flowgate apply` be profiled as
@@ -34,24 +35,6 @@ func startCPUProfile(path string) (stop func(), err error) {
 	}, nil
 }
 
-// writeHeapProfile writes the heap profile (live objects after a GC, and
-// every allocation since the start) to path.
-func writeHeapProfile(path string) error {
-	f, err := os.Create(path)
-	if err != nil {
-		return fmt.Errorf("memprofile: %w", err)
-	}
-	runtime.GC()
-	if err := pprof.WriteHeapProfile(f); err != nil {
-		f.Close()
-		return fmt.Errorf("memprofile: %w", err)
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("memprofile: %w", err)
-	}
-	return nil
-}
-
 // startProfiles starts what the profile flags ask for; stop writes the
 // profiles.
 func startProfiles(c *cli.Context) (stop func() error, err error) {
@@ -64,7 +47,7 @@ func startProfiles(c *cli.Context) (stop func() error, err error) {
 	return func() error {
 		stopCPU()
 		if p := c.String(memProfileFlag.Name); p != "" {
-			return writeHeapProfile(p)
+			return agent.WriteHeapProfile(p)
 		}
 		return nil
 	}, nil

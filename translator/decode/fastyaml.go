@@ -30,8 +30,11 @@ func fastYAMLToJSON(data []byte) ([]byte, bool) {
 	if !ok || p.pos != len(p.lines) {
 		return nil, false
 	}
-	out := make([]byte, 0, len(data))
-	return root.appendJSON(out), true
+	// Objects keep their JSON (Object.Document) as long as the agent
+	// runs: it is returned at its exact size, not in a buffer the size
+	// of the YAML.
+	var scratch [4096]byte
+	return bytes.Clone(root.appendJSON(scratch[:0])), true
 }
 
 // contentLine is one line with content: its indentation and its text with

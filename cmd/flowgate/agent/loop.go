@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"runtime"
 	"runtime/debug"
 	"syscall"
 	"time"
@@ -192,6 +193,12 @@ func Run(parent context.Context, cfg Config) error {
 			}
 		case <-ctx.Done():
 			logrus.Info("agent stopping; flows stay installed")
+			if HeapProfile != "" {
+				if err := WriteHeapProfile(HeapProfile); err != nil {
+					logrus.WithError(err).Error("heap profile not written")
+				}
+				runtime.KeepAlive(e) // what the agent keeps is in the profile
+			}
 			return nil
 		case snap, ok := <-snaps:
 			if !ok {
