@@ -162,3 +162,60 @@ func equalLines(a, b []string) bool {
 	}
 	return true
 }
+
+// TestApplyRefusesUncompilablePolicyOnBoundBridge: when the bridge's
+// ports bind every endpoint, apply's input check and its compilation are
+// one (agent.Engine.CompileForAllLocal), and a policy that does not
+// compile still makes it refuse with nothing changed on the bridge.
+func TestApplyRefusesUncompilablePolicyOnBoundBridge(t *testing.T) {
+	o := sandboxtest.New(t)
+	if err := o.AddBridge("br-int"); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	for _, f := range mustGlob(t, filepath.Join(backendSeed, "*.yaml")) {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, filepath.Base(f)), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s, err := StartScene(o, "br-int", dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Stop()
+	apply := func() (string, error) {
+		cmd := exec.Command(flowgateBin, "apply", "--ovsdb", o.DBAddr(), "--bridge", "br-int", "--datapath-type", "netdev", "-f", dir)
+		cmd.Env = append(os.Environ(), o.Env()...)
+		out, err := cmd.CombinedOutput()
+		return string(out), err
+	}
+	if out, err := apply(); err != nil {
+		t.Fatalf("flowgate apply: %v\n%s", err, out)
+	}
+	before := sortedFlows(t, o)
+	// More Log rules than a direction can hold: valid input that does
+	// not compile.
+	var b strings.Builder
+	b.WriteString("apiVersion: projectcalico.org/v3\nkind: NetworkPolicy\nmetadata:\n  name: too-many-logs\n  namespace: prod\nspec:\n  selector: app == 'database'\n  types: [Ingress]\n  ingress:\n")
+	for range 40 {
+		b.WriteString("  - action: Log\n")
+	}
+	b.WriteString("  - action: Deny\n")
+	if err := os.WriteFile(filepath.Join(dir, "too-many-logs.yaml"), []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, err := apply()
+	if err == nil || !strings.Contains(out, "nothing changed on the bridge") {
+		t.Fatalf("apply of a policy that does not compile: want exit 1 and nothing changed, got %v:\n%s", err, out)
+	}
+	if !strings.Contains(out, "not compiled") {
+		t.Fatalf("the check did not run as the bridge's own compilation (no \"not compiled\" log): the test misses its path:\n%s", out)
+	}
+	if after := sortedFlows(t, o); !equalLines(after, before) {
+		t.Fatal("a refused apply changed the bridge's flows")
+	}
+}

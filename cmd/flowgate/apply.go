@@ -8,6 +8,7 @@ import (
 
 	"github.com/flowgate/flowgate/cmd/flowgate/agent"
 	"github.com/flowgate/flowgate/endpoints/files"
+	"github.com/flowgate/flowgate/ovs/openflow"
 	"github.com/flowgate/flowgate/translator/compiler"
 	"github.com/flowgate/flowgate/translator/decode"
 )
@@ -77,12 +78,14 @@ directions; survive (the default, Calico's) leaves open connections alone.
 				return cli.Exit(err.Error(), 2)
 			}
 			read := func() []files.Input { return files.ReadInputs(c.StringSlice("filename"), c.App.Reader) }
-			rec, ins, ok := alreadyApplied(c.Context, c.String("ovsdb"), c.String("bridge"), shared, os.Args[1:], read)
-			if ok {
-				fmt.Fprintf(c.App.Writer, "bridge %s already enforces this policy: %d flows, %d local endpoints, no changes\n", c.String("bridge"), rec.Flows, rec.Bound)
+			look := alreadyApplied(c.Context, c.String("ovsdb"), c.String("bridge"), shared, os.Args[1:], read)
+			if look.applied {
+				fmt.Fprintf(c.App.Writer, "bridge %s already enforces this policy: %d flows, %d local endpoints, no changes\n", c.String("bridge"), look.rec.Flows, look.rec.Bound)
 				return nil
 			}
-			objs, err := checkApplyInput(c, opts, ins)
+			ins := look.ins
+			e := &agent.Engine{Bridge: c.String("bridge"), Node: c.String("node"), Opts: opts, Shared: shared}
+			objs, pre, err := checkApplyInput(c, e, look)
 			if err != nil {
 				return err
 			}
@@ -91,8 +94,14 @@ directions; survive (the default, Calico's) leaves open connections alone.
 				return err
 			}
 			defer db.Close()
-			e := &agent.Engine{Bridge: c.String("bridge"), Node: c.String("node"), DB: db, Prog: prog, Opts: opts, Shared: shared}
-			stats, errs, err := e.Replace(c.Context, objs)
+			e.DB, e.Prog = db, prog
+			var stats openflow.SyncStats
+			var errs []error
+			if pre != nil {
+				stats, err = e.ReplaceCompiled(c.Context, pre)
+			} else {
+				stats, errs, err = e.Replace(c.Context, objs)
+			}
 			if err != nil {
 				return err
 			}
@@ -112,25 +121,38 @@ directions; survive (the default, Calico's) leaves open connections alone.
 	}
 }
 
-// checkApplyInput reads and compiles the input before apply touches the
+// checkApplyInput decodes and compiles the input before apply touches the
 // bridge (every endpoint of --node taken as local, so every policy that
 // can apply on this host is compiled): with any problem it lists them all
-// and refuses, and nothing changes.
-func checkApplyInput(c *cli.Context, opts compiler.Options, ins []files.Input) ([]decode.Object, error) {
-	objs, problems := files.DecodeInputs(ins)
+// and refuses, and nothing changes. When the bridge's ports (look) bind
+// every endpoint of the node, that compilation is the one apply installs
+// (pre; agent.Engine.CompileForAllLocal), otherwise pre is nil and
+// Replace compiles for the ports it finds.
+func checkApplyInput(c *cli.Context, e *agent.Engine, look bridgeLook) ([]decode.Object, *agent.Compiled, error) {
+	objs, problems := files.DecodeInputs(look.ins)
 	printWarnings(c.App.ErrWriter, objs)
 	w, berrs := decode.Build(objs)
 	problems = append(problems, berrs...)
+	var pre *agent.Compiled
 	if len(problems) == 0 {
-		opts.Locals = compiler.AllLocal(w, c.String("node"))
-		_, cerrs := compiler.New(w, opts)
-		problems = append(problems, cerrs...)
+		checked := false
+		if look.found {
+			var cerrs []error
+			pre, cerrs, checked = e.CompileForAllLocal(objs, look.ports)
+			problems = append(problems, cerrs...)
+		}
+		if !checked {
+			opts := e.Opts
+			opts.Locals = compiler.AllLocal(w, c.String("node"))
+			_, cerrs := compiler.New(w, opts)
+			problems = append(problems, cerrs...)
+		}
 	}
 	for _, p := range problems {
 		fmt.Fprintln(c.App.ErrWriter, p)
 	}
 	if len(problems) > 0 {
-		return nil, cli.Exit(fmt.Sprintf("%d problem(s) in the input; nothing changed on the bridge", len(problems)), exitInvalid)
+		return nil, nil, cli.Exit(fmt.Sprintf("%d problem(s) in the input; nothing changed on the bridge", len(problems)), exitInvalid)
 	}
-	return objs, nil
+	return objs, pre, nil
 }

@@ -162,26 +162,43 @@ func hostInterfaces(h hash.Hash) error {
 	return nil
 }
 
+// bridgeLook is what alreadyApplied found.
+type bridgeLook struct {
+	// applied: the bridge provably holds what ins compile to; rec is
+	// its record then.
+	applied bool
+	rec     applyRecord
+	// ins are the inputs as read.
+	ins []files.Input
+	// found: the bridge exists; ports are its ports as read.
+	found bool
+	ports []ovsbind.Port
+}
+
 // alreadyApplied reads the inputs (read) and reports whether the bridge
 // provably holds what they compile to (see applyRecordKey), reading only:
 // it connects to OVSDB without creating or changing anything, reads the
 // record and the ports, and dumps the flows once (while the inputs are
 // read and hashed). Any problem on the way means "not known": the caller
-// then does the full apply with the inputs returned.
-func alreadyApplied(ctx context.Context, ovsdbAddr, bridge string, shared *compiler.Shared, args []string, read func() []files.Input) (applyRecord, []files.Input, bool) {
+// then does the full apply with the inputs and ports returned.
+func alreadyApplied(ctx context.Context, ovsdbAddr, bridge string, shared *compiler.Shared, args []string, read func() []files.Input) bridgeLook {
 	log := logrus.WithField("bridge", bridge)
 	db, prog, err := agent.OpenBridgeReadOnly(ctx, ovsdbAddr, bridge, shared, os.Environ())
 	if err != nil {
-		return applyRecord{}, read(), false
+		return bridgeLook{ins: read()}
 	}
 	defer db.Close()
+	e := &agent.Engine{Bridge: bridge, DB: db}
+	look := bridgeLook{found: true, ports: e.Ports()}
 	value, ok := db.BridgeExternalID(bridge, applyRecordKey)
 	if !ok {
-		return applyRecord{}, read(), false
+		look.ins = read()
+		return look
 	}
 	rec, ok := parseApplyRecord(value)
 	if !ok {
-		return applyRecord{}, read(), false
+		look.ins = read()
+		return look
 	}
 	type digested struct {
 		digest string
@@ -192,21 +209,21 @@ func alreadyApplied(ctx context.Context, ovsdbAddr, bridge string, shared *compi
 		d, err := prog.Digest(ctx)
 		dumped <- digested{d, err}
 	}()
-	ins := read()
-	e := &agent.Engine{Bridge: bridge, DB: db}
-	fp, fpErr := applyFingerprint(args, ins, e.Ports())
+	look.ins = read()
+	fp, fpErr := applyFingerprint(args, look.ins, look.ports)
 	d := <-dumped
 	switch {
 	case fpErr != nil || fp != rec.Fingerprint:
-		return applyRecord{}, ins, false
+		return look
 	case d.err != nil:
 		log.WithError(d.err).Debug("cannot digest the bridge's flows; applying in full")
-		return applyRecord{}, ins, false
+		return look
 	case d.digest != rec.Digest:
 		log.Info("the bridge's flows changed since flowgate verified them; compiling and comparing everything")
-		return applyRecord{}, ins, false
+		return look
 	}
-	return rec, ins, true
+	look.applied, look.rec = true, rec
+	return look
 }
 
 // recordApplied records on the bridge that its flows are what ins compile

@@ -307,12 +307,24 @@ func (e *Engine) Bindings(w *policy.World, ports []ovsbind.Port) map[string]comp
 
 // FullSync compiles w from scratch and replaces the bridge's flows.
 func (e *Engine) FullSync(ctx context.Context, w *policy.World, ports []ovsbind.Port, locals map[string]compiler.Binding) (openflow.SyncStats, error) {
-	opts := e.Opts
-	opts.Locals, opts.Shared = locals, e.Shared
-	comp, errs := compiler.New(w, opts)
+	comp, errs := compiler.New(w, e.compileOptions(locals))
 	for _, err := range errs {
 		logrus.WithError(err).Warn("not compiled")
 	}
+	return e.install(ctx, w, comp, ports, locals)
+}
+
+// compileOptions are the engine's compiler options for these bindings.
+func (e *Engine) compileOptions(locals map[string]compiler.Binding) compiler.Options {
+	opts := e.Opts
+	opts.Locals, opts.Shared = locals, e.Shared
+	return opts
+}
+
+// install replaces the bridge's flows with comp's (compiled from w for
+// ports and locals) and the hold and entry flows.
+func (e *Engine) install(ctx context.Context, w *policy.World, comp *compiler.Compiler, ports []ovsbind.Port, locals map[string]compiler.Binding) (openflow.SyncStats, error) {
+	opts := e.compileOptions(locals)
 	held := e.heldPorts(ports, locals)
 	flows := comp.BridgeFlows(held)
 	hold := compiler.HoldFlows(held, opts)
