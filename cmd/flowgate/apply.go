@@ -95,6 +95,9 @@ directions; survive (the default, Calico's) leaves open connections alone.
 			}
 			defer db.Close()
 			e.DB, e.Prog = db, prog
+			if look.pre != nil {
+				prog.SetPrefetched(look.pre)
+			}
 			var stats openflow.SyncStats
 			var errs []error
 			if pre != nil {

@@ -20,6 +20,7 @@ import (
 	"github.com/flowgate/flowgate/cmd/flowgate/agent"
 	"github.com/flowgate/flowgate/endpoints/files"
 	"github.com/flowgate/flowgate/endpoints/ovsbind"
+	"github.com/flowgate/flowgate/ovs/openflow"
 	"github.com/flowgate/flowgate/translator/compiler"
 )
 
@@ -34,8 +35,14 @@ import (
 // compares everything, and fixes what differs). Only a Digest of flows
 // that Sync compared with the desired set and found equal is recorded
 // (openflow.VerifiedDigest), never one dumped after a bundle, which a
-// concurrent change could have made wrong.
+// concurrent change could have made wrong: after a bundle the record says
+// only which input was applied (Digest "-"), so that the next apply of it
+// dumps the flows for its comparison while it decodes and compiles.
 const applyRecordKey = "flowgate-apply"
+
+// unverified is the Digest of a record of flows installed by a bundle and
+// not compared since.
+const unverified = "-"
 
 // applyRecord is what applyRecordKey holds.
 type applyRecord struct {
@@ -173,6 +180,9 @@ type bridgeLook struct {
 	// found: the bridge exists; ports are its ports as read.
 	found bool
 	ports []ovsbind.Port
+	// pre is a dump of its flows for the full apply's comparison, when
+	// flowgate applied the bridge before (openflow.Programmer.Prefetch).
+	pre *openflow.Prefetched
 }
 
 // alreadyApplied reads the inputs (read) and reports whether the bridge
@@ -200,25 +210,20 @@ func alreadyApplied(ctx context.Context, ovsdbAddr, bridge string, shared *compi
 		look.ins = read()
 		return look
 	}
-	type digested struct {
-		digest string
-		err    error
-	}
-	dumped := make(chan digested, 1)
-	go func() {
-		d, err := prog.Digest(ctx)
-		dumped <- digested{d, err}
-	}()
+	// Flowgate applied this bridge before: its flows are likely what the
+	// input compiles to, and the comparison will want them.
+	look.pre = prog.Prefetch(ctx)
 	look.ins = read()
 	fp, fpErr := applyFingerprint(args, look.ins, look.ports)
-	d := <-dumped
+	if fpErr != nil || fp != rec.Fingerprint || rec.Digest == unverified {
+		return look
+	}
+	digest, err := look.pre.Digest()
 	switch {
-	case fpErr != nil || fp != rec.Fingerprint:
+	case err != nil:
+		log.WithError(err).Debug("cannot digest the bridge's flows; applying in full")
 		return look
-	case d.err != nil:
-		log.WithError(d.err).Debug("cannot digest the bridge's flows; applying in full")
-		return look
-	case d.digest != rec.Digest:
+	case digest != rec.Digest:
 		log.Info("the bridge's flows changed since flowgate verified them; compiling and comparing everything")
 		return look
 	}
@@ -227,14 +232,14 @@ func alreadyApplied(ctx context.Context, ovsdbAddr, bridge string, shared *compi
 }
 
 // recordApplied records on the bridge that its flows are what ins compile
-// to, when the last Sync verified that by comparing every flow
-// (openflow.VerifiedDigest); after a replacement it records nothing (the
-// next apply compares, and records). A failure to record only costs the
-// next apply its shortcut.
+// to: verified, when the last Sync compared every flow
+// (openflow.VerifiedDigest), or only applied (unverified) after a bundle;
+// the next apply then compares, and records them verified. A failure to
+// record only costs the next apply its shortcut.
 func recordApplied(ctx context.Context, e *agent.Engine, args []string, ins []files.Input, flows, bound int) {
 	digest := e.Prog.VerifiedDigest()
 	if digest == "" {
-		return
+		digest = unverified
 	}
 	fp, err := applyFingerprint(args, ins, e.ReplacedPorts())
 	if err == nil {

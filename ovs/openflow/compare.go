@@ -21,13 +21,23 @@ import (
 // are dumped into a file first and diff-flows compares the two files, so
 // that when they are the same, digest is the Digest of exactly the flows
 // found equal (see VerifiedDigest).
-func (o *ofctl) sameFlows(ctx context.Context, flows []compiler.Flow) (same bool, digest string, err error) {
+//
+// With pre (Programmer.SetPrefetched) the installed flows are those it
+// dumped.
+func (o *ofctl) sameFlows(ctx context.Context, flows []compiler.Flow, pre *Prefetched) (same bool, digest string, err error) {
 	f, err := os.CreateTemp("", "flowgate-flows-*.txt")
 	if err != nil {
 		return false, "", fmt.Errorf("diff-flows: %w", err)
 	}
 	defer os.Remove(f.Name())
-	lines, err := o.dumpForDigest(ctx)
+	var lines []string
+	if pre != nil {
+		lines, err = pre.wait()
+		lines = append([]string(nil), lines...) // digestLines sorts them
+	}
+	if pre == nil || err != nil {
+		lines, err = o.dumpForDigest(ctx)
+	}
 	if err != nil {
 		f.Close()
 		return false, "", fmt.Errorf("diff-flows: dump installed flows: %w", err)

@@ -70,6 +70,10 @@ type Programmer struct {
 	// verified is the Digest of the flows the last Sync found installed
 	// and equal to the desired set (VerifiedDigest); "" after any change.
 	verified string
+	// prefetched is a dump for the next Sync's comparison, taken when
+	// the cache was at version prefetchedAt (SetPrefetched).
+	prefetched   *Prefetched
+	prefetchedAt uint64
 }
 
 // NewProgrammer returns a programmer for bridge. env is the environment
@@ -162,6 +166,11 @@ func (p *Programmer) Sync(ctx context.Context, desired []compiler.Flow) (SyncSta
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.verified = ""
+	pre := p.prefetched
+	if p.prefetchedAt != p.version {
+		pre = nil
+	}
+	p.prefetched = nil
 
 	// Count while indexing: the ovs-ofctl start overlaps the map build.
 	type result struct {
@@ -218,7 +227,7 @@ func (p *Programmer) Sync(ctx context.Context, desired []compiler.Flow) (SyncSta
 		// Nothing trusted, but the bridge may already hold exactly these
 		// flows (a second `flowgate apply`, an agent restarted with the
 		// same policy): then adopt them and change nothing at all.
-		same, digest, err := p.of.sameFlows(ctx, desired)
+		same, digest, err := p.of.sameFlows(ctx, desired, pre)
 		if err != nil {
 			p.log.WithError(err).Warn("cannot compare installed flows; replacing all")
 		} else if same {

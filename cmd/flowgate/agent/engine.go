@@ -116,6 +116,13 @@ func (e *Engine) Realize(ctx context.Context, objs []decode.Object) (RealizeStat
 		return st, err
 	}
 	start = time.Now()
+	if e.comp == nil && e.Prog != nil {
+		// A full realization compares the bridge's flows with what it
+		// compiles when it cannot trust its cache (an agent starting
+		// onto a programmed bridge): dump them while it builds and
+		// compiles.
+		e.Prog.SetPrefetched(e.Prog.Prefetch(ctx))
+	}
 	if e.comp != nil && e.world == nil {
 		// The last changes were tracked: the world they made.
 		if e.tracker == nil {
