@@ -3,7 +3,6 @@ package decode
 import (
 	"bytes"
 	"encoding/json"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -53,17 +52,19 @@ type blockParser struct {
 // split keeps the lines with content. Tabs, carriage returns, control
 // characters and non-ASCII bytes (which YAML may read as line breaks) make
 // it refuse.
-func (p *blockParser) split(data []byte) bool {
+func (p *blockParser) split(doc []byte) bool {
+	data := string(doc) // one copy; every line, key and scalar is a substring of it
+	p.lines = make([]contentLine, 0, strings.Count(data, "\n")+1)
 	for len(data) > 0 {
-		end := bytes.IndexByte(data, '\n')
+		end := strings.IndexByte(data, '\n')
 		line := data
 		if end >= 0 {
 			line, data = data[:end], data[end+1:]
 		} else {
-			data = nil
+			data = ""
 		}
-		for _, c := range line {
-			if c < 0x20 || c >= 0x7f {
+		for i := 0; i < len(line); i++ {
+			if c := line[i]; c < 0x20 || c >= 0x7f {
 				return false
 			}
 		}
@@ -71,7 +72,7 @@ func (p *blockParser) split(data []byte) bool {
 		for indent < len(line) && line[indent] == ' ' {
 			indent++
 		}
-		text := strings.TrimRight(string(line[indent:]), " ")
+		text := strings.TrimRight(line[indent:], " ")
 		if text == "" || text[0] == '#' {
 			continue
 		}
@@ -86,16 +87,16 @@ func (p *blockParser) split(data []byte) bool {
 // yamlNode is a parsed value: a mapping (keys, values), a sequence
 // (values) or a scalar already in its JSON form.
 type yamlNode struct {
-	kind   byte // 'm', 's' or 'v'
+	kind   byte // 'm', 's', 'v' (json is the value's JSON) or 'q' (json is a string that needs no escaping, to be quoted)
 	keys   []string
-	values []*yamlNode
+	values []yamlNode
 	json   string
 }
 
-var jsonNull = &yamlNode{kind: 'v', json: "null"}
+var jsonNull = yamlNode{kind: 'v', json: "null"}
 
 // block parses the node whose first line is at pos, at indent.
-func (p *blockParser) block(indent int) (*yamlNode, bool) {
+func (p *blockParser) block(indent int) (yamlNode, bool) {
 	if isSeqItem(p.lines[p.pos].text) {
 		return p.sequence(indent)
 	}
@@ -105,25 +106,25 @@ func (p *blockParser) block(indent int) (*yamlNode, bool) {
 func isSeqItem(text string) bool { return text == "-" || strings.HasPrefix(text, "- ") }
 
 // mapping parses the entries at indent from pos on.
-func (p *blockParser) mapping(indent int) (*yamlNode, bool) {
-	n := &yamlNode{kind: 'm'}
+func (p *blockParser) mapping(indent int) (yamlNode, bool) {
+	n := yamlNode{kind: 'm'}
 	for p.pos < len(p.lines) {
 		l := p.lines[p.pos]
 		if l.indent < indent {
 			break
 		}
 		if l.indent > indent {
-			return nil, false
+			return yamlNode{}, false
 		}
 		if isSeqItem(l.text) {
 			break // a sequence at its key's indent belongs to the caller
 		}
 		key, rest, ok := splitKey(l.text)
 		if !ok || slices.Contains(n.keys, key) {
-			return nil, false
+			return yamlNode{}, false
 		}
 		p.pos++
-		var value *yamlNode
+		var value yamlNode
 		if rest == "" {
 			value, ok = p.nested(indent, true)
 		} else {
@@ -131,7 +132,7 @@ func (p *blockParser) mapping(indent int) (*yamlNode, bool) {
 			ok = ok && !p.deeper(indent)
 		}
 		if !ok {
-			return nil, false
+			return yamlNode{}, false
 		}
 		n.keys = append(n.keys, key)
 		n.values = append(n.values, value)
@@ -142,7 +143,7 @@ func (p *blockParser) mapping(indent int) (*yamlNode, bool) {
 // nested parses the value of a key or item with nothing after it on its
 // line (parent is the key's or the dash's indent): an indented block, a
 // sequence at the key's own indent (sameIndentSeq), or null.
-func (p *blockParser) nested(parent int, sameIndentSeq bool) (*yamlNode, bool) {
+func (p *blockParser) nested(parent int, sameIndentSeq bool) (yamlNode, bool) {
 	if p.pos == len(p.lines) {
 		return jsonNull, true
 	}
@@ -163,17 +164,17 @@ func (p *blockParser) deeper(indent int) bool {
 }
 
 // sequence parses the items at indent from pos on.
-func (p *blockParser) sequence(indent int) (*yamlNode, bool) {
-	n := &yamlNode{kind: 's'}
+func (p *blockParser) sequence(indent int) (yamlNode, bool) {
+	n := yamlNode{kind: 's'}
 	for p.pos < len(p.lines) {
 		l := p.lines[p.pos]
 		if l.indent < indent || l.indent == indent && !isSeqItem(l.text) {
 			break
 		}
 		if l.indent > indent {
-			return nil, false
+			return yamlNode{}, false
 		}
-		var item *yamlNode
+		var item yamlNode
 		ok := true
 		if l.text == "-" {
 			p.pos++
@@ -186,7 +187,7 @@ func (p *blockParser) sequence(indent int) (*yamlNode, bool) {
 			}
 			switch _, _, isKey := splitKey(rest); {
 			case isSeqItem(rest):
-				return nil, false
+				return yamlNode{}, false
 			case isKey:
 				// "- key: value" opens a mapping at the key's column.
 				p.lines[p.pos] = contentLine{indent: col, text: rest}
@@ -198,7 +199,7 @@ func (p *blockParser) sequence(indent int) (*yamlNode, bool) {
 			}
 		}
 		if !ok {
-			return nil, false
+			return yamlNode{}, false
 		}
 		n.values = append(n.values, item)
 	}
@@ -223,7 +224,7 @@ func splitKey(text string) (key, rest string, ok bool) {
 	default:
 		return "", "", false
 	}
-	if _, special := yamlSpecialWords[key]; special {
+	if _, special := specialWord(key); special {
 		return "", "", false
 	}
 	return key, rest, true
@@ -253,56 +254,105 @@ func init() {
 	}
 }
 
-// yamlStyleFloat is go-yaml v2's test for a float (resolve.go).
-var yamlStyleFloat = regexp.MustCompile(`^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$`)
+// specialWord looks s up in yamlSpecialWords, only when its first
+// character is one a special word starts with.
+func specialWord(s string) (string, bool) {
+	switch s[0] {
+	case 'y', 'Y', 'n', 'N', 't', 'T', 'f', 'F', 'o', 'O', '~', '.', '+', '-', '<':
+		json, ok := yamlSpecialWords[s]
+		return json, ok
+	}
+	return "", false
+}
+
+// yamlStyleFloat is go-yaml v2's test for a float (resolve.go's
+// `^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$`), without the
+// regexp engine: it runs on every IP address of the input.
+func yamlStyleFloat(s string) bool {
+	i := 0
+	digits := func() int {
+		n := 0
+		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+			i, n = i+1, n+1
+		}
+		return n
+	}
+	if i < len(s) && (s[i] == '-' || s[i] == '+') {
+		i++
+	}
+	if i < len(s) && s[i] == '.' {
+		i++
+		if digits() == 0 {
+			return false
+		}
+	} else {
+		if digits() == 0 {
+			return false
+		}
+		if i < len(s) && s[i] == '.' {
+			i++
+			digits()
+		}
+	}
+	if i < len(s) && (s[i] == 'e' || s[i] == 'E') {
+		i++
+		if i < len(s) && (s[i] == '-' || s[i] == '+') {
+			i++
+		}
+		if digits() == 0 {
+			return false
+		}
+	}
+	return i == len(s)
+}
 
 // scalarNode is the JSON of a one-line scalar, or false when it is not one
 // this subset resolves with certainty.
-func scalarNode(text string) (*yamlNode, bool) {
+func scalarNode(text string) (yamlNode, bool) {
 	switch text[0] {
 	case '"':
 		if len(text) < 2 || text[len(text)-1] != '"' || strings.ContainsAny(text[1:len(text)-1], `"\`) {
-			return nil, false
+			return yamlNode{}, false
 		}
 		return stringNode(text[1 : len(text)-1]), true
 	case '\'':
 		if len(text) < 2 || text[len(text)-1] != '\'' {
-			return nil, false
+			return yamlNode{}, false
 		}
 		inner := text[1 : len(text)-1]
 		s := strings.ReplaceAll(inner, "''", "'")
 		if strings.Count(inner, "'") != 2*strings.Count(s, "'") {
-			return nil, false // a lone quote ends the scalar early
+			return yamlNode{}, false // a lone quote ends the scalar early
 		}
 		return stringNode(s), true
 	case '{', '[':
 		switch text {
 		case "{}":
-			return &yamlNode{kind: 'm'}, true
+			return yamlNode{kind: 'm'}, true
 		case "[]":
-			return &yamlNode{kind: 's'}, true
+			return yamlNode{kind: 's'}, true
 		}
-		return nil, false
+		return yamlNode{}, false
 	case '?', ':', ',', ']', '}', '#', '&', '*', '!', '|', '>', '%', '@', '`':
-		return nil, false
+		return yamlNode{}, false
 	case '-':
 		if len(text) == 1 || text[1] == ' ' {
-			return nil, false
+			return yamlNode{}, false
 		}
 	}
 	if strings.Contains(text, ": ") || strings.Contains(text, " #") || strings.HasSuffix(text, ":") {
-		return nil, false
+		return yamlNode{}, false
 	}
-	if json, special := yamlSpecialWords[text]; special {
+	if json, special := specialWord(text); special {
 		if json == "" {
-			return nil, false
+			return yamlNode{}, false
 		}
-		return &yamlNode{kind: 'v', json: json}, true
+		return yamlNode{kind: 'v', json: json}, true
 	}
 	switch c := text[0]; {
 	case c == '.':
 		if _, err := strconv.ParseFloat(text, 64); err == nil {
-			return nil, false
+			return yamlNode{}, false
 		}
 	case c >= '0' && c <= '9' || c == '-' || c == '+':
 		return numberLike(text)
@@ -313,39 +363,39 @@ func scalarNode(text string) (*yamlNode, bool) {
 // numberLike resolves a plain scalar starting with a digit or a sign as
 // go-yaml v2 does, where that is certain: a canonical decimal integer, or
 // a string that cannot be a timestamp, an integer or a float.
-func numberLike(text string) (*yamlNode, bool) {
+func numberLike(text string) (yamlNode, bool) {
 	i := 0
 	for i < len(text) && text[i] >= '0' && text[i] <= '9' {
 		i++
 	}
 	if i == 4 && i < len(text) && text[i] == '-' {
-		return nil, false // may be a timestamp
+		return yamlNode{}, false // may be a timestamp
 	}
 	plain := strings.ReplaceAll(text, "_", "")
 	if v, err := strconv.ParseInt(plain, 0, 64); err == nil {
 		if plain != text || strconv.FormatInt(v, 10) != text {
-			return nil, false // 0x10, 010, +1, 1_000, -0
+			return yamlNode{}, false // 0x10, 010, +1, 1_000, -0
 		}
-		return &yamlNode{kind: 'v', json: text}, true
+		return yamlNode{kind: 'v', json: text}, true
 	}
 	if _, err := strconv.ParseUint(plain, 0, 64); err == nil {
-		return nil, false
+		return yamlNode{}, false
 	}
-	if yamlStyleFloat.MatchString(plain) || strings.HasPrefix(plain, "0b") || strings.HasPrefix(plain, "-0b") {
-		return nil, false
+	if yamlStyleFloat(plain) || strings.HasPrefix(plain, "0b") || strings.HasPrefix(plain, "-0b") {
+		return yamlNode{}, false
 	}
 	return stringNode(text), true
 }
 
 // stringNode is s as encoding/json writes it.
-func stringNode(s string) *yamlNode {
+func stringNode(s string) yamlNode {
 	for i := 0; i < len(s); i++ {
 		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
 			b, _ := json.Marshal(s)
-			return &yamlNode{kind: 'v', json: string(b)}
+			return yamlNode{kind: 'v', json: string(b)}
 		}
 	}
-	return &yamlNode{kind: 'v', json: `"` + s + `"`}
+	return yamlNode{kind: 'q', json: s}
 }
 
 // appendJSON writes n as json.Marshal writes what sigs.k8s.io/yaml makes
@@ -371,13 +421,17 @@ func (n *yamlNode) appendJSON(b []byte) []byte {
 		return append(b, '}')
 	case 's':
 		b = append(b, '[')
-		for i, v := range n.values {
+		for i := range n.values {
 			if i > 0 {
 				b = append(b, ',')
 			}
-			b = v.appendJSON(b)
+			b = n.values[i].appendJSON(b)
 		}
 		return append(b, ']')
+	case 'q':
+		b = append(b, '"')
+		b = append(b, n.json...)
+		return append(b, '"')
 	}
 	return append(b, n.json...)
 }

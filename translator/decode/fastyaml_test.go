@@ -5,6 +5,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -119,4 +120,27 @@ func FuzzFastYAML(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		checkFastYAML(t, data)
 	})
+}
+
+// BenchmarkFastYAMLPod converts one pod document as kubectl writes it.
+func BenchmarkFastYAMLPod(b *testing.B) {
+	doc := []byte("apiVersion: v1\nkind: Pod\nmetadata:\n  name: pod-006795\n  namespace: ns-0195\n  labels:\n    app: app-4\n    tier: backend\nspec:\n  nodeName: node-1\n  containers:\n  - name: c\n    image: registry.k8s.io/pause:3.9\nstatus:\n  podIP: 10.128.0.3\n  podIPs:\n  - ip: 10.128.0.3\n")
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, ok := fastYAMLToJSON(doc); !ok {
+			b.Fatal("declined")
+		}
+	}
+}
+
+// TestYAMLStyleFloat: the hand-written matcher accepts exactly what
+// go-yaml v2's regular expression accepts.
+func TestYAMLStyleFloat(t *testing.T) {
+	re := regexp.MustCompile(`^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$`)
+	for _, s := range []string{"", "1", "-1", "+1", "1.", "1.5", ".5", "-.5", ".", "-", "+", "1e5", "1E-5", "1.5e+5", "1e", "e1", ".e1",
+		"1.2.3", "10.128.0.3", "1_0", "0x1", "1e5x", "--1", "1..", ".5.", "5e5e5", "0.0", "00.00e00"} {
+		if got, want := yamlStyleFloat(s), re.MatchString(s); got != want {
+			t.Errorf("yamlStyleFloat(%q) = %t, the regexp says %t", s, got, want)
+		}
+	}
 }
