@@ -43,7 +43,8 @@ import (
 //     order) and relabelling one local pod into and out of policies (its
 //     own file rewritten by rename): file renamed → the agent's
 //     "enforcement updated" line, i.e. after the bundle committed;
-//   - the agent's RSS after all changes.
+//   - the agent's RSS right after all changes, and 3 s later (it returns
+//     its garbage to the system after 1 s without changes).
 //
 // Numbers are printed (on stdout: b.Log keeps only 10 lines of a benchmark) and reported as metrics; nothing is asserted
 // about time. The machine's load average is printed with them.
@@ -166,8 +167,11 @@ func BenchmarkOVNScenario(b *testing.B) {
 		}))
 	}
 	_, rss, hwm := procStats(a.cmd.Process.Pid)
-	benchLog("agent RSS %d MiB after start, %d MiB after the changes (peak %d MiB)", rssStart>>20, rss>>20, hwm>>20)
+	time.Sleep(3 * time.Second) // the agent returns its garbage after 1 s without changes
+	_, rssIdle, _ := procStats(a.cmd.Process.Pid)
+	benchLog("agent RSS %d MiB after start, %d MiB right after the changes, %d MiB 3 s later (peak %d MiB)", rssStart>>20, rss>>20, rssIdle>>20, hwm>>20)
 	b.ReportMetric(float64(rss>>20), "agent-rss-MiB")
+	b.ReportMetric(float64(rssIdle>>20), "agent-rss-idle-MiB")
 	for _, m := range []struct {
 		name string
 		ds   []time.Duration
