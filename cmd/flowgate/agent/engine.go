@@ -116,7 +116,7 @@ func (e *Engine) Realize(ctx context.Context, objs []decode.Object) (RealizeStat
 		return st, err
 	}
 	start = time.Now()
-	if e.comp == nil && e.Prog != nil {
+	if e.comp == nil && e.Prog != nil && e.Prog.Installed() == 0 {
 		// A full realization compares the bridge's flows with what it
 		// compiles when it cannot trust its cache (an agent starting
 		// onto a programmed bridge): dump them while it builds and
