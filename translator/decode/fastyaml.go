@@ -47,6 +47,12 @@ type contentLine struct {
 type blockParser struct {
 	lines []contentLine
 	pos   int
+	// keys and values are stacks the mapping and sequence being parsed
+	// collect their entries on; each node gets a copy of its own at its
+	// exact size (growing every node's slices was most of the parser's
+	// allocations).
+	keys   []string
+	values []yamlNode
 }
 
 // split keeps the lines with content. Tabs, carriage returns, control
@@ -107,7 +113,8 @@ func isSeqItem(text string) bool { return text == "-" || strings.HasPrefix(text,
 
 // mapping parses the entries at indent from pos on.
 func (p *blockParser) mapping(indent int) (yamlNode, bool) {
-	n := yamlNode{kind: 'm'}
+	kb, vb := len(p.keys), len(p.values)
+	defer func() { p.keys, p.values = p.keys[:kb], p.values[:vb] }()
 	for p.pos < len(p.lines) {
 		l := p.lines[p.pos]
 		if l.indent < indent {
@@ -120,7 +127,7 @@ func (p *blockParser) mapping(indent int) (yamlNode, bool) {
 			break // a sequence at its key's indent belongs to the caller
 		}
 		key, rest, ok := splitKey(l.text)
-		if !ok || slices.Contains(n.keys, key) {
+		if !ok || slices.Contains(p.keys[kb:], key) {
 			return yamlNode{}, false
 		}
 		p.pos++
@@ -134,10 +141,10 @@ func (p *blockParser) mapping(indent int) (yamlNode, bool) {
 		if !ok {
 			return yamlNode{}, false
 		}
-		n.keys = append(n.keys, key)
-		n.values = append(n.values, value)
+		p.keys = append(p.keys, key)
+		p.values = append(p.values, value)
 	}
-	return n, true
+	return yamlNode{kind: 'm', keys: slices.Clone(p.keys[kb:]), values: slices.Clone(p.values[vb:])}, true
 }
 
 // nested parses the value of a key or item with nothing after it on its
@@ -165,7 +172,8 @@ func (p *blockParser) deeper(indent int) bool {
 
 // sequence parses the items at indent from pos on.
 func (p *blockParser) sequence(indent int) (yamlNode, bool) {
-	n := yamlNode{kind: 's'}
+	vb := len(p.values)
+	defer func() { p.values = p.values[:vb] }()
 	for p.pos < len(p.lines) {
 		l := p.lines[p.pos]
 		if l.indent < indent || l.indent == indent && !isSeqItem(l.text) {
@@ -201,9 +209,9 @@ func (p *blockParser) sequence(indent int) (yamlNode, bool) {
 		if !ok {
 			return yamlNode{}, false
 		}
-		n.values = append(n.values, item)
+		p.values = append(p.values, item)
 	}
-	return n, true
+	return yamlNode{kind: 's', values: slices.Clone(p.values[vb:])}, true
 }
 
 // splitKey splits "key: value" and "key:" with a plain key of letters,
