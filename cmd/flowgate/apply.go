@@ -103,6 +103,7 @@ directions; survive (the default, Calico's) leaves open connections alone.
 			}
 			defer db.Close()
 			e.DB, e.Prog = db, prog
+			desired := digestWhileSyncing(c.Context, e)
 			if look.pre != nil {
 				prog.SetPrefetched(look.pre)
 			}
@@ -120,7 +121,7 @@ directions; survive (the default, Calico's) leaves open connections alone.
 				return fmt.Errorf("internal error: %d problem(s) after the input was checked, nothing changed: %v", len(errs), errs[0])
 			}
 			flows, bound := e.Counts()
-			recordApplied(c.Context, e, os.Args[1:], ins, flows, bound)
+			recordApplied(c.Context, e, desired, os.Args[1:], ins, flows, bound)
 			if stats.Added+stats.Removed+stats.Changed == 0 {
 				fmt.Fprintf(c.App.Writer, "bridge %s already enforces this policy: %d flows, %d local endpoints, no changes\n", e.Bridge, flows, bound)
 			} else {

@@ -11,6 +11,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -34,14 +35,13 @@ import (
 // deleted or edited since changes the Digest (then apply compiles and
 // compares everything, and fixes what differs). Only a Digest of flows
 // that Sync compared with the desired set and found equal is recorded
-// (openflow.VerifiedDigest), never one dumped after a bundle, which a
-// concurrent change could have made wrong: after a bundle the record says
-// only which input was applied (Digest "-"), so that the next apply of it
-// dumps the flows for its comparison while it decodes and compiles.
+// (openflow.VerifiedDigest) or of the flows a bundle installed
+// (openflow.DesiredDigest: computed from the flows, not from a dump after
+// the bundle, which a concurrent change could have made wrong).
 const applyRecordKey = "flowgate-apply"
 
-// unverified is the Digest of a record of flows installed by a bundle and
-// not compared since.
+// unverified is the Digest of a record without a digest of the desired
+// flows (their digest could not be taken).
 const unverified = "-"
 
 // applyRecord is what applyRecordKey holds.
@@ -231,13 +231,25 @@ func alreadyApplied(ctx context.Context, ovsdbAddr, bridge string, shared *compi
 	return look
 }
 
-// recordApplied records on the bridge that its flows are what ins compile
-// to: verified, when the last Sync compared every flow
-// (openflow.VerifiedDigest), or only applied (unverified) after a bundle;
-// the next apply then compares, and records them verified. A failure to
-// record only costs the next apply its shortcut.
-func recordApplied(ctx context.Context, e *agent.Engine, args []string, ins []files.Input, flows, bound int) {
+// recordApplied records on the bridge which input its flows are the
+// compilation of, and the DesiredDigest of that compilation: from the
+// Sync's comparison when it compared every flow (openflow.VerifiedDigest),
+// else from desired (the digest of the flows the Sync installed, taken
+// while it ran: agent.Engine.BeforeSync). The digest is of what should be
+// installed, never of what a dump found, so a change somebody made around
+// the bundle is not recorded as right: the next apply finds the bridge's
+// digest different and compiles. Without a digest the record says only
+// which input was applied (unverified). A failure to record only costs the
+// next apply its shortcut.
+func recordApplied(ctx context.Context, e *agent.Engine, desired func() (string, error), args []string, ins []files.Input, flows, bound int) {
 	digest := e.Prog.VerifiedDigest()
+	if digest == "" && desired != nil {
+		d, err := desired()
+		if err != nil {
+			logrus.WithError(err).WithField("bridge", e.Bridge).Warn("cannot digest the installed flows; the next apply compares them")
+		}
+		digest = d
+	}
 	if digest == "" {
 		digest = unverified
 	}
@@ -247,5 +259,31 @@ func recordApplied(ctx context.Context, e *agent.Engine, args []string, ins []fi
 	}
 	if err != nil {
 		logrus.WithError(err).WithField("bridge", e.Bridge).Warn("cannot record the verified flows; the next apply compares them again")
+	}
+}
+
+// digestWhileSyncing makes e digest the flows a full replacement installs
+// while the bundle runs (agent.Engine.BeforeSync) and returns the way to
+// wait for that digest (nil error and "" when there was no replacement).
+func digestWhileSyncing(ctx context.Context, e *agent.Engine) func() (string, error) {
+	type result struct {
+		digest string
+		err    error
+	}
+	var done chan result
+	e.BeforeSync = func(flows []compiler.Flow) {
+		flows = slices.Clone(flows)
+		done = make(chan result, 1)
+		go func() {
+			d, err := e.Prog.DesiredDigest(ctx, flows)
+			done <- result{d, err}
+		}()
+	}
+	return func() (string, error) {
+		if done == nil {
+			return "", nil
+		}
+		r := <-done
+		return r.digest, r.err
 	}
 }

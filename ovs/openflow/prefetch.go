@@ -4,7 +4,8 @@ import (
 	"context"
 )
 
-// Prefetched is a dump of the bridge's flows (as Digest covers them)
+// Prefetched is a dump of the bridge's flows (as Digest covers them, in
+// normalised form, sorted)
 // started ahead of a Sync, so that the comparison a Sync without a trusted
 // cache makes (sameFlows) does not wait for it: `flowgate apply` and an
 // agent starting onto a programmed bridge decode and compile for a second
@@ -27,7 +28,7 @@ func (p *Programmer) Prefetch(ctx context.Context) *Prefetched {
 	p.mu.Unlock()
 	go func() {
 		defer close(pre.done)
-		pre.lines, pre.err = p.of.dumpForDigest(ctx)
+		pre.lines, pre.err = p.of.normalizedInstalled(ctx)
 	}()
 	return pre
 }
@@ -44,7 +45,7 @@ func (pre *Prefetched) Digest() (string, error) {
 	if err != nil {
 		return "", err
 	}
-	return digestLines(append([]string(nil), lines...)), nil
+	return digestLines(lines), nil
 }
 
 // SetPrefetched makes the next Sync compare with pre's dump instead of

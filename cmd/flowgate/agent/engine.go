@@ -64,6 +64,12 @@ type Engine struct {
 	held    []compiler.Flow
 	entries []compiler.Flow
 
+	// BeforeSync, when set, is given every flow a full replacement is
+	// about to install, before the Sync (`flowgate apply` digests them
+	// meanwhile, openflow.Programmer.DesiredDigest). It must not keep
+	// or change the slice after returning.
+	BeforeSync func(flows []compiler.Flow)
+
 	// replacedPorts are the ports the last Replace bound (ReplacedPorts).
 	replacedPorts []ovsbind.Port
 }
@@ -336,6 +342,9 @@ func (e *Engine) install(ctx context.Context, w *policy.World, comp *compiler.Co
 	flows := comp.BridgeFlows(held)
 	hold := compiler.HoldFlows(held, opts)
 	entries := e.entryFlows(w, locals, held)
+	if e.BeforeSync != nil {
+		e.BeforeSync(flows)
+	}
 	stats, err := e.Prog.Sync(ctx, flows)
 	if err != nil {
 		e.comp = nil
