@@ -22,14 +22,14 @@ func applyCommand() *cli.Command {
 whose external_ids:iface-id is namespace/name, or whose name is the endpoint's
 interfaceName), compiles, and replaces the bridge's flows in one atomic
 bundle. Running it again with the same input changes nothing and says so.
-When it finds the bridge already holding exactly the flows its input compiles
-to, it records that on the bridge (external_ids:flowgate-apply: a hash of the
-flowgate binary, the command line, every input file's bytes, the bridge's
-ports and the host's addresses, and a digest of the flows as ovs-vswitchd
-prints them); an apply with the same hash then only dumps the flows and
-compares their digest, without decoding or compiling (so it prints no input
-warnings). Any flow added, deleted or edited since makes it compile and
-compare everything and put the right flows back.
+Every apply records on the bridge (external_ids:flowgate-apply) a hash of
+what its flows are compiled from (the flowgate binary, the command line,
+every input file's bytes, the bridge's ports and the host's addresses) and a
+digest of those flows in OVS's normalised form; an apply with the same hash
+then only dumps the bridge's flows and compares their digest, without
+decoding or compiling (so it prints no input warnings). Any flow added,
+deleted or edited since makes it compile and compare everything and put the
+right flows back.
 
   flowgate apply --bridge br-int -f /etc/flowgate/policy/
   OVS_RUNDIR=/tmp/ovs flowgate apply --ovsdb unix:/tmp/ovs/db.sock -f world.yaml
