@@ -87,6 +87,9 @@ directions; survive (the default, Calico's) leaves open connections alone.
 			}
 			read := func() []files.Input { return files.ReadInputs(c.StringSlice("filename"), c.App.Reader) }
 			look := alreadyApplied(c.Context, c.String("ovsdb"), c.String("bridge"), shared, os.Args[1:], read)
+			if look.stopPrefetch != nil {
+				defer look.stopPrefetch()
+			}
 			if look.applied {
 				fmt.Fprintf(c.App.Writer, "bridge %s already enforces this policy: %d flows, %d local endpoints, no changes\n", c.String("bridge"), look.rec.Flows, look.rec.Bound)
 				return nil

@@ -181,8 +181,10 @@ type bridgeLook struct {
 	found bool
 	ports []ovsbind.Port
 	// pre is a dump of its flows for the full apply's comparison, when
-	// flowgate applied the bridge before (openflow.Programmer.Prefetch).
-	pre *openflow.Prefetched
+	// flowgate applied this input to the bridge before
+	// (openflow.Programmer.Prefetch); stopPrefetch releases it.
+	pre          *openflow.Prefetched
+	stopPrefetch context.CancelFunc
 }
 
 // alreadyApplied reads the inputs (read) and reports whether the bridge
@@ -210,12 +212,21 @@ func alreadyApplied(ctx context.Context, ovsdbAddr, bridge string, shared *compi
 		look.ins = read()
 		return look
 	}
-	// Flowgate applied this bridge before: its flows are likely what the
-	// input compiles to, and the comparison will want them.
-	look.pre = prog.Prefetch(ctx)
+	// Flowgate applied this bridge before: dump its flows while the
+	// input is read and hashed. If the input is what was applied, the
+	// digest needs them (and, if it differs, the comparison); if not,
+	// the flows will most likely be replaced and the dump is stopped.
+	pctx, cancel := context.WithCancel(ctx)
+	look.pre = prog.Prefetch(pctx)
 	look.ins = read()
 	fp, fpErr := applyFingerprint(args, look.ins, look.ports)
-	if fpErr != nil || fp != rec.Fingerprint || rec.Digest == unverified {
+	if fpErr != nil || fp != rec.Fingerprint {
+		cancel()
+		look.pre = nil
+		return look
+	}
+	look.stopPrefetch = cancel
+	if rec.Digest == unverified {
 		return look
 	}
 	digest, err := look.pre.Digest()
