@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"runtime/pprof"
 
 	"github.com/sirupsen/logrus"
 	"github.com/urfave/cli/v2"
@@ -57,7 +56,8 @@ List, for flowgate diff).`,
 			&cli.StringFlag{Name: "node-name", Usage: "this node's Kubernetes name: its pods are the local ones (default: $NODE_NAME, then the config's node)"},
 			&cli.StringFlag{Name: "state-dir", Usage: "keep each policy file's last good content here (under <bridge>/), to enforce it when the agent starts while the file is broken; overrides the config's stateDir (default " + agent.DefaultStateDir + ")"},
 			&cli.StringFlag{Name: "log-format", Usage: "log format: text or json (one JSON object per line, for log shippers); overrides the config's logFormat"},
-			&cli.StringFlag{Name: "cpuprofile", Usage: "write a Go CPU profile of the whole run to this file, for `go tool pprof` (latency work)"},
+			cpuProfileFlag,
+			&cli.StringFlag{Name: memProfileFlag.Name, Usage: "write a Go heap profile to this file when the agent stops (SIGTERM): what it keeps in memory, for `go tool pprof`"},
 		},
 		Action: func(c *cli.Context) error {
 			cfg, err := agent.LoadConfig(c.String("config"))
@@ -74,13 +74,14 @@ List, for flowgate diff).`,
 			if err := configureLogging(cfg.LogLevel, cfg.LogFormat); err != nil {
 				return cli.Exit(err.Error(), 2)
 			}
-			if p := c.String("cpuprofile"); p != "" {
+			if p := c.String(cpuProfileFlag.Name); p != "" {
 				stop, err := startCPUProfile(p)
 				if err != nil {
 					return cli.Exit(err.Error(), 2)
 				}
 				defer stop()
 			}
+			agent.HeapProfile = c.String(memProfileFlag.Name)
 			return agent.Run(c.Context, cfg)
 		},
 	}
@@ -121,22 +122,6 @@ func applyAgentFlags(c *cli.Context, cfg *agent.Config) error {
 		return nil
 	}
 	return kube.CheckConfig(kube.Config{Kubeconfig: cfg.Kubernetes.Kubeconfig, NodeName: cfg.Node})
-}
-
-// startCPUProfile profiles the process into path until stop is called.
-func startCPUProfile(path string) (stop func(), err error) {
-	f, err := os.Create(path)
-	if err != nil {
-		return nil, fmt.Errorf("cpuprofile: %w", err)
-	}
-	if err := pprof.StartCPUProfile(f); err != nil {
-		f.Close()
-		return nil, fmt.Errorf("cpuprofile: %w", err)
-	}
-	return func() {
-		pprof.StopCPUProfile()
-		f.Close()
-	}, nil
 }
 
 // configureLogging sets logrus from the config file's settings.

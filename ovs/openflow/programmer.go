@@ -74,6 +74,13 @@ type Programmer struct {
 	// version counts changes of the cache, so that Lost, which asks the
 	// switch without holding mu, can tell whether its answer still holds.
 	version uint64
+	// verified is the Digest of the flows the last Sync found installed
+	// and equal to the desired set (VerifiedDigest); "" after any change.
+	verified string
+	// prefetched is a dump for the next Sync's comparison, taken when
+	// the cache was at version prefetchedAt (SetPrefetched).
+	prefetched   *Prefetched
+	prefetchedAt uint64
 }
 
 // NewProgrammer returns a programmer for bridge. env is the environment
@@ -192,6 +199,12 @@ const fullThreshold = 0.5
 func (p *Programmer) Sync(ctx context.Context, desired []compiler.Flow) (SyncStats, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	p.verified = ""
+	pre := p.prefetched
+	if p.prefetchedAt != p.version {
+		pre = nil
+	}
+	p.prefetched = nil
 
 	// Count while indexing: the ovs-ofctl start overlaps the map build.
 	type result struct {
@@ -248,11 +261,12 @@ func (p *Programmer) Sync(ctx context.Context, desired []compiler.Flow) (SyncSta
 		// Nothing trusted, but the bridge may already hold exactly these
 		// flows (a second `flowgate apply`, an agent restarted with the
 		// same policy): then adopt them and change nothing at all.
-		same, err := p.of.sameFlows(ctx, desired)
+		same, digest, err := p.of.sameFlows(ctx, desired, pre)
 		if err != nil {
 			p.log.WithError(err).Warn("cannot compare installed flows; replacing all")
 		} else if same {
 			p.installed, p.valid, p.synced = want, true, true
+			p.verified = digest
 			p.version++
 			return SyncStats{}, nil
 		}
@@ -304,7 +318,7 @@ func (p *Programmer) Apply(ctx context.Context, d compiler.Delta) error {
 
 // apply sends d and updates the cache; p.mu is held.
 func (p *Programmer) apply(ctx context.Context, d compiler.Delta) error {
-	p.valid = false
+	p.valid, p.verified = false, ""
 	if err := p.of.applyDelta(ctx, d); err != nil {
 		return fmt.Errorf("bundle of %d adds, %d modifications, %d deletes: %w", len(d.Add), len(d.Modify), len(d.Delete), err)
 	}

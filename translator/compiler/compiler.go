@@ -3,6 +3,7 @@ package compiler
 import (
 	"fmt"
 	"sort"
+	"strings"
 
 	"github.com/flowgate/flowgate/translator/policy"
 	"github.com/flowgate/flowgate/translator/selector"
@@ -175,6 +176,25 @@ func (c *Compiler) Errors() []error {
 	out := make([]error, len(keys))
 	for i, k := range keys {
 		out[i] = c.errors[k]
+	}
+	return out
+}
+
+// PolicyErrors are Errors' problems of policies only, without those of
+// local endpoints' bindings (a port without a MAC): what compiling with
+// every endpoint of a node local (AllLocal, whose bindings always have a
+// port and a MAC) can report, for `flowgate apply`'s input check.
+func (c *Compiler) PolicyErrors() []error {
+	var out []error
+	keys := make([]string, 0, len(c.errors))
+	for k := range c.errors {
+		if strings.HasPrefix(k, ownerPolicy("")) {
+			keys = append(keys, k)
+		}
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		out = append(out, c.errors[k])
 	}
 	return out
 }

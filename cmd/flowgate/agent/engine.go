@@ -63,6 +63,15 @@ type Engine struct {
 	// flows of a shared bridge (compiler.Shared.EntryFlows).
 	held    []compiler.Flow
 	entries []compiler.Flow
+
+	// BeforeSync, when set, is given every flow a full replacement is
+	// about to install, before the Sync (`flowgate apply` digests them
+	// meanwhile, openflow.Programmer.DesiredDigest). It must not keep
+	// or change the slice after returning.
+	BeforeSync func(flows []compiler.Flow)
+
+	// replacedPorts are the ports the last Replace bound (ReplacedPorts).
+	replacedPorts []ovsbind.Port
 }
 
 // RealizeStats says what one realization did.
@@ -113,6 +122,13 @@ func (e *Engine) Realize(ctx context.Context, objs []decode.Object) (RealizeStat
 		return st, err
 	}
 	start = time.Now()
+	if e.comp == nil && e.Prog != nil && e.Prog.Installed() == 0 {
+		// A full realization compares the bridge's flows with what it
+		// compiles when it cannot trust its cache (an agent starting
+		// onto a programmed bridge): dump them while it builds and
+		// compiles.
+		e.Prog.SetPrefetched(e.Prog.Prefetch(ctx))
+	}
 	if e.comp != nil && e.world == nil {
 		// The last changes were tracked: the world they made.
 		if e.tracker == nil {
@@ -275,10 +291,16 @@ func (e *Engine) Replace(ctx context.Context, objs []decode.Object) (openflow.Sy
 	}
 	e.objs = objs
 	ports := e.Ports()
+	e.replacedPorts = ports
 	stats, err := e.FullSync(ctx, w, ports, e.Bindings(w, ports))
 	e.track(objs, w, problems, ports)
 	return stats, problems, err
 }
+
+// ReplacedPorts are the bridge's ports as the last Replace read and bound
+// them: what its flows were compiled for (`flowgate apply` fingerprints
+// them).
+func (e *Engine) ReplacedPorts() []ovsbind.Port { return e.replacedPorts }
 
 // BuildWorld assembles decoded objects into a world, logging what is left
 // out, and resolves host endpoint addresses.
@@ -298,16 +320,31 @@ func (e *Engine) Bindings(w *policy.World, ports []ovsbind.Port) map[string]comp
 
 // FullSync compiles w from scratch and replaces the bridge's flows.
 func (e *Engine) FullSync(ctx context.Context, w *policy.World, ports []ovsbind.Port, locals map[string]compiler.Binding) (openflow.SyncStats, error) {
-	opts := e.Opts
-	opts.Locals, opts.Shared = locals, e.Shared
-	comp, errs := compiler.New(w, opts)
+	comp, errs := compiler.New(w, e.compileOptions(locals))
 	for _, err := range errs {
 		logrus.WithError(err).Warn("not compiled")
 	}
+	return e.install(ctx, w, comp, ports, locals)
+}
+
+// compileOptions are the engine's compiler options for these bindings.
+func (e *Engine) compileOptions(locals map[string]compiler.Binding) compiler.Options {
+	opts := e.Opts
+	opts.Locals, opts.Shared = locals, e.Shared
+	return opts
+}
+
+// install replaces the bridge's flows with comp's (compiled from w for
+// ports and locals) and the hold and entry flows.
+func (e *Engine) install(ctx context.Context, w *policy.World, comp *compiler.Compiler, ports []ovsbind.Port, locals map[string]compiler.Binding) (openflow.SyncStats, error) {
+	opts := e.compileOptions(locals)
 	held := e.heldPorts(ports, locals)
 	flows := comp.BridgeFlows(held)
 	hold := compiler.HoldFlows(held, opts)
 	entries := e.entryFlows(w, locals, held)
+	if e.BeforeSync != nil {
+		e.BeforeSync(flows)
+	}
 	stats, err := e.Prog.Sync(ctx, flows)
 	if err != nil {
 		e.comp = nil

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"runtime"
 	"runtime/debug"
 	"syscall"
 	"time"
@@ -16,6 +17,10 @@ import (
 	"github.com/flowgate/flowgate/endpoints/kube"
 	"github.com/flowgate/flowgate/translator/compiler"
 )
+
+// releaseAfterIdle is how long after its last incremental change the agent
+// returns its garbage to the system.
+const releaseAfterIdle = time.Second
 
 // Run is the host agent: it keeps cfg.Bridge's flows equal to the policy
 // its sources (files, Neutron JSON, a Kubernetes cluster) have in force
@@ -145,6 +150,11 @@ func Run(parent context.Context, cfg Config) error {
 	// read is how long the policy source took to read what changed, for
 	// the log's latency breakdown.
 	var read time.Duration
+	// idle fires releaseAfterIdle after the last incremental change, to
+	// give its garbage back to the system (see below).
+	idle := time.NewTimer(time.Hour)
+	idle.Stop()
+	defer idle.Stop()
 	realize := func(reason string) {
 		st, err := e.Realize(ctx, e.objs)
 		health.record(st, err)
@@ -169,6 +179,8 @@ func Run(parent context.Context, cfg Config) error {
 			// the runtime returns it to the system only slowly. The flows
 			// are committed already, so this delays no enforcement.
 			debug.FreeOSMemory()
+		} else if err == nil && (st.Changes > 0 || st.Flows > 0) {
+			idle.Reset(releaseAfterIdle)
 		}
 		if st.Full || st.Changes > 0 || st.Flows > 0 {
 			if !st.Full {
@@ -198,7 +210,20 @@ func Run(parent context.Context, cfg Config) error {
 			}
 		case <-ctx.Done():
 			logrus.Info("agent stopping; flows stay installed")
+			if HeapProfile != "" {
+				if err := WriteHeapProfile(HeapProfile); err != nil {
+					logrus.WithError(err).Error("heap profile not written")
+				}
+				runtime.KeepAlive(e) // what the agent keeps is in the profile
+			}
 			return nil
+		case <-idle.C:
+			// Each change leaves garbage (the combined object list alone
+			// is ~8 MB at 50,000 pods), which the heap keeps until it
+			// doubles: at 50k pods RSS grew 215 -> 326 MiB over 20
+			// changes. Once changes stop, collect it and return it to
+			// the system; no change waits for it.
+			debug.FreeOSMemory()
 		case snap, ok := <-snaps:
 			if !ok {
 				return nil
