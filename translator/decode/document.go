@@ -130,13 +130,8 @@ func decodeDocument(file string, doc document) ([]Object, []error) {
 }
 
 // decodeYAMLDocument decodes a document through the YAML parser: YAML,
-// and JSON that asJSON does not take as it is. The block YAML kubectl and
-// generators write is converted without it (fastYAMLToJSON, which gives
-// the parser's exact JSON or declines).
+// and JSON that asJSON does not take as it is.
 func decodeYAMLDocument(file string, doc document) ([]Object, []error) {
-	if js, ok := fastYAMLToJSON(doc.data); ok {
-		return decodeJSON(Origin{File: file, Line: doc.line}, js, "")
-	}
 	js, err := yaml.YAMLToJSONStrict(doc.data)
 	if err != nil {
 		return nil, []error{&Error{File: file, Line: doc.line, Object: guessObject(doc.data), Err: fmt.Errorf("invalid YAML: %s", yamlMessage(err, doc.line))}}
