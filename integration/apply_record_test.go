@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/flowgate/flowgate/ovs/openflow"
 	"github.com/flowgate/flowgate/ovs/sandbox"
 	"github.com/flowgate/flowgate/ovs/sandbox/sandboxtest"
 )
@@ -134,12 +135,7 @@ func sortedFlows(t *testing.T, o *sandbox.OVS) []string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var lines []string
-	for _, l := range strings.Split(out, "\n") {
-		if l = strings.TrimSpace(l); strings.Contains(l, "actions=") {
-			lines = append(lines, l)
-		}
-	}
+	lines := openflow.FlowLines(out)
 	sort.Strings(lines)
 	return lines
 }

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/flowgate/flowgate/ovs/openflow"
 	"github.com/flowgate/flowgate/ovs/sandbox"
 	"github.com/flowgate/flowgate/ovs/sandbox/sandboxtest"
 	"github.com/flowgate/flowgate/translator/compiler"
@@ -154,12 +155,7 @@ func (s *sharedScene) neutronFlows(t *testing.T) []string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var lines []string
-	for _, l := range strings.Split(out, "\n") {
-		if l = strings.TrimSpace(l); strings.Contains(l, "actions=") {
-			lines = append(lines, l)
-		}
-	}
+	lines := openflow.FlowLines(out)
 	slices.Sort(lines)
 	return lines
 }

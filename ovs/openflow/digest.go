@@ -11,7 +11,6 @@ import (
 	"os"
 	"os/exec"
 	"slices"
-	"strings"
 
 	"github.com/flowgate/flowgate/translator/compiler"
 )
@@ -69,12 +68,7 @@ func (o *ofctl) dumpForDigest(ctx context.Context) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	var lines []string
-	for _, l := range strings.Split(string(out), "\n") {
-		if l = strings.TrimSpace(l); strings.Contains(l, "actions=") {
-			lines = append(lines, l)
-		}
-	}
+	lines := FlowLines(string(out))
 	return lines, nil
 }
 

@@ -45,18 +45,7 @@ func ctxT(t testing.TB) context.Context {
 // dump returns br's flows in OVS's format, without statistics, sorted.
 func dump(t testing.TB, o *sandbox.OVS, br string) []string {
 	t.Helper()
-	out, err := o.Ofctl("-O", "OpenFlow15", "--no-stats", "dump-flows", br)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var lines []string
-	for _, l := range strings.Split(out, "\n") {
-		if l = strings.TrimSpace(l); strings.Contains(l, "actions=") {
-			lines = append(lines, l)
-		}
-	}
-	slices.Sort(lines)
-	return lines
+	return dumpAs(t, o, br, "OpenFlow15")
 }
 
 // wantInstalled fails unless br holds exactly flows: it installs flows on

@@ -109,12 +109,7 @@ func dumpAs(t testing.TB, o *sandbox.OVS, br, protocol string) []string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var lines []string
-	for _, l := range strings.Split(out, "\n") {
-		if l = strings.TrimSpace(l); strings.Contains(l, "actions=") {
-			lines = append(lines, l)
-		}
-	}
+	lines := openflow.FlowLines(out)
 	slices.Sort(lines)
 	return lines
 }

@@ -242,11 +242,6 @@ func (o *ofctl) dumpFlows(ctx context.Context, match string) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	var lines []string
-	for _, l := range strings.Split(string(out), "\n") {
-		if l = strings.TrimSpace(l); strings.Contains(l, "actions=") {
-			lines = append(lines, l)
-		}
-	}
+	lines := FlowLines(string(out))
 	return lines, nil
 }
