@@ -113,10 +113,18 @@ func TestStatsPerTierDefault(t *testing.T) {
 			t.Fatal("dev/backend must not reach prod/database:8080 (security tier default)")
 		}
 	}
-	sec1, def1 := ingressDefault("security"), ingressDefault("default")
-	if sec1-sec0 < fromDev || def1 != def0 {
-		t.Errorf("after %d connections denied by the security tier: security default +%d, default tier default +%d; want >= %d and 0",
-			fromDev, sec1-sec0, def1-def0, fromDev)
+	// ovs-vswitchd adds a datapath flow's packets to its OpenFlow rules'
+	// counters when its revalidators next run (about every 0.5 s): wait
+	// until the tier that denied has counted every connection, then the
+	// other tier must have counted none.
+	var sec1 uint64
+	waitFor(t, fmt.Sprintf("the security tier's default to count %d denied connections", fromDev), 10*time.Second, func() bool {
+		sec1 = ingressDefault("security")
+		return sec1-sec0 >= fromDev
+	})
+	def1 := ingressDefault("default")
+	if def1 != def0 {
+		t.Errorf("after %d connections denied by the security tier: default tier default +%d, want 0", fromDev, def1-def0)
 	}
 
 	// prod/frontend passes security and is denied by the default tier's.
@@ -126,10 +134,14 @@ func TestStatsPerTierDefault(t *testing.T) {
 			t.Fatal("prod/frontend must not reach prod/database:8080 (default tier default)")
 		}
 	}
-	sec2, def2 := ingressDefault("security"), ingressDefault("default")
-	if def2-def1 < fromFrontend || sec2 != sec1 {
-		t.Errorf("after %d connections denied by the default tier: default tier default +%d, security default +%d; want >= %d and 0",
-			fromFrontend, def2-def1, sec2-sec1, fromFrontend)
+	var def2 uint64
+	waitFor(t, fmt.Sprintf("the default tier's default to count %d denied connections", fromFrontend), 10*time.Second, func() bool {
+		def2 = ingressDefault("default")
+		return def2-def1 >= fromFrontend
+	})
+	sec2 := ingressDefault("security")
+	if sec2 != sec1 {
+		t.Errorf("after %d connections denied by the default tier: security default +%d, want 0", fromFrontend, sec2-sec1)
 	}
 
 	table, _, code := runFlowgate(t, o, "stats", "--ovsdb", o.DBAddr(), "--bridge", "br-int", "-f", dir)
