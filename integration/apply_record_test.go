@@ -10,7 +10,6 @@ import (
 
 	"github.com/flowgate/flowgate/ovs/openflow"
 	"github.com/flowgate/flowgate/ovs/sandbox"
-	"github.com/flowgate/flowgate/ovs/sandbox/sandboxtest"
 )
 
 // TestApplyRecordFailsClosed: `flowgate apply` records on the bridge
@@ -22,25 +21,7 @@ import (
 // changed input file each make the next apply compile and compare
 // everything and put the right flows back.
 func TestApplyRecordFailsClosed(t *testing.T) {
-	o := sandboxtest.New(t)
-	if err := o.AddBridge("br-int"); err != nil {
-		t.Fatal(err)
-	}
-	dir := t.TempDir()
-	for _, f := range mustGlob(t, filepath.Join(backendSeed, "*.yaml")) {
-		data, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(dir, filepath.Base(f)), data, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	s, err := StartScene(o, "br-int", dir, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Stop()
+	o, dir := backendSceneCopy(t)
 	apply := func() string {
 		t.Helper()
 		cmd := exec.Command(flowgateBin, "apply", "--ovsdb", o.DBAddr(), "--bridge", "br-int", "--datapath-type", "netdev", "-f", dir)
@@ -118,6 +99,18 @@ func TestApplyRecordFailsClosed(t *testing.T) {
 	}
 }
 
+// backendSceneCopy is backendScene with its policy files copied to a
+// directory of the test's own, which it returns, for tests that edit them.
+func backendSceneCopy(t *testing.T) (*sandbox.OVS, string) {
+	t.Helper()
+	o, _ := backendScene(t)
+	dir := t.TempDir()
+	for _, f := range mustGlob(t, filepath.Join(backendSeed, "*.yaml")) {
+		copyFile(t, f, filepath.Join(dir, filepath.Base(f)))
+	}
+	return o, dir
+}
+
 func mustGlob(t *testing.T, pattern string) []string {
 	t.Helper()
 	m, err := filepath.Glob(pattern)
@@ -166,25 +159,7 @@ func equalLines(a, b []string) bool {
 // one (agent.Engine.CompileForAllLocal), and a policy that does not
 // compile still makes it refuse with nothing changed on the bridge.
 func TestApplyRefusesUncompilablePolicyOnBoundBridge(t *testing.T) {
-	o := sandboxtest.New(t)
-	if err := o.AddBridge("br-int"); err != nil {
-		t.Fatal(err)
-	}
-	dir := t.TempDir()
-	for _, f := range mustGlob(t, filepath.Join(backendSeed, "*.yaml")) {
-		data, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(dir, filepath.Base(f)), data, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	s, err := StartScene(o, "br-int", dir, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Stop()
+	o, dir := backendSceneCopy(t)
 	apply := func() (string, error) {
 		cmd := exec.Command(flowgateBin, "apply", "--ovsdb", o.DBAddr(), "--bridge", "br-int", "--datapath-type", "netdev", "-f", dir)
 		cmd.Env = append(os.Environ(), o.Env()...)
