@@ -105,44 +105,29 @@ func TestStatsPerTierDefault(t *testing.T) {
 		t.Fatal("prod/backend must reach prod/database:8080 (passed by security, allowed in default)")
 	}
 
-	// dev/backend is denied by the security tier's default only.
-	sec0, def0 := ingressDefault("security"), ingressDefault("default")
-	const fromDev = 3
-	for i := 0; i < fromDev; i++ {
-		if s.Workloads["dev/backend"].ProbeTCP(db, 300*time.Millisecond) {
-			t.Fatal("dev/backend must not reach prod/database:8080 (security tier default)")
+	// deniedBy opens n connections from `from` that the tier `denier`'s
+	// default denies, and checks that they are counted on that tier's
+	// default and not on `other`'s. ovs-vswitchd adds a datapath flow's
+	// packets to its OpenFlow rules' counters when its revalidators next
+	// run (about every 0.5 s), so it waits for the denier's count first.
+	deniedBy := func(from, denier, other string, n uint64) {
+		t.Helper()
+		before, otherBefore := ingressDefault(denier), ingressDefault(other)
+		for i := uint64(0); i < n; i++ {
+			if s.Workloads[from].ProbeTCP(db, 300*time.Millisecond) {
+				t.Fatalf("%s must not reach prod/database:8080 (%s tier default)", from, denier)
+			}
+		}
+		waitFor(t, fmt.Sprintf("the %s tier's default to count %d denied connections", denier, n), 10*time.Second, func() bool {
+			return ingressDefault(denier)-before >= n
+		})
+		if d := ingressDefault(other) - otherBefore; d != 0 {
+			t.Errorf("after %d connections denied by the %s tier: %s tier default +%d, want 0", n, denier, other, d)
 		}
 	}
-	// ovs-vswitchd adds a datapath flow's packets to its OpenFlow rules'
-	// counters when its revalidators next run (about every 0.5 s): wait
-	// until the tier that denied has counted every connection, then the
-	// other tier must have counted none.
-	var sec1 uint64
-	waitFor(t, fmt.Sprintf("the security tier's default to count %d denied connections", fromDev), 10*time.Second, func() bool {
-		sec1 = ingressDefault("security")
-		return sec1-sec0 >= fromDev
-	})
-	def1 := ingressDefault("default")
-	if def1 != def0 {
-		t.Errorf("after %d connections denied by the security tier: default tier default +%d, want 0", fromDev, def1-def0)
-	}
-
-	// prod/frontend passes security and is denied by the default tier's.
-	const fromFrontend = 2
-	for i := 0; i < fromFrontend; i++ {
-		if s.Workloads["prod/frontend"].ProbeTCP(db, 300*time.Millisecond) {
-			t.Fatal("prod/frontend must not reach prod/database:8080 (default tier default)")
-		}
-	}
-	var def2 uint64
-	waitFor(t, fmt.Sprintf("the default tier's default to count %d denied connections", fromFrontend), 10*time.Second, func() bool {
-		def2 = ingressDefault("default")
-		return def2-def1 >= fromFrontend
-	})
-	sec2 := ingressDefault("security")
-	if sec2 != sec1 {
-		t.Errorf("after %d connections denied by the default tier: security default +%d, want 0", fromFrontend, sec2-sec1)
-	}
+	deniedBy("dev/backend", "security", "default", 3)   // denied by the security tier's default only
+	deniedBy("prod/frontend", "default", "security", 2) // passes security, denied by the default tier's
+	sec2, def2 := ingressDefault("security"), ingressDefault("default")
 
 	table, _, code := runFlowgate(t, o, "stats", "--ovsdb", o.DBAddr(), "--bridge", "br-int", "-f", dir)
 	if code != 0 || !tierRow("security").MatchString(table) || !tierRow("default").MatchString(table) {
