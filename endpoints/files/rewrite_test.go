@@ -17,23 +17,9 @@ import (
 // event of one rewrite can come after the next one began — is never read
 // half written.
 func TestWatchRewriteLoopWhileForking(t *testing.T) {
-	dir := t.TempDir()
-	f := filepath.Join(dir, "p.yaml")
-	body := policyNamed("first") + "---\n" + policyNamed("second")
-	os.WriteFile(f, []byte(body), 0o644)
-	time.Sleep(2 * PollQuiet)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	snaps := NewSource([]string{dir}).Watch(ctx, 100*time.Millisecond)
-	<-snaps
-	bad := make(chan string, 100)
-	go func() {
-		for snap := range snaps {
-			if names(snap) != "first,second" {
-				bad <- names(snap) + problemText(snap.Problems)
-			}
-		}
-	}()
+	f, body, bad := watchTwoPolicies(ctx, t)
 	// Fork and exec all along, as a tool running commands does.
 	go func() {
 		for ctx.Err() == nil {
@@ -64,26 +50,11 @@ func TestWatchRewriteLoopWhileForking(t *testing.T) {
 // TestWatchRenameThenRewriteNeverPartial: a file that was renamed into
 // place (read without a quiet time: it was complete when it appeared) and
 // is then rewritten in place, in a loop alternating the two, is never read
-// half written — the shortcut a rename earns ends at the first write. Every
-// snapshot must also end up with the last content written.
+// half written — the shortcut a rename earns ends at the first write.
 func TestWatchRenameThenRewriteNeverPartial(t *testing.T) {
-	dir := t.TempDir()
-	f := filepath.Join(dir, "p.yaml")
-	body := policyNamed("first") + "---\n" + policyNamed("second")
-	os.WriteFile(f, []byte(body), 0o644)
-	time.Sleep(2 * PollQuiet)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	snaps := NewSource([]string{dir}).Watch(ctx, 100*time.Millisecond)
-	<-snaps
-	bad := make(chan string, 100)
-	go func() {
-		for snap := range snaps {
-			if names(snap) != "first,second" {
-				bad <- names(snap) + problemText(snap.Problems)
-			}
-		}
-	}()
+	f, body, bad := watchTwoPolicies(ctx, t)
 	tmp := filepath.Join(t.TempDir(), "p.yaml.tmp") // outside the watched directory
 	start := time.Now()
 	n := 0
@@ -150,4 +121,30 @@ func TestNotifierMarksRenamedFileWhole(t *testing.T) {
 	if dirty, _, whole := n.fileState(f); dirty || whole {
 		t.Errorf("after the write closed: dirty %v whole %v, want clean and not whole", dirty, whole)
 	}
+}
+
+// watchTwoPolicies writes a file holding the policies "first" and
+// "second" into a directory watched until ctx ends, and returns the file,
+// its content, and where every later snapshot that does not hold exactly
+// both policies is reported.
+func watchTwoPolicies(ctx context.Context, t *testing.T) (file, body string, bad <-chan string) {
+	t.Helper()
+	dir := t.TempDir()
+	file = filepath.Join(dir, "p.yaml")
+	body = policyNamed("first") + "---\n" + policyNamed("second")
+	if err := os.WriteFile(file, []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(2 * PollQuiet)
+	snaps := NewSource([]string{dir}).Watch(ctx, 100*time.Millisecond)
+	<-snaps
+	out := make(chan string, 100)
+	go func() {
+		for snap := range snaps {
+			if names(snap) != "first,second" {
+				out <- names(snap) + problemText(snap.Problems)
+			}
+		}
+	}()
+	return file, body, out
 }
