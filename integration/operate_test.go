@@ -35,10 +35,11 @@ func runFlowgate(t *testing.T, o *sandbox.OVS, args ...string) (string, string, 
 	return stdout.String(), stderr.String(), code
 }
 
-// ruleStats runs `flowgate stats -o json`.
-func ruleStats(t *testing.T, o *sandbox.OVS) []agent.RuleStat {
+// ruleStats runs `flowgate stats -o json` on br-int with the policy at
+// path.
+func ruleStats(t *testing.T, o *sandbox.OVS, path string) []agent.RuleStat {
 	t.Helper()
-	out, errOut, code := runFlowgate(t, o, "stats", "--ovsdb", o.DBAddr(), "--bridge", "br-int", "-f", backendSeed, "-o", "json")
+	out, errOut, code := runFlowgate(t, o, "stats", "--ovsdb", o.DBAddr(), "--bridge", "br-int", "-f", path, "-o", "json")
 	if code != 0 {
 		t.Fatalf("stats exit %d: %s", code, errOut)
 	}
@@ -85,7 +86,7 @@ func TestTraceVerifyStatsLive(t *testing.T) {
 		return st.Direction == "ingress" && st.Policy == allowPolicy && st.Rule == 0 && st.Action == "Allow"
 	}
 	isDefaultDeny := func(st agent.RuleStat) bool { return st.Direction == "ingress" && strings.Contains(st.Default, "deny") }
-	before := ruleStats(t, o)
+	before := ruleStats(t, o, backendSeed)
 	if n := packetsOf(before, isAllowRule); n != 0 {
 		t.Fatalf("the allow rule counted %d packets before any traffic: %+v", n, before)
 	}
@@ -95,7 +96,7 @@ func TestTraceVerifyStatsLive(t *testing.T) {
 			t.Fatalf("%s -> %s:%d: traffic %v, evaluator %v (%s)", c.From, c.To, c.Port, c.Observed, c.Expected, c.Reason)
 		}
 	}
-	after := ruleStats(t, o)
+	after := ruleStats(t, o, backendSeed)
 	// prod/backend and dev/backend reach the database: the first packet of
 	// each connection meets the rule.
 	if n := packetsOf(after, isAllowRule); n < 2 {

@@ -1,7 +1,6 @@
 package integration
 
 import (
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"os"
@@ -10,8 +9,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/flowgate/flowgate/cmd/flowgate/agent"
 )
 
 // securityTierPolicy puts a tier "security" (order 100, default Deny)
@@ -80,23 +77,16 @@ func TestStatsPerTierDefault(t *testing.T) {
 	o := s.ovs
 	ingressDefault := func(tier string) uint64 {
 		t.Helper()
-		out, errOut, code := runFlowgate(t, o, "stats", "--ovsdb", o.DBAddr(), "--bridge", "br-int", "-f", dir, "-o", "json")
-		if code != 0 {
-			t.Fatalf("stats exit %d: %s", code, errOut)
-		}
-		var stats []agent.RuleStat
-		if err := json.Unmarshal([]byte(out), &stats); err != nil {
-			t.Fatalf("stats -o json: %v\n%s", err, out)
-		}
 		var n uint64
 		found := false
+		stats := ruleStats(t, o, dir)
 		for _, st := range stats {
 			if st.Direction == "ingress" && st.Default == "end of tier: deny" && st.Tier == tier {
 				n, found = n+st.Packets, true
 			}
 		}
 		if !found {
-			t.Fatalf("stats has no ingress end-of-tier default for tier %q:\n%s", tier, out)
+			t.Fatalf("stats has no ingress end-of-tier default for tier %q: %+v", tier, stats)
 		}
 		return n
 	}
