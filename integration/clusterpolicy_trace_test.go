@@ -37,12 +37,7 @@ func TestClusterPolicyConformanceTrace(t *testing.T) {
 		checkNamedDump(t, o, "br-int", flows)
 		ev := evaluator.New(w, evaluator.DefaultOptions())
 		traceOne := func(from, to evaltest.Pod, svc evaltest.Service) (bool, string) {
-			src := participant{name: from.String(), endpoint: ev.Endpoint(from.String())}
-			dst := participant{name: to.String(), endpoint: ev.Endpoint(to.String())}
-			sb, db := locals[src.name], locals[dst.name]
-			src.binding, dst.binding = &sb, &db
-			pkt := evaluator.Packet{Src: from.IP, Dst: to.IP, Protocol: svc.Protocol, SrcPort: evaluator.SourcePort, DstPort: svc.Port}
-			delivered, trace, err := tr.trace("br-int", traceSpec(src, dst, pkt))
+			delivered, trace, err := tr.tracePods(ev, locals, from, to, svc)
 			if err != nil {
 				t.Fatalf("%s: %v", name, err)
 			}

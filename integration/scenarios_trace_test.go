@@ -47,12 +47,7 @@ func TestScenariosTrace(t *testing.T) {
 					if from == to {
 						continue
 					}
-					src := participant{name: from.String(), endpoint: ev.Endpoint(from.String()), addrs: nil}
-					dst := participant{name: to.String(), endpoint: ev.Endpoint(to.String())}
-					sb, db := locals[src.name], locals[dst.name]
-					src.binding, dst.binding = &sb, &db
-					pkt := evaluator.Packet{Src: from.IP, Dst: to.IP, Protocol: svc.Protocol, SrcPort: evaluator.SourcePort, DstPort: svc.Port}
-					delivered, trace, err := tr.trace("br-int", traceSpec(src, dst, pkt))
+					delivered, trace, err := tr.tracePods(ev, locals, from, to, svc)
 					if err != nil {
 						t.Fatalf("%s: %v", sc.Name, err)
 					}

@@ -6,6 +6,9 @@ import (
 
 	"github.com/flowgate/flowgate/ovs/sandbox"
 	"github.com/flowgate/flowgate/ovs/unixctl"
+	"github.com/flowgate/flowgate/translator/compiler"
+	"github.com/flowgate/flowgate/translator/evaluator"
+	"github.com/flowgate/flowgate/translator/evaluator/evaltest"
 )
 
 // tracer runs ofproto/trace over one connection to ovs-vswitchd's unixctl
@@ -75,4 +78,16 @@ func TestTracerMatchesAppctl(t *testing.T) {
 	if _, err := tr.call("no/such/command"); err == nil {
 		t.Error("an unknown command did not fail")
 	}
+}
+
+// tracePods traces the first packet of a new connection from pod from to
+// pod to on svc through br-int, where every pod is bound (locals) and
+// known to ev, and reports whether it was delivered, with the trace.
+func (tr *tracer) tracePods(ev *evaluator.Evaluator, locals map[string]compiler.Binding, from, to evaltest.Pod, svc evaltest.Service) (bool, string, error) {
+	src := participant{name: from.String(), endpoint: ev.Endpoint(from.String())}
+	dst := participant{name: to.String(), endpoint: ev.Endpoint(to.String())}
+	sb, db := locals[src.name], locals[dst.name]
+	src.binding, dst.binding = &sb, &db
+	pkt := evaluator.Packet{Src: from.IP, Dst: to.IP, Protocol: svc.Protocol, SrcPort: evaluator.SourcePort, DstPort: svc.Port}
+	return tr.trace("br-int", traceSpec(src, dst, pkt))
 }
