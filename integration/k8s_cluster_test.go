@@ -186,14 +186,6 @@ func (c *k8sCluster) ensureInstalled(t testing.TB) {
 	}
 }
 
-// restart stops the API server and etcd and starts them again on the same
-// data, as an API server upgrade or crash would.
-func (c *k8sCluster) restart(t testing.TB) {
-	t.Helper()
-	c.script(t, "down", c.Dir)
-	c.script(t, "up", c.Dir)
-}
-
 // kubectl runs kubectl as the admin with stdin, returning stdout; it fails
 // the test on error unless the caller wants the error (kubectlErr).
 func (c *k8sCluster) kubectl(t testing.TB, stdin string, args ...string) string {

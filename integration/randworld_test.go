@@ -12,9 +12,8 @@ import (
 // Calico and Kubernetes policies using every rule feature the compiler
 // implements. Local endpoints are on node "local".
 type randWorld struct {
-	r    *rand.Rand
-	b    strings.Builder
-	pods int
+	r *rand.Rand
+	b strings.Builder
 	// vms are the VMs given a network so far, which later VMs of the
 	// other network may take the address of.
 	vms []rwVM

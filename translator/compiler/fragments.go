@@ -39,18 +39,6 @@ func (s fragmentSet) sorted() fragmentSet {
 	return out
 }
 
-// families reports which IP families the set's fragments pin.
-func (s fragmentSet) families() (v4, v6 bool) {
-	for _, f := range s {
-		if f.family == 4 {
-			v4 = true
-		} else {
-			v6 = true
-		}
-	}
-	return v4, v6
-}
-
 func (s fragmentSet) onlyFamilies(v4, v6 bool) fragmentSet {
 	out := fragmentSet{}
 	for _, f := range s {

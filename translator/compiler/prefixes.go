@@ -5,9 +5,6 @@ import (
 	"sort"
 )
 
-// anyAddress marks an address dimension with no constraint.
-var anyAddress []netip.Prefix
-
 // intersectPrefixes returns the prefixes covering exactly a ∩ b. Two
 // prefixes either nest or are disjoint, so the intersection of a pair is
 // the longer one or nothing.

@@ -101,12 +101,6 @@ func groups(p *policy.Policy, rules []policy.Rule) []ruleGroup {
 // famMask is a set of IP families: bit famIndex.
 type famMask uint8
 
-const (
-	famV4   famMask = 1
-	famV6   famMask = 2
-	famBoth         = famV4 | famV6
-)
-
 func (m famMask) has(f int) bool { return m&(1<<f) != 0 }
 
 // addrSource is what one rule admits on one address side.
