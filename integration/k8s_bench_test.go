@@ -258,6 +258,17 @@ func (a *benchAgent) waitText(b *testing.B, from int, want string, timeout time.
 	}
 }
 
+// stop ends the agent and waits for it to exit.
+func (a *benchAgent) stop(b *testing.B) {
+	b.Helper()
+	a.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-a.done:
+	case <-time.After(time.Minute):
+		b.Fatal("agent did not stop within a minute of SIGTERM")
+	}
+}
+
 func (a *benchAgent) count() int {
 	a.mu.Lock()
 	defer a.mu.Unlock()

@@ -31,20 +31,26 @@ import (
 //   - cold: `flowgate apply` process start to exit, YAML reading included;
 //   - raw: `ovs-ofctl --bundle add-flows` of the same flows (as OVS dumps
 //     them) into an empty bridge, the install rate flowgate is held to;
-//   - second apply: the same command again, and the flow mods it sent
+//   - applies onto the programmed bridge: the same command again
+//     FLOWGATE_OVN_AGAIN times (default 2), and the flow mods each sent
 //     (counted from ovs-vswitchd's connmgr log; must be 0): it finds the
 //     record the cold apply left on the bridge and only digests the
 //     bridge's flows;
-//   - third apply: the same again (flow mods must be 0);
-//   - agent start onto the programmed bridge (a restart): time to its
-//     first "enforcement updated" and its flow mods (must be 0);
+//   - agent starts onto the programmed bridge (restarts), as many: time to
+//     its first "enforcement updated" and its flow mods (must be 0);
 //   - +1 / −1 remote pod IP (changes.json's new prometheus pods, each a
 //     file renamed into the policy directory, then removed in the same
 //     order) and relabelling one local pod into and out of policies (its
 //     own file rewritten by rename): file renamed → the agent's
 //     "enforcement updated" line, i.e. after the bundle committed;
 //   - the agent's RSS right after all changes, and 3 s later (it returns
-//     its garbage to the system after 1 s without changes).
+//     its garbage to the system after 1 s without changes);
+//   - with FLOWGATE_OVN_STEADY=N, N more relabels one after the other and
+//     the agent's RSS after the first 100 and after all N: whether its
+//     memory levels off.
+//
+// FLOWGATE_OVN_MEMPROFILE=FILE has the last agent write its heap profile
+// there when it stops.
 //
 // Numbers are printed (on stdout: b.Log keeps only 10 lines of a benchmark) and reported as metrics; nothing is asserted
 // about time. The machine's load average is printed with them.
@@ -105,31 +111,46 @@ func BenchmarkOVNScenario(b *testing.B) {
 		flows, rawTook.Round(time.Millisecond), float64(flows)/rawTook.Seconds(), float64(flows)/cold.Seconds(), loadAverage())
 	b.ReportMetric(rawTook.Seconds(), "raw-install-s")
 
-	mark := vswitchdLogSize(o)
-	second, out := apply()
-	mods := flowModsSince(b, o, mark)
-	benchLog("second apply: %s, %d flow mods (load %s)\n%s", second.Round(time.Millisecond), mods, loadAverage(), lastLines(out, 3))
-	b.ReportMetric(second.Seconds(), "second-apply-s")
-	b.ReportMetric(float64(mods), "second-apply-flowmods")
+	// Every apply and agent start after the cold one finds the right
+	// flows on the bridge and must change none.
+	agains := benchEnvInt("FLOWGATE_OVN_AGAIN", 2)
+	var againTook []time.Duration
+	againMods := 0
+	for i := range agains {
+		mark := vswitchdLogSize(o)
+		took, out := apply()
+		mods := flowModsSince(b, o, mark)
+		againTook, againMods = append(againTook, took), againMods+mods
+		benchLog("apply %d onto the programmed bridge: %s, %d flow mods (load %s)\n%s", i+2, took.Round(time.Millisecond), mods, loadAverage(), lastLines(out, 3))
+	}
+	b.ReportMetric(percentile(againTook, 0.5).Seconds(), "second-apply-s")
+	b.ReportMetric(float64(againMods), "second-apply-flowmods")
 
-	mark = vswitchdLogSize(o)
-	third, out := apply()
-	mods = flowModsSince(b, o, mark)
-	benchLog("third apply: %s, %d flow mods (load %s)\n%s", third.Round(time.Millisecond), mods, loadAverage(), lastLines(out, 3))
-	b.ReportMetric(third.Seconds(), "third-apply-s")
-	b.ReportMetric(float64(mods), "third-apply-flowmods")
-
-	mark = vswitchdLogSize(o)
 	cfg := fmt.Sprintf("bridge: br-int\ndatapathType: netdev\novsdb: %s\nnode: node-1\npolicyPaths: [%q]\n"+
 		"checkInterval: 2s\nlogLevel: info\nhealthAddress: \"\"\nstateDir: %s\n", o.DBAddr(), policyDir, filepath.Join(dir, "state"))
-	started := time.Now()
-	a := startAgentProcess(b, o, cfg)
-	ready, next := a.waitLine(b, 0, "enforcement updated", 10*time.Minute)
-	restart := ready.Sub(started)
-	mods = flowModsSince(b, o, mark)
-	benchLog("agent start onto the programmed bridge: %s to enforcing, %d flow mods (load %s)", restart.Round(time.Millisecond), mods, loadAverage())
-	b.ReportMetric(restart.Seconds(), "agent-start-s")
-	b.ReportMetric(float64(mods), "agent-start-flowmods")
+	var agentArgs []string
+	if p := os.Getenv("FLOWGATE_OVN_MEMPROFILE"); p != "" {
+		agentArgs = []string{"--memprofile", p}
+	}
+	var a *benchAgent
+	var next int
+	var startTook []time.Duration
+	startMods := 0
+	for i := range agains {
+		if a != nil {
+			a.stop(b)
+		}
+		mark := vswitchdLogSize(o)
+		started := time.Now()
+		a = startAgentProcess(b, o, cfg, agentArgs...)
+		var ready time.Time
+		ready, next = a.waitLine(b, 0, "enforcement updated", 10*time.Minute)
+		mods := flowModsSince(b, o, mark)
+		startTook, startMods = append(startTook, ready.Sub(started)), startMods+mods
+		benchLog("agent start %d onto the programmed bridge: %s to enforcing, %d flow mods (load %s)", i+1, ready.Sub(started).Round(time.Millisecond), mods, loadAverage())
+	}
+	b.ReportMetric(percentile(startTook, 0.5).Seconds(), "agent-start-s")
+	b.ReportMetric(float64(startMods), "agent-start-flowmods")
 	_, rssStart, _ := procStats(a.cmd.Process.Pid)
 
 	// change writes one file by rename and waits for the agent to report
@@ -172,6 +193,35 @@ func BenchmarkOVNScenario(b *testing.B) {
 	benchLog("agent RSS %d MiB after start, %d MiB right after the changes, %d MiB 3 s later (peak %d MiB)", rssStart>>20, rss>>20, rssIdle>>20, hwm>>20)
 	b.ReportMetric(float64(rss>>20), "agent-rss-MiB")
 	b.ReportMetric(float64(rssIdle>>20), "agent-rss-idle-MiB")
+	if steady := benchEnvInt("FLOWGATE_OVN_STEADY", 0); steady > 0 {
+		// Whether the agent's memory levels off: relabel the pod in and
+		// out steady times, RSS after the first 100 and after all.
+		var lat []time.Duration
+		var rss100, idle100 int64
+		for i := range steady {
+			doc := moverDoc
+			if i%2 == 0 {
+				doc = strings.Replace(moverDoc, "app: "+before, "app: "+after, 1)
+			}
+			at := time.Now()
+			writeByRename(b, filepath.Join(policyDir, "mover.yaml"), []byte(doc))
+			var seen time.Time
+			seen, next, _ = a.waitText(b, next, "enforcement updated", time.Minute)
+			lat = append(lat, seen.Sub(at))
+			if i+1 == min(100, steady) {
+				_, rss100, _ = procStats(a.cmd.Process.Pid)
+				time.Sleep(3 * time.Second)
+				_, idle100, _ = procStats(a.cmd.Process.Pid)
+			}
+		}
+		_, rssN, hwmN := procStats(a.cmd.Process.Pid)
+		time.Sleep(3 * time.Second)
+		_, idleN, _ := procStats(a.cmd.Process.Pid)
+		benchLog("steady: %d relabels, p50 %s p99 %s max %s; agent RSS after 100: %d MiB (3 s later %d); after %d: %d MiB (3 s later %d; peak %d) (load %s)",
+			steady, percentile(lat, 0.5).Round(100*time.Microsecond), percentile(lat, 0.99).Round(100*time.Microsecond), percentile(lat, 1).Round(100*time.Microsecond),
+			rss100>>20, idle100>>20, steady, rssN>>20, idleN>>20, hwmN>>20, loadAverage())
+		b.ReportMetric(float64(idleN>>20), "agent-rss-idle-after-steady-MiB")
+	}
 	for _, m := range []struct {
 		name string
 		ds   []time.Duration
