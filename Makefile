@@ -37,7 +37,10 @@ bench:
 
 ## bench-ovn: flowgate on the exact objects of OVN's NetworkPolicy benchmark
 ## (bench/ovn), one scale after the other (pods:policies:namespaces:local);
-## needs root. docs/benchmarks.md, "Beside OVN", records the runs.
+## needs root. docs/benchmarks.md, "Beside OVN", records the runs. The
+## environment passes FLOWGATE_OVN_AGAIN (applies and restarts onto the
+## programmed bridge, default 2), FLOWGATE_OVN_STEADY (more changes for the
+## memory check) and FLOWGATE_OVN_MEMPROFILE through to the benchmark.
 OVN_SCALES ?= 10000:1000:100:50 50000:2000:200:50 50000:2000:200:200
 bench-ovn:
 	for sc in $(OVN_SCALES); do \
