@@ -50,7 +50,8 @@ import (
 //     memory levels off.
 //
 // FLOWGATE_OVN_MEMPROFILE=FILE has the last agent write its heap profile
-// there when it stops.
+// there when it stops; FLOWGATE_OVN_JSON=1 gives flowgate the world and the
+// policies as JSON Lists instead of YAML (the same objects).
 //
 // Numbers are printed (on stdout: b.Log keeps only 10 lines of a benchmark) and reported as metrics; nothing is asserted
 // about time. The machine's load average is printed with them.
@@ -80,6 +81,11 @@ func BenchmarkOVNScenario(b *testing.B) {
 	policyDir := filepath.Join(dir, "policy")
 	mover := changes.Relabel.Pod
 	moverDoc := splitOVNWorld(b, export, policyDir, mover.Namespace, mover.Name)
+	if os.Getenv("FLOWGATE_OVN_JSON") == "1" {
+		for _, f := range []string{"world", "policies"} {
+			ovnFileAsJSONList(b, filepath.Join(policyDir, f+".yaml"))
+		}
+	}
 
 	o := sandboxtest.New(b)
 	if err := o.AddBridge("br-int"); err != nil {
@@ -297,6 +303,40 @@ func splitOVNWorld(b *testing.B, export, policyDir, namespace, name string) stri
 		b.Fatal(err)
 	}
 	return mover
+}
+
+// ovnFileAsJSONList replaces a YAML file of documents with the same
+// objects as one JSON v1 List (what `kubectl get -o json` writes), file.json.
+func ovnFileAsJSONList(b *testing.B, file string) {
+	b.Helper()
+	data, err := os.ReadFile(file)
+	if err != nil {
+		b.Fatal(err)
+	}
+	var list bytes.Buffer
+	list.WriteString(`{"apiVersion":"v1","kind":"List","items":[`)
+	n := 0
+	for _, doc := range strings.Split(string(data), "\n---\n") {
+		js, err := yaml.YAMLToJSON([]byte(doc))
+		if err != nil {
+			b.Fatalf("%s: %v", file, err)
+		}
+		if string(js) == "null" { // comments only
+			continue
+		}
+		if n > 0 {
+			list.WriteByte(',')
+		}
+		list.Write(js)
+		n++
+	}
+	list.WriteString("]}\n")
+	if err := os.WriteFile(strings.TrimSuffix(file, ".yaml")+".json", list.Bytes(), 0o644); err != nil {
+		b.Fatal(err)
+	}
+	if err := os.Remove(file); err != nil {
+		b.Fatal(err)
+	}
 }
 
 // addOVNLocalPorts adds local.txt's pods to br-int as internal ports whose
