@@ -3,7 +3,6 @@ package files
 import (
 	"bytes"
 	"errors"
-	"fmt"
 	"io"
 	"os"
 
@@ -55,7 +54,7 @@ func readAll(f *os.File) ([]byte, error) {
 		return nil, err
 	}
 	if int64(buf.Len()) > MaxInputBytes {
-		return nil, fmt.Errorf("read %s: larger than the input size limit of %d MiB (raise it with --max-input-mib or FLOWGATE_MAX_INPUT_MIB)", f.Name(), MaxInputBytes>>20)
+		return nil, errTooLarge(f.Name())
 	}
 	return buf.Bytes(), nil
 }

@@ -21,21 +21,25 @@ var MaxInputBytes int64 = DefaultMaxInputMiB << 20
 // clear error, before reading any more of it, an input larger than
 // MaxInputBytes (`check -f /dev/zero` must not exhaust memory).
 func ReadInput(name string, stdin io.Reader) ([]byte, error) {
-	r := stdin
 	if name != Stdin {
 		f, err := os.Open(name)
 		if err != nil {
 			return nil, fmt.Errorf("read %s: %w", name, err)
 		}
 		defer f.Close()
-		r = f
+		return readAll(f) // sized from its stat; its errors name the file
 	}
-	data, err := io.ReadAll(io.LimitReader(r, MaxInputBytes+1))
+	data, err := io.ReadAll(io.LimitReader(stdin, MaxInputBytes+1))
 	if err != nil {
 		return nil, fmt.Errorf("read %s: %w", name, err)
 	}
 	if int64(len(data)) > MaxInputBytes {
-		return nil, fmt.Errorf("read %s: larger than the input size limit of %d MiB (raise it with --max-input-mib or FLOWGATE_MAX_INPUT_MIB)", name, MaxInputBytes>>20)
+		return nil, errTooLarge(name)
 	}
 	return data, nil
+}
+
+// errTooLarge is the error for an input over MaxInputBytes.
+func errTooLarge(name string) error {
+	return fmt.Errorf("read %s: larger than the input size limit of %d MiB (raise it with --max-input-mib or FLOWGATE_MAX_INPUT_MIB)", name, MaxInputBytes>>20)
 }
