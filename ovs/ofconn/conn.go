@@ -39,9 +39,13 @@ func SocketPath(runDir, bridge string) string {
 // goroutine; messages the switch sends on its own (packet-ins, port
 // status) go to the handler given to Dial.
 type Conn struct {
-	conn    net.Conn
-	handle  func([]byte)
-	wmu     sync.Mutex
+	conn   net.Conn
+	handle func([]byte)
+	wmu    sync.Mutex
+	// bw is the write buffer, kept across writes (wmu held): a change's
+	// bundle is one write, and a new 256 KiB buffer each time was most of
+	// a small change's garbage.
+	bw      *bufio.Writer
 	mu      sync.Mutex
 	nextXID uint32
 	waiters []*waiter
@@ -287,7 +291,11 @@ func (c *Conn) writeAll(msgs [][]byte) error {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
 	c.conn.SetWriteDeadline(time.Now().Add(RequestTimeout + time.Duration(len(msgs))*time.Microsecond*10))
-	bw := bufio.NewWriterSize(c.conn, 256<<10)
+	if c.bw == nil {
+		c.bw = bufio.NewWriterSize(c.conn, 256<<10)
+	}
+	bw := c.bw
+	bw.Reset(c.conn) // nothing of a failed write is sent later
 	for _, b := range msgs {
 		if _, err := bw.Write(b); err != nil {
 			return fmt.Errorf("send openflow message: %w", err)
