@@ -47,7 +47,9 @@ func BenchmarkObjectUpdateScale(b *testing.B) {
 					b.Fatal("no object to change")
 				}
 				lists := [2][]decode.Object{objs, append([]decode.Object(nil), objs...)}
-				lists[1][at].Value = versions[1]
+				changed := *lists[1][at].ObjectInfo // the lists share their objects' fields
+				changed.Value = versions[1]
+				lists[1][at] = decode.NewObject(changed)
 				tr := NewObjectTracker(lists[0], w)
 				ops := 0
 				b.ResetTimer()
@@ -73,7 +75,7 @@ func BenchmarkObjectUpdateScale(b *testing.B) {
 func objectsOf(w *policy.World) []decode.Object {
 	var out []decode.Object
 	add := func(kind, ns, name string, v any) {
-		out = append(out, decode.Object{Kind: kind, Namespace: ns, Name: name, Value: v})
+		out = append(out, decode.NewObject(decode.ObjectInfo{Kind: kind, Namespace: ns, Name: name, Value: v}))
 	}
 	for _, k := range sortedKeys(w.Tiers) {
 		add("Tier", "", k, w.Tiers[k])

@@ -12,7 +12,7 @@ import (
 func (g *randWorld) objects() []decode.Object {
 	var out []decode.Object
 	add := func(kind, ns, name string, v any) {
-		out = append(out, decode.Object{Kind: kind, Namespace: ns, Name: name, Value: v})
+		out = append(out, decode.NewObject(decode.ObjectInfo{Kind: kind, Namespace: ns, Name: name, Value: v}))
 	}
 	for _, k := range sortedKeys(g.tiers) {
 		add("Tier", "", k, g.tiers[k])
@@ -114,10 +114,10 @@ func worldOf(t *testing.T, objs []decode.Object) *policy.World {
 // twice) — is left to decode.Build, which reports it.
 func TestObjectTrackerRefusesDuplicates(t *testing.T) {
 	ns := func(name string) decode.Object {
-		return decode.Object{Kind: "Namespace", Name: name, Value: &policy.Namespace{Name: name}}
+		return decode.NewObject(decode.ObjectInfo{Kind: "Namespace", Name: name, Value: &policy.Namespace{Name: name}})
 	}
 	a, b, c, d, e := ns("a"), ns("b"), ns("c"), ns("d"), ns("e")
-	other := decode.Object{Kind: "Namespace", Name: "a", Value: &policy.Namespace{Name: "a", Labels: map[string]string{"x": "y"}}}
+	other := decode.NewObject(decode.ObjectInfo{Kind: "Namespace", Name: "a", Value: &policy.Namespace{Name: "a", Labels: map[string]string{"x": "y"}}})
 	for name, lists := range map[string][2][]decode.Object{
 		"same value twice":              {{a, b}, {a, a, b}},
 		"same value twice, among moves": {{c, a, d}, {a, e, a}},

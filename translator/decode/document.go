@@ -22,8 +22,18 @@ type Origin struct {
 	Line int
 }
 
-// Object is one valid decoded object.
+// Object is one valid decoded object. It is a handle to its fields
+// (ObjectInfo): copies share them, and they must not be modified once the
+// object is handed on. The object lists the agent passes along on every
+// change are then a pointer per object (at 50,000 pods, 0.4 MB instead of
+// 7 MB of fresh memory per change, which on a virtual machine cost ~20 ms
+// of page faults each time).
 type Object struct {
+	*ObjectInfo
+}
+
+// ObjectInfo is what an Object holds.
+type ObjectInfo struct {
 	// Origin is where it was read.
 	Origin Origin
 	// Kind is the object's kind as users write it, qualified with the
@@ -50,8 +60,11 @@ type Object struct {
 	Document []byte
 }
 
+// NewObject returns an object holding info.
+func NewObject(info ObjectInfo) Object { return Object{&info} }
+
 // Ref names the object as errors and tools print it: "Kind ns/name".
-func (o *Object) Ref() string { return objectRef(o.Kind, o.Namespace, o.Name) }
+func (o *ObjectInfo) Ref() string { return objectRef(o.Kind, o.Namespace, o.Name) }
 
 func objectRef(kind, namespace, name string) string {
 	if namespace == "" {
@@ -214,7 +227,7 @@ func decodeJSON(origin Origin, js []byte, where string) ([]Object, []error) {
 	if skip {
 		return nil, nil
 	}
-	return []Object{{Origin: origin, Kind: d.kind, Namespace: ns, Name: h.Metadata.Name, Value: value, Warnings: warnings, Document: js}}, nil
+	return []Object{NewObject(ObjectInfo{Origin: origin, Kind: d.kind, Namespace: ns, Name: h.Metadata.Name, Value: value, Warnings: warnings, Document: js})}, nil
 }
 
 // maxListDepth is how deep Lists may nest. kubectl and calicoctl write

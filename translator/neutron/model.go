@@ -38,7 +38,7 @@ var syntheticOrigin = decode.Origin{File: "(neutron baseline)"}
 func (im *Import) Objects() []decode.Object {
 	var out []decode.Object
 	add := func(o decode.Origin, kind, name string, v any) {
-		out = append(out, decode.Object{Origin: o, Kind: kind, Namespace: Namespace, Name: name, Value: v})
+		out = append(out, decode.NewObject(decode.ObjectInfo{Origin: o, Kind: kind, Namespace: Namespace, Name: name, Value: v}))
 	}
 	add(syntheticOrigin, "NetworkPolicy", BaselinePolicy, baselinePolicy())
 	for _, g := range im.groups {

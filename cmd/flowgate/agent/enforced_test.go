@@ -36,7 +36,7 @@ func TestEnforcedObjectsReadOnly(t *testing.T) {
 			t.Errorf("%s: %d, want 405", m, code)
 		}
 	}
-	o.Set(append(objs, decode.Object{Kind: "Namespace", Name: "native"}))
+	o.Set(append(objs, decode.NewObject(decode.ObjectInfo{Kind: "Namespace", Name: "native"})))
 	if code, body := get(http.MethodGet); code != http.StatusInternalServerError || !strings.Contains(body, "Namespace native") {
 		t.Errorf("an object without a document: %d %s", code, body)
 	}
