@@ -26,8 +26,8 @@ import (
 // builds and diffs the whole world as before.
 type ObjectTracker struct {
 	objs []decode.Object
-	// vals are objs' values, compactly: the scan reads these and the new
-	// list's values, a cache line per object instead of two.
+	// vals are objs' values, compactly, for the scan's objects whose
+	// fields are not the same ones (Changes, same).
 	vals []any
 	refs map[objectKey]struct{}
 	// tiers answers whether a policy's tier exists: tiers never change
@@ -68,12 +68,16 @@ func (t *ObjectTracker) Objects() []decode.Object { return t.objs }
 // the change is not one the tracker takes; the tracker is then unchanged.
 func (t *ObjectTracker) Changes(objs []decode.Object) (up, down []Change, ok bool) {
 	old, vals := t.objs, t.vals
+	// same: the objects at i (old) and j (new) have the same value — the
+	// same fields (an unchanged document, no need to read them), or a
+	// document moved to another line (its fields copied, the value kept).
+	same := func(i, j int) bool { return old[i].ObjectInfo == objs[j].ObjectInfo || vals[i] == objs[j].Value }
 	p := 0
-	for p < len(vals) && p < len(objs) && vals[p] == objs[p].Value {
+	for p < len(vals) && p < len(objs) && same(p, p) {
 		p++
 	}
 	s := 0
-	for s < len(vals)-p && s < len(objs)-p && vals[len(vals)-1-s] == objs[len(objs)-1-s].Value {
+	for s < len(vals)-p && s < len(objs)-p && same(len(vals)-1-s, len(objs)-1-s) {
 		s++
 	}
 	oldMid, newMid := old[p:len(old)-s], objs[p:len(objs)-s]
