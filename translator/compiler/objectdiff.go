@@ -2,7 +2,6 @@ package compiler
 
 import (
 	"reflect"
-	"slices"
 
 	"github.com/flowgate/flowgate/translator/decode"
 	"github.com/flowgate/flowgate/translator/policy"
@@ -26,9 +25,6 @@ import (
 // builds and diffs the whole world as before.
 type ObjectTracker struct {
 	objs []decode.Object
-	// vals are objs' values, compactly, for the scan's objects whose
-	// fields are not the same ones (Changes, same).
-	vals []any
 	refs map[objectKey]struct{}
 	// tiers answers whether a policy's tier exists: tiers never change
 	// through the tracker.
@@ -48,10 +44,8 @@ const maxTrackedObjects = 1024
 // objects Build kept: do not track).
 func NewObjectTracker(objs []decode.Object, w *policy.World) *ObjectTracker {
 	t := &ObjectTracker{objs: objs, refs: make(map[objectKey]struct{}, len(objs)), tiers: &policy.World{Tiers: map[string]*policy.Tier{}}}
-	t.vals = make([]any, len(objs))
 	for i := range objs {
 		t.refs[keyOf(&objs[i])] = struct{}{}
-		t.vals[i] = objs[i].Value
 	}
 	for name, tier := range w.Tiers {
 		t.tiers.Tiers[name] = tier
@@ -67,17 +61,19 @@ func (t *ObjectTracker) Objects() []decode.Object { return t.objs }
 // go between the two) — and moves the tracker to objs. ok is false when
 // the change is not one the tracker takes; the tracker is then unchanged.
 func (t *ObjectTracker) Changes(objs []decode.Object) (up, down []Change, ok bool) {
-	old, vals := t.objs, t.vals
+	old := t.objs
 	// same: the objects at i (old) and j (new) have the same value — the
 	// same fields (an unchanged document, no need to read them), or a
 	// document moved to another line (its fields copied, the value kept).
-	same := func(i, j int) bool { return old[i].ObjectInfo == objs[j].ObjectInfo || vals[i] == objs[j].Value }
+	// Comparing the handles first reads two 8-byte slices in order; the
+	// fields are read only where the handles differ.
+	same := func(i, j int) bool { return old[i].ObjectInfo == objs[j].ObjectInfo || old[i].Value == objs[j].Value }
 	p := 0
-	for p < len(vals) && p < len(objs) && same(p, p) {
+	for p < len(old) && p < len(objs) && same(p, p) {
 		p++
 	}
 	s := 0
-	for s < len(vals)-p && s < len(objs)-p && same(len(vals)-1-s, len(objs)-1-s) {
+	for s < len(old)-p && s < len(objs)-p && same(len(old)-1-s, len(objs)-1-s) {
 		s++
 	}
 	oldMid, newMid := old[p:len(old)-s], objs[p:len(objs)-s]
@@ -135,17 +131,6 @@ func (t *ObjectTracker) Changes(objs []decode.Object) (up, down []Change, ok boo
 	}
 	for k := range seen {
 		t.refs[k] = struct{}{}
-	}
-	if len(objs) == len(vals) {
-		for i := p; i < len(objs)-s; i++ {
-			vals[i] = objs[i].Value
-		}
-	} else {
-		mid := make([]any, len(newMid))
-		for i := range newMid {
-			mid[i] = newMid[i].Value
-		}
-		t.vals = slices.Concat(vals[:p], mid, vals[len(vals)-s:])
 	}
 	t.objs = objs
 	return up, down, true
