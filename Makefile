@@ -40,7 +40,8 @@ bench:
 ## needs root. docs/benchmarks.md, "Beside OVN", records the runs. The
 ## environment passes FLOWGATE_OVN_AGAIN (applies and restarts onto the
 ## programmed bridge, default 2), FLOWGATE_OVN_STEADY (more changes for the
-## memory check) and FLOWGATE_OVN_MEMPROFILE through to the benchmark.
+## memory check), FLOWGATE_OVN_JSON=1 (the same objects as JSON Lists) and
+## FLOWGATE_OVN_MEMPROFILE through to the benchmark.
 OVN_SCALES ?= 10000:1000:100:50 50000:2000:200:50 50000:2000:200:200
 bench-ovn:
 	for sc in $(OVN_SCALES); do \

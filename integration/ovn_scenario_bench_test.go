@@ -15,6 +15,7 @@ import (
 
 	"sigs.k8s.io/yaml"
 
+	"github.com/flowgate/flowgate/ovs/openflow"
 	"github.com/flowgate/flowgate/ovs/sandbox"
 	"github.com/flowgate/flowgate/ovs/sandbox/sandboxtest"
 )
@@ -387,14 +388,8 @@ func rawInstall(b *testing.B, o *sandbox.OVS, br string) time.Duration {
 	if err != nil {
 		b.Fatal(err)
 	}
-	var buf bytes.Buffer
-	for _, l := range strings.Split(out, "\n") {
-		if l = strings.TrimSpace(l); strings.Contains(l, "actions=") {
-			buf.WriteString(l + "\n")
-		}
-	}
 	file := filepath.Join(b.TempDir(), "flows.txt")
-	if err := os.WriteFile(file, buf.Bytes(), 0o644); err != nil {
+	if err := os.WriteFile(file, []byte(strings.Join(openflow.FlowLines(out), "\n")+"\n"), 0o644); err != nil {
 		b.Fatal(err)
 	}
 	if err := o.AddBridge("br-raw"); err != nil {

@@ -96,8 +96,7 @@ func relocated(objs []Object, line int) []Object {
 	out := make([]Object, len(objs))
 	for i, o := range objs {
 		if o.Origin.Line != line {
-			info := *o.ObjectInfo // shared with the last decode: copied
-			o = Object{&info}
+			o = NewObject(*o.ObjectInfo) // the fields are shared with the last decode
 			o.Origin.Line = line
 			if len(o.Warnings) > 0 {
 				ws := make([]error, len(o.Warnings))
